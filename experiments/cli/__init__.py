@@ -1,0 +1,60 @@
+"""The ``pathlift`` command line.
+
+Each sub-command lives in its own module of this package and is registered on :data:`cli`.
+Domain errors (``ValueError`` subclasses raised by the library for bad input) are turned into a
+single line on standard error and a non-zero exit status; see
+:func:`experiments.cli._errors.handle_errors` for the exit statuses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+
+from experiments.cli._errors import EXIT_BAD_INPUT, EXIT_FAILURE, handle_errors
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "cli", "main", "run_cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pathlift")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to standard error.")
+def cli(verbose: bool) -> None:
+    """pathlift: multi-touch attribution and uplift modeling, tracked in MLflow."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return its exit status (used by tests)."""
+    return handle_errors(cli, argv)
+
+
+def main() -> None:
+    """Console-script entry point: ``pathlift ...``."""
+    sys.exit(run_cli())
+
+
+# Sub-command modules, each exposing a click command named ``command``.
+_SUBCOMMANDS = ("attribute", "uplift", "demo", "retrain", "report")
+
+
+def _register() -> None:
+    for name in _SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"experiments.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"experiments.cli.{name}":
+                raise
+            continue  # sub-command not part of this build yet
+        cli.add_command(module.command)
+
+
+_register()

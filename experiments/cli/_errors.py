@@ -1,0 +1,65 @@
+"""Turn library errors into one clean line and a meaningful exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from attribution.errors import AttributionError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _domain_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [AttributionError]
+    try:
+        from uplift.errors import UpliftError
+
+        errors.append(UpliftError)
+    except ImportError:  # pragma: no cover - uplift not built yet
+        pass
+    try:
+        from experiments.errors import ExperimentError
+
+        errors.append(ExperimentError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:
+    """Invoke ``group`` and map exceptions to exit statuses.
+
+    * a domain error (bad input the user can fix) -> ``error: <message>`` and status 2;
+    * click usage errors -> click's own message and status 2;
+    * anything else -> one line naming the exception type and status 1 (run with ``-v`` and
+      ``PATHLIFT_TRACEBACK=1`` to see the traceback).
+    """
+    import os
+
+    try:
+        group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except _domain_errors() as exc:
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        if os.environ.get("PATHLIFT_TRACEBACK"):
+            raise
+        click.echo(f"error: {type(exc).__name__}: {_one_line(str(exc))}", err=True)
+        return EXIT_FAILURE
+    return 0
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
