@@ -1,0 +1,255 @@
+"""Event log to journeys, vectorised in NumPy (the in-memory reference engine).
+
+The semantics are documented on :meth:`attribution.journeys.Journeys.from_events` and in
+``docs/journeys.md``. The DuckDB and Spark engines implement the same definition in SQL and are
+tested for identical output against this one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from attribution.errors import InvalidJourneysError
+from attribution.journeys import (
+    Journeys,
+    JourneyTiming,
+    Provenance,
+    _assemble,
+    _require_conversions,
+    _unique_sequences,
+)
+
+__all__ = ["build_journeys"]
+
+logger = logging.getLogger(__name__)
+
+
+def _timestamps(column: pd.Series, name: str) -> np.ndarray:
+    """Return timestamps as int64 nanoseconds (naive UTC), refusing missing or unparseable ones."""
+    if column.isna().any():
+        row = int(np.flatnonzero(column.isna().to_numpy())[0])
+        raise InvalidJourneysError(
+            f"column {name!r} has a missing timestamp at row {row}: fill it or drop the row"
+        )
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        parsed = column
+    elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+        column.dtype
+    ):
+        parsed = pd.to_datetime(column, unit="s", errors="coerce")
+    else:
+        parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} has an unparseable timestamp at row {row} ({column.iloc[row]!r}): "
+            "use ISO 8601 such as '2024-05-01 13:45:00'"
+        )
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(column.dtype) and not column.isna().any():
+        return column.to_numpy(dtype=bool)
+    numeric = pd.to_numeric(column, errors="coerce")
+    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} must be 0/1 or true/false; row {row} has {column.iloc[row]!r}: "
+            "mark conversion events with 1 and touches with 0"
+        )
+    return values == 1.0
+
+
+def _values(column: pd.Series | None, name: str | None, converted: np.ndarray) -> np.ndarray:
+    if column is None:
+        return np.zeros(converted.shape[0])
+    numeric = pd.to_numeric(column, errors="coerce")
+    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    non_numeric = np.isnan(values) & column.notna().to_numpy()
+    if non_numeric.any():
+        row = int(np.flatnonzero(non_numeric)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} must hold numeric conversion values; row {row} has "
+            f"{column.iloc[row]!r}: fix the value or pass value_col=None to ignore value"
+        )
+    missing_on_conversion = np.isnan(values) & converted
+    if missing_on_conversion.any():
+        row = int(np.flatnonzero(missing_on_conversion)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} is missing on conversion row {row}: give every conversion a value "
+            "(0 if unknown) or pass value_col=None"
+        )
+    values = np.where(converted, np.nan_to_num(values, nan=0.0), 0.0)
+    if (values < 0).any() or not np.isfinite(values).all():
+        row = int(np.flatnonzero((values < 0) | ~np.isfinite(values))[0])
+        raise InvalidJourneysError(
+            f"column {name!r} must be finite and non-negative; row {row} has {values[row]!r}"
+        )
+    return values
+
+
+def _channels(
+    column: pd.Series, name: str, converted: np.ndarray, separator: str
+) -> tuple[np.ndarray, list[str]]:
+    """Factorize channel names (trimmed) to sorted codes; -1 marks a conversion-only row."""
+    missing = column.isna().to_numpy()
+    as_str = column.astype("string").str.strip()
+    empty = (as_str == "").fillna(False).to_numpy(dtype=bool)
+    bad = (missing & ~converted) | empty
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} has a missing or empty channel at row {row}, which is not a "
+            "conversion: every touch needs a channel name"
+        )
+    codes, uniques = pd.factorize(as_str, sort=True, use_na_sentinel=True)
+    names = [str(u) for u in uniques]
+    for code, channel in enumerate(names):
+        if separator in channel:
+            row = int(np.flatnonzero(codes == code)[0])
+            raise InvalidJourneysError(
+                f"column {name!r} has channel {channel!r} at row {row}, which contains the path "
+                f"separator {separator!r}: rename the channel or choose another separator"
+            )
+    return codes.astype(np.int64), names
+
+
+def build_journeys(
+    frame: pd.DataFrame,
+    *,
+    user_col: str,
+    time_col: str,
+    channel_col: str,
+    conversion_col: str,
+    value_col: str | None,
+    lookback: pd.Timedelta | None,
+    lookback_label: str | None,
+    max_touches: int | None,
+    separator: str,
+) -> Journeys:
+    """Cut ``frame`` into journeys; see :meth:`Journeys.from_events` for the semantics."""
+    users = frame[user_col]
+    if users.isna().any():
+        row = int(np.flatnonzero(users.isna().to_numpy())[0])
+        raise InvalidJourneysError(
+            f"column {user_col!r} has a missing user id at row {row}: fill it or drop the row"
+        )
+    times = _timestamps(frame[time_col], time_col)
+    converted = _conversion_flags(frame[conversion_col], conversion_col)
+    values = _values(frame[value_col] if value_col else None, value_col, converted)
+    channel_codes, channel_names = _channels(frame[channel_col], channel_col, converted, separator)
+    if not converted.any():
+        raise InvalidJourneysError(
+            f"the event log has no conversions (column {conversion_col!r} is never 1): "
+            "attribution needs converting journeys"
+        )
+    user_codes, user_uniques = pd.factorize(users, sort=False)
+    n_events = len(frame)
+
+    # 1. stable sort by user, then time (ties keep input order)
+    order = np.lexsort((times, user_codes))
+    user_s = user_codes[order]
+    time_s = times[order]
+    conv_s = converted[order]
+    chan_s = channel_codes[order]
+    val_s = values[order]
+
+    # 2-3. journey id: a new journey starts at a user's first event and after each conversion
+    new_user = np.ones(n_events, dtype=bool)
+    new_user[1:] = user_s[1:] != user_s[:-1]
+    after_conversion = np.zeros(n_events, dtype=bool)
+    after_conversion[1:] = conv_s[:-1] & ~new_user[1:]
+    journey = np.cumsum(new_user | after_conversion) - 1
+    n_journeys = int(journey[-1]) + 1
+    last_row = np.empty(n_journeys, dtype=np.int64)
+    last_row[journey] = np.arange(n_events)  # last write wins: the journey's last event
+    journey_converted = conv_s[last_row]
+    journey_end = time_s[last_row]
+    journey_value = val_s[last_row]
+
+    # 4-5. touches, lookback window and cap
+    is_touch = chan_s >= 0
+    if lookback is not None:
+        is_touch &= (journey_end[journey] - time_s) <= lookback.value
+    touch_rows = np.flatnonzero(is_touch)
+    touch_journey = journey[touch_rows]
+    if max_touches is not None and touch_rows.size:
+        counts = np.bincount(touch_journey, minlength=n_journeys)
+        ends = np.cumsum(counts)
+        rank_from_end = ends[touch_journey] - np.arange(touch_rows.size)  # 1 = last touch
+        keep = rank_from_end <= max_touches
+        touch_rows, touch_journey = touch_rows[keep], touch_journey[keep]
+    lengths = np.bincount(touch_journey, minlength=n_journeys)
+
+    # 6. journeys left without touches
+    empty = lengths == 0
+    dropped_conversions = int((empty & journey_converted).sum())
+    dropped_value = float(journey_value[empty & journey_converted].sum())
+    if dropped_conversions:
+        logger.warning(
+            "%d conversions (value %.2f) have no touch inside the lookback window and are "
+            "not attributed",
+            dropped_conversions,
+            dropped_value,
+        )
+    kept = ~empty
+    lengths = lengths[kept]
+    journey_converted = journey_converted[kept]
+    journey_end = journey_end[kept]
+    journey_value = journey_value[kept]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    codes = chan_s[touch_rows]
+
+    # 7. unique paths
+    inverse, first = _unique_sequences(codes, offsets)
+    n_unique = first.shape[0]
+    conv_counts = np.bincount(inverse, journey_converted, n_unique).astype(np.int64)
+    null_counts = np.bincount(inverse, ~journey_converted, n_unique).astype(np.int64)
+    path_value = np.bincount(inverse, journey_value, n_unique)
+    timing = JourneyTiming(
+        path_index=inverse,
+        touch_offsets=offsets,
+        touch_time=time_s[touch_rows].astype("datetime64[ns]"),
+        end_time=journey_end.astype("datetime64[ns]"),
+        converted=journey_converted,
+        value=journey_value,
+    )
+    provenance = Provenance(
+        source="events",
+        n_rows=n_events,
+        n_users=len(user_uniques),
+        n_journeys=int(kept.sum()),
+        start=pd.Timestamp(int(times.min())),
+        end=pd.Timestamp(int(times.max())),
+        lookback=lookback_label,
+        max_touches=max_touches,
+        dropped_conversions=dropped_conversions,
+        dropped_value=dropped_value,
+    )
+    if n_unique == 0:
+        raise InvalidJourneysError(
+            "no journey has a touch inside the lookback window: widen --lookback"
+        )
+    journeys = _assemble(
+        tuple(channel_names),
+        codes.astype(np.int32),
+        offsets,
+        inverse,
+        first,
+        conversions=conv_counts,
+        nulls=null_counts,
+        value=path_value,
+        provenance=provenance,
+        timing=timing,
+    )
+    _require_conversions(journeys, "every conversion lost its touches to the lookback window")
+    return journeys
