@@ -1,0 +1,645 @@
+"""Uplift models: causalml meta-learners on LightGBM behind one estimator with a fixed output.
+
+:class:`UpliftModel` wraps causalml's S, T, X, R and DR learners (classifier forms for binary
+outcomes, regressor forms for continuous ones) with LightGBM base learners, and causalml's
+``UpliftRandomForestClassifier`` (binary outcomes only; 25-35x slower to fit than the LightGBM
+T-learner). Whatever the learner, :meth:`UpliftModel.predict` returns a DataFrame with
+
+* ``uplift_<arm>`` -- one ``float64`` column per treatment arm, in :attr:`UpliftModel.arms_`
+  order (arm names sorted as Python strings; the arm name is used verbatim, spaces included,
+  e.g. ``uplift_Mens E-Mail``). The value is the predicted conditional average treatment effect
+  ``E[Y | x, T=arm] - E[Y | x, T=control]`` (a difference of probabilities for binary outcomes);
+* ``best_arm`` -- the arm with the largest predicted uplift (first in arm order on ties), or the
+  control name when no arm has a positive predicted uplift;
+* ``best_uplift`` -- the predicted uplift of ``best_arm`` (``0.0`` when it is the control).
+
+Propensity: the X, R and DR learners need ``p_a(x) = P(T=a | x, T in {a, control})``. For a
+randomized experiment the known value is used (``UpliftData.pairwise_propensity``, a constant per
+arm) -- causalml would otherwise fit its own propensity model, which is much slower at scale and
+brings nothing in an RCT. For observational data (``randomized=False``) a LightGBM
+:class:`~uplift.propensity.PropensityModel` estimates it (out of fold for training rows) and
+warns about poor overlap.
+
+Reproducibility: every LightGBM model gets ``random_state=seed`` and ``deterministic=True``;
+cross-fitting folds (R, DR) and the uplift forest use the same seed. With ``n_jobs=1`` everything
+runs single-threaded (the R-learner's cross-validation is forced sequential).
+
+Saved layout (:meth:`UpliftModel.save`), a directory holding
+
+* ``model.joblib`` -- joblib pickle of ``{"learner": <causalml learner>, "propensity_model":
+  <PropensityModel or None>}``;
+* ``metadata.json`` -- format name and version, learner name and causalml class, parameters,
+  seed, control, arms, outcome type, treatment/outcome column names, feature schema (names,
+  kinds, dtypes, training categories), propensity mode and values, prediction columns, training
+  row counts, optional ``extra`` (e.g. training data hash and split) and package versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import inspect
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from importlib import metadata as _importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from uplift.data import FeatureSchema, UpliftData
+from uplift.errors import (
+    InvalidUpliftDataError,
+    InvalidUpliftOptionError,
+    ModelNotFittedError,
+    ModelStoreError,
+    UpliftWarning,
+)
+from uplift.propensity import PropensityModel
+
+__all__ = [
+    "LEARNERS",
+    "MODEL_FILE",
+    "METADATA_FILE",
+    "UpliftModel",
+    "fit_uplift_model",
+    "prediction_columns",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Learner names accepted by :class:`UpliftModel`.
+LEARNERS: tuple[str, ...] = ("s", "t", "x", "r", "dr", "uplift_rf")
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+FORMAT_NAME = "pathlift-uplift-model"
+FORMAT_VERSION = 1
+
+ProgressCallback = Callable[[str], None]
+
+
+def prediction_columns(arms: tuple[str, ...] | list[str]) -> list[str]:
+    """Columns of :meth:`UpliftModel.predict`: ``uplift_<arm>`` per arm, ``best_arm``, ``best_uplift``."""
+    return [f"uplift_{a}" for a in arms] + ["best_arm", "best_uplift"]
+
+
+class ProbabilityLGBMClassifier(lgb.LGBMClassifier):
+    """LightGBM classifier whose ``predict`` returns ``P(y = 1)``.
+
+    causalml's DR-learner calls ``predict`` on its outcome models while cross-fitting; with a
+    plain classifier that would be the 0/1 class label instead of the outcome probability.
+    """
+
+    def predict(self, X: Any, *args: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
+        """Probability of the positive class."""
+        return np.asarray(self.predict_proba(X, *args, **kwargs))[:, 1]
+
+
+@contextlib.contextmanager
+def _sequential_joblib(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    with joblib.parallel_config(backend="sequential"):
+        yield
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("pathlift", "causalml", "lightgbm", "scikit-learn", "numpy", "pandas", "joblib"):
+        try:
+            out[dist] = _importlib_metadata.version(dist)
+        except _importlib_metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+class UpliftModel:
+    """Uplift model with a fixed prediction shape, saved to and loaded from a directory.
+
+    Parameters
+    ----------
+    learner
+        ``"s"``, ``"t"``, ``"x"``, ``"r"``, ``"dr"`` (causalml meta-learners on LightGBM) or
+        ``"uplift_rf"`` (causalml's uplift random forest, binary outcomes only).
+    n_estimators, learning_rate, num_leaves, min_child_samples
+        LightGBM base-learner settings (every base learner gets the same).
+    n_jobs
+        LightGBM threads (``num_threads``) and uplift-forest workers. ``1`` is single-threaded.
+    seed
+        Seed of every random choice (LightGBM, cross-fitting folds, the forest).
+    lgbm_params
+        Further :class:`lightgbm.LGBMModel` keyword arguments (override the ones above).
+    forest_params
+        Keyword arguments of ``causalml.inference.tree.UpliftRandomForestClassifier`` (default
+        ``n_estimators=10, max_depth=5, min_samples_leaf=100``).
+    r_folds
+        Cross-fitting folds of the R-learner's outcome model.
+
+    Attributes
+    ----------
+    learner_
+        The fitted causalml learner.
+    arms_, control_
+        Treatment arms (prediction column order) and the control name.
+    schema_
+        :class:`~uplift.data.FeatureSchema` of the training features.
+    outcome_type_
+        ``"binary"`` or ``"continuous"``.
+    propensity_
+        ``{arm: p_a}`` constants for a randomized experiment, else ``None``.
+    propensity_model_
+        :class:`~uplift.propensity.PropensityModel` for observational data, else ``None``.
+    metadata_
+        Everything written to ``metadata.json``.
+    """
+
+    def __init__(
+        self,
+        learner: str = "t",
+        *,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        n_jobs: int = 1,
+        seed: int = 0,
+        lgbm_params: Mapping[str, Any] | None = None,
+        forest_params: Mapping[str, Any] | None = None,
+        r_folds: int = 3,
+    ) -> None:
+        self.learner = learner
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.lgbm_params = lgbm_params
+        self.forest_params = forest_params
+        self.r_folds = r_folds
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn convention)."""
+        names = [
+            p
+            for p in inspect.signature(type(self).__init__).parameters
+            if p not in ("self",)
+        ]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        state = f", arms={list(self.arms_)!r}" if hasattr(self, "arms_") else ", unfitted"
+        return f"UpliftModel({params}{state})"
+
+    # ------------------------------------------------------------------ building
+    def _check_options(self, outcome_type: str) -> None:
+        if self.learner not in LEARNERS:
+            raise InvalidUpliftOptionError(
+                f"unknown learner {self.learner!r}; choose one of {list(LEARNERS)!r}"
+            )
+        if self.learner == "uplift_rf" and outcome_type != "binary":
+            raise InvalidUpliftOptionError(
+                "learner 'uplift_rf' (causalml's uplift random forest) supports binary outcomes "
+                "only; use one of 's', 't', 'x', 'r', 'dr' for a continuous outcome"
+            )
+        for name in ("n_estimators", "num_leaves", "n_jobs", "r_folds"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or (value < 1 and name != "n_jobs"):
+                raise InvalidUpliftOptionError(f"{name} must be a positive integer, got {value!r}")
+        if self.r_folds < 2:
+            raise InvalidUpliftOptionError(f"r_folds must be at least 2, got {self.r_folds}")
+        if not self.learning_rate > 0:
+            raise InvalidUpliftOptionError(
+                f"learning_rate must be positive, got {self.learning_rate!r}"
+            )
+
+    def _lgbm_kwargs(self, cat_indices: list[int], offset: int = 0) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "n_estimators": int(self.n_estimators),
+            "learning_rate": float(self.learning_rate),
+            "num_leaves": int(self.num_leaves),
+            "min_child_samples": int(self.min_child_samples),
+            "n_jobs": int(self.n_jobs),
+            "random_state": int(self.seed),
+            "deterministic": True,
+            "verbose": -1,
+        }
+        if cat_indices:
+            kwargs["cat_feature"] = ",".join(str(i + offset) for i in cat_indices)
+        kwargs.update(dict(self.lgbm_params or {}))
+        return kwargs
+
+    def _build(self, outcome_type: str, control: str, cat_indices: list[int]) -> Any:
+        from causalml.inference.meta import (
+            BaseDRClassifier,
+            BaseDRRegressor,
+            BaseRClassifier,
+            BaseRRegressor,
+            BaseSClassifier,
+            BaseSRegressor,
+            BaseTClassifier,
+            BaseTRegressor,
+            BaseXClassifier,
+            BaseXRegressor,
+        )
+
+        kw = self._lgbm_kwargs(cat_indices)
+        binary = outcome_type == "binary"
+        name = self.learner
+        if name == "uplift_rf":
+            from causalml.inference.tree import UpliftRandomForestClassifier
+
+            params: dict[str, Any] = {
+                "n_estimators": 10,
+                "max_depth": 5,
+                "min_samples_leaf": 100,
+                "random_state": int(self.seed),
+                "n_jobs": int(self.n_jobs),
+            }
+            params.update(dict(self.forest_params or {}))
+            return UpliftRandomForestClassifier(control_name=control, **params)
+        if name == "s":
+            s_kw = self._lgbm_kwargs(cat_indices, offset=1)  # treatment column is prepended
+            if binary:
+                return BaseSClassifier(learner=lgb.LGBMClassifier(**s_kw), control_name=control)
+            return BaseSRegressor(learner=lgb.LGBMRegressor(**s_kw), control_name=control)
+        if name == "t":
+            if binary:
+                return BaseTClassifier(learner=lgb.LGBMClassifier(**kw), control_name=control)
+            return BaseTRegressor(learner=lgb.LGBMRegressor(**kw), control_name=control)
+        if name == "x":
+            if binary:
+                return BaseXClassifier(
+                    outcome_learner=lgb.LGBMClassifier(**kw),
+                    effect_learner=lgb.LGBMRegressor(**kw),
+                    control_name=control,
+                )
+            return BaseXRegressor(learner=lgb.LGBMRegressor(**kw), control_name=control)
+        if name == "r":
+            if binary:
+                return BaseRClassifier(
+                    outcome_learner=lgb.LGBMClassifier(**kw),
+                    effect_learner=lgb.LGBMRegressor(**kw),
+                    control_name=control,
+                    n_fold=int(self.r_folds),
+                    random_state=int(self.seed),
+                )
+            return BaseRRegressor(
+                learner=lgb.LGBMRegressor(**kw),
+                control_name=control,
+                n_fold=int(self.r_folds),
+                random_state=int(self.seed),
+            )
+        # dr
+        if binary:
+            return BaseDRClassifier(
+                control_outcome_learner=ProbabilityLGBMClassifier(**kw),
+                treatment_outcome_learner=ProbabilityLGBMClassifier(**kw),
+                treatment_effect_learner=lgb.LGBMRegressor(**kw),
+                control_name=control,
+            )
+        return BaseDRRegressor(learner=lgb.LGBMRegressor(**kw), control_name=control)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: UpliftData, *, progress: ProgressCallback | None = None) -> UpliftModel:
+        """Fit the learner on ``data``.
+
+        Parameters
+        ----------
+        data
+            A validated :class:`~uplift.data.UpliftData`.
+        progress
+            Called with a short message at each stage (the CLI prints them to stderr).
+
+        Returns
+        -------
+        UpliftModel
+            ``self``, fitted.
+        """
+        if not isinstance(data, UpliftData):
+            raise InvalidUpliftDataError(
+                f"fit expects an UpliftData, got {type(data).__name__}; build one with "
+                "UpliftData.from_frame(df, treatment_col=..., control=..., outcome_col=...)"
+            )
+        self._check_options(data.outcome_type)
+        say = progress or (lambda msg: None)
+        t0 = time.perf_counter()
+
+        def stage(msg: str) -> None:
+            text = f"[{time.perf_counter() - t0:6.1f}s] {msg}"
+            logger.info(text)
+            say(text)
+
+        stage(f"encoding {len(data)} rows x {len(data.schema.names)} features")
+        X = data.schema.transform(data.features)
+        treatment = data.treatment
+        y = data.outcome if data.outcome_type == "continuous" else data.outcome.astype(np.int64)
+        cat_indices = data.schema.categorical_indices
+
+        propensity_model: PropensityModel | None = None
+        constants: dict[str, float] | None = None
+        p_train: dict[str, np.ndarray] | None = None
+        if self.learner in ("x", "r", "dr"):
+            if data.randomized:
+                constants = data.pairwise_propensity()
+                p_train = {a: np.full(len(data), constants[a]) for a in data.arms}
+                stage(
+                    "using the known assignment propensity "
+                    + ", ".join(f"{a}={p:.4f}" for a, p in constants.items())
+                )
+            else:
+                stage("estimating propensity scores (assignment not randomized)")
+                propensity_model = PropensityModel(
+                    lgbm_params=self._lgbm_kwargs(cat_indices), seed=int(self.seed)
+                )
+                p_train = propensity_model.fit(X, treatment, data.arms, data.control)
+        elif data.randomized:
+            constants = data.pairwise_propensity()
+
+        learner = self._build(data.outcome_type, data.control, cat_indices)
+        stage(
+            f"fitting {type(learner).__name__} ({self.learner}) on arms "
+            f"{list(data.arms)!r} vs control {data.control!r}"
+        )
+        with _sequential_joblib(self.n_jobs == 1), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*X does not have valid feature names.*")
+            if self.learner in ("s", "t"):
+                learner.fit(X, treatment=treatment, y=y)
+            elif self.learner == "x":
+                learner.fit(X, treatment=treatment, y=y, p=p_train)
+            elif self.learner == "r":
+                learner.fit(X, treatment=treatment, y=y, p=p_train, verbose=False)
+            elif self.learner == "dr":
+                learner.fit(X, treatment=treatment, y=y, p=p_train, seed=int(self.seed))
+            else:
+                learner.fit(X, treatment=treatment, y=y)
+        fitted_arms = (
+            [str(g) for g in learner.classes_[1:]]
+            if self.learner == "uplift_rf"
+            else [str(g) for g in learner.t_groups]
+        )
+        if fitted_arms != list(data.arms):  # pragma: no cover - causalml contract
+            raise RuntimeError(f"causalml arm order {fitted_arms} differs from {data.arms}")
+
+        self.learner_ = learner
+        self.arms_ = tuple(data.arms)
+        self.control_ = data.control
+        self.schema_ = data.schema
+        self.outcome_type_ = data.outcome_type
+        self.randomized_ = data.randomized
+        self.treatment_col_ = data.treatment_col
+        self.outcome_col_ = data.outcome_col
+        self.propensity_ = constants
+        self.propensity_model_ = propensity_model
+        self.metadata_ = self._metadata(data)
+        stage("done")
+        return self
+
+    def _metadata(self, data: UpliftData) -> dict[str, Any]:
+        if self.propensity_model_ is not None:
+            mode = "estimated"
+        elif data.assignment_probabilities is not None:
+            mode = "known"
+        else:
+            mode = "observed-shares"
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "learner": self.learner,
+            "learner_class": type(self.learner_).__name__,
+            "params": _jsonable(self.get_params()),
+            "seed": int(self.seed),
+            "control": self.control_,
+            "arms": list(self.arms_),
+            "outcome_type": self.outcome_type_,
+            "treatment_col": self.treatment_col_,
+            "outcome_col": self.outcome_col_,
+            "randomized": self.randomized_,
+            "propensity": {
+                "mode": mode,
+                "pairwise": self.propensity_,
+                "assignment_probabilities": (
+                    dict(data.assignment_probabilities)
+                    if data.assignment_probabilities is not None
+                    else None
+                ),
+                "overlap_outside_share": (
+                    self.propensity_model_.overlap_ if self.propensity_model_ else None
+                ),
+            },
+            "schema": self.schema_.to_dict(),
+            "prediction_columns": prediction_columns(self.arms_),
+            "training": {"n_rows": len(data), "arm_counts": data.arm_counts()},
+            "versions": _versions(),
+            "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+
+    # ------------------------------------------------------------------ predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "learner_"):
+            raise ModelNotFittedError(
+                "this UpliftModel is not fitted yet; call fit(data) or UpliftModel.load(path)"
+            )
+
+    @property
+    def prediction_columns(self) -> list[str]:
+        """Columns returned by :meth:`predict`."""
+        self._check_fitted()
+        return prediction_columns(self.arms_)
+
+    def predict_uplift(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predicted uplift as a ``(n_rows, n_arms)`` ``float64`` array (columns in ``arms_`` order).
+
+        Raises
+        ------
+        MissingFeaturesError
+            If ``frame`` lacks training feature columns (all are named).
+        """
+        self._check_fitted()
+        if not isinstance(frame, pd.DataFrame):
+            raise InvalidUpliftDataError(
+                f"predict expects a pandas DataFrame with the feature columns, got "
+                f"{type(frame).__name__}"
+            )
+        X = self.schema_.transform(frame)
+        n = X.shape[0]
+        if n == 0:
+            return np.empty((0, len(self.arms_)))
+        learner = self.learner_
+        with _sequential_joblib(self.n_jobs == 1), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*X does not have valid feature names.*")
+            if self.learner == "uplift_rf":
+                te = learner.predict(X)
+            elif self.learner == "r":
+                te = learner.predict(X)
+            elif self.learner == "x":
+                te = learner.predict(X, p=self._predict_propensity(X), verbose=False)
+            else:
+                te = learner.predict(X, verbose=False)
+        return np.asarray(te, dtype=np.float64).reshape(n, len(self.arms_))
+
+    def _predict_propensity(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        if self.propensity_model_ is not None:
+            return self.propensity_model_.predict(X)
+        if self.propensity_ is None:  # pragma: no cover - set by fit for randomized data
+            raise ModelNotFittedError("the model has neither propensity constants nor a model")
+        return {a: np.full(X.shape[0], self.propensity_[a]) for a in self.arms_}
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predict uplift per arm plus the best arm (fixed columns, see the module docstring).
+
+        Parameters
+        ----------
+        frame
+            Rows to score; must hold every training feature column (extra columns are ignored).
+            Categorical values not seen in training are treated as missing.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index of ``frame``; columns :attr:`prediction_columns`.
+        """
+        te = self.predict_uplift(frame)
+        return uplift_frame(te, self.arms_, self.control_, index=frame.index)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write ``model.joblib`` and ``metadata.json`` into directory ``path`` (created).
+
+        Each file is written to a temporary file in the directory and moved into place, so a
+        reader never sees a half-written model. ``extra`` is stored under ``"extra"`` in the
+        metadata (e.g. the training data hash and split).
+        """
+        self._check_fitted()
+        target = Path(path)
+        target.mkdir(parents=True, exist_ok=True)
+        meta = dict(self.metadata_)
+        if extra is not None:
+            meta["extra"] = _jsonable(dict(extra))
+        payload = {"learner": self.learner_, "propensity_model": self.propensity_model_}
+        _atomic_write(target / MODEL_FILE, lambda fh: joblib.dump(payload, fh), binary=True)
+        text = json.dumps(meta, indent=2, sort_keys=True)
+        _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text), binary=False)
+        self.metadata_ = meta
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> UpliftModel:
+        """Load a model written by :meth:`save`.
+
+        Raises
+        ------
+        ModelStoreError
+            If the directory or one of its files is missing or of another format.
+        """
+        source = Path(path)
+        meta_path, model_path = source / METADATA_FILE, source / MODEL_FILE
+        for p in (meta_path, model_path):
+            if not p.is_file():
+                raise ModelStoreError(
+                    f"{str(p)!r} not found: {str(source)!r} is not a saved uplift model "
+                    "directory (save one with UpliftModel.save or `pathlift uplift train "
+                    "--model-dir`)"
+                )
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelStoreError(f"{str(meta_path)!r} is not valid JSON: {exc}") from exc
+        if meta.get("format") != FORMAT_NAME or meta.get("format_version") != FORMAT_VERSION:
+            raise ModelStoreError(
+                f"{str(meta_path)!r} has format {meta.get('format')!r} version "
+                f"{meta.get('format_version')!r}; this pathlift reads {FORMAT_NAME!r} version "
+                f"{FORMAT_VERSION}"
+            )
+        now = _versions()
+        for dist in ("causalml", "lightgbm", "scikit-learn"):
+            then = meta.get("versions", {}).get(dist)
+            if then and then != now.get(dist):
+                warnings.warn(
+                    f"model in {str(source)!r} was saved with {dist} {then}, loading with "
+                    f"{now.get(dist)}; predictions may differ",
+                    UpliftWarning,
+                    stacklevel=2,
+                )
+        payload = joblib.load(model_path)
+        params = meta["params"]
+        model = cls(**params)
+        model.learner_ = payload["learner"]
+        model.propensity_model_ = payload["propensity_model"]
+        model.arms_ = tuple(meta["arms"])
+        model.control_ = meta["control"]
+        model.schema_ = FeatureSchema.from_dict(meta["schema"])
+        model.outcome_type_ = meta["outcome_type"]
+        model.randomized_ = bool(meta["randomized"])
+        model.treatment_col_ = meta["treatment_col"]
+        model.outcome_col_ = meta["outcome_col"]
+        pairwise = meta["propensity"]["pairwise"]
+        model.propensity_ = {str(k): float(v) for k, v in pairwise.items()} if pairwise else None
+        model.metadata_ = meta
+        return model
+
+
+def uplift_frame(
+    te: np.ndarray, arms: tuple[str, ...], control: str, *, index: pd.Index | None = None
+) -> pd.DataFrame:
+    """Build the fixed prediction frame from a ``(n, n_arms)`` uplift array."""
+    te = np.asarray(te, dtype=np.float64)
+    n = te.shape[0]
+    out = pd.DataFrame(
+        {f"uplift_{a}": te[:, j] for j, a in enumerate(arms)},
+        index=index if index is not None else pd.RangeIndex(n),
+    )
+    if n:
+        j = np.argmax(te, axis=1)
+        best = te[np.arange(n), j]
+        positive = best > 0
+        names = np.asarray(arms, dtype=object)[j]
+        out["best_arm"] = np.where(positive, names, control).astype(object)
+        out["best_uplift"] = np.where(positive, best, 0.0)
+    else:
+        out["best_arm"] = pd.Series([], dtype=object)
+        out["best_uplift"] = pd.Series([], dtype=np.float64)
+    return out
+
+
+def fit_uplift_model(
+    data: UpliftData, learner: str = "t", *, progress: ProgressCallback | None = None, **params: Any
+) -> UpliftModel:
+    """One-shot: ``UpliftModel(learner, **params).fit(data)``."""
+    return UpliftModel(learner, **params).fit(data, progress=progress)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def _atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
