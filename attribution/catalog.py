@@ -1,0 +1,45 @@
+"""Names of the attribution models, as used on the command line, in reports and in MLflow."""
+
+from __future__ import annotations
+
+from attribution.base import AttributionModel
+from attribution.errors import InvalidModelOptionError
+from attribution.heuristics import (
+    FirstTouch,
+    LastNonDirect,
+    LastTouch,
+    Linear,
+    PositionBased,
+    TimeDecay,
+)
+from attribution.markov import MarkovAttribution
+
+__all__ = ["MODELS", "model_class"]
+
+#: model name -> class, in the order reports list them
+MODELS: dict[str, type[AttributionModel]] = {
+    cls.name: cls
+    for cls in (
+        FirstTouch,
+        LastTouch,
+        LastNonDirect,
+        Linear,
+        PositionBased,
+        TimeDecay,
+        MarkovAttribution,
+    )
+}
+
+
+def model_class(name: str) -> type[AttributionModel]:
+    """Return the model class called ``name``, or raise a clear error listing the choices."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(MODELS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidModelOptionError(
+            f"unknown model {name!r}{hint} Choose from: {', '.join(MODELS)}, or 'all'"
+        ) from None

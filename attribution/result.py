@@ -1,0 +1,147 @@
+"""The result type every attribution model returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["AttributionResult", "ConfidenceIntervals"]
+
+
+@dataclass(frozen=True, eq=False)
+class ConfidenceIntervals:
+    """Percentile bootstrap intervals for per-channel credit.
+
+    Attributes
+    ----------
+    conversions_low, conversions_high, value_low, value_high
+        ``(n_channels,)`` interval bounds for credit in conversions and in value.
+    level
+        Coverage, e.g. 0.95.
+    n_replicates
+        Bootstrap replicates used.
+    method
+        ``"poisson"`` or ``"multinomial"`` (see :mod:`attribution.bootstrap`).
+    seed
+        Seed of the replicates.
+    """
+
+    conversions_low: np.ndarray
+    conversions_high: np.ndarray
+    value_low: np.ndarray
+    value_high: np.ndarray
+    level: float
+    n_replicates: int
+    method: str
+    seed: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class AttributionResult:
+    """Per-channel credit from one attribution model.
+
+    Attributes
+    ----------
+    model
+        Model name as used on the command line (e.g. ``"markov"``).
+    params
+        The model's parameters (JSON-friendly).
+    channels
+        Channel names, in the order of the arrays.
+    conversions, value
+        Credit in conversions and in conversion value per channel. For most models these sum to
+        the journeys' total conversions and value.
+    total_conversions, total_value
+        Totals of the journeys the model was fitted on.
+    extras
+        Extra per-channel arrays (e.g. ``removal_effect`` for Markov), reported as columns.
+    ci
+        Bootstrap intervals, or ``None`` when the model was fitted without them.
+    notes
+        Caveats a reader must know (e.g. "time decay is positional: no timestamps").
+    diagnostics
+        Model-level numbers (e.g. held-out AUC) that are not per channel.
+    """
+
+    model: str
+    params: dict[str, Any]
+    channels: tuple[str, ...]
+    conversions: np.ndarray
+    value: np.ndarray
+    total_conversions: float
+    total_value: float
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    ci: ConfidenceIntervals | None = None
+    notes: tuple[str, ...] = ()
+    diagnostics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def share(self) -> np.ndarray:
+        """Share of total conversion credit per channel (may be negative for some models)."""
+        total = float(np.sum(self.conversions))
+        if total == 0:
+            return np.zeros_like(self.conversions, dtype=float)
+        return np.asarray(self.conversions, dtype=float) / total
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per channel.
+
+        Columns: ``channel``, ``conversions``, ``value``, ``share``, the extras (e.g.
+        ``removal_effect``) and, when intervals were computed, ``ci_low``, ``ci_high``
+        (conversions) and ``value_ci_low``, ``value_ci_high``.
+        """
+        frame = pd.DataFrame(
+            {
+                "channel": list(self.channels),
+                "conversions": np.asarray(self.conversions, dtype=float),
+                "value": np.asarray(self.value, dtype=float),
+                "share": self.share,
+            }
+        )
+        for name, values in self.extras.items():
+            frame[name] = np.asarray(values, dtype=float)
+        if self.ci is not None:
+            frame["ci_low"] = self.ci.conversions_low
+            frame["ci_high"] = self.ci.conversions_high
+            frame["value_ci_low"] = self.ci.value_low
+            frame["value_ci_high"] = self.ci.value_high
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dictionary: model, params, totals, notes, intervals and channels."""
+        records = self.to_frame().to_dict(orient="records")
+        out: dict[str, Any] = {
+            "model": self.model,
+            "params": dict(self.params),
+            "total_conversions": float(self.total_conversions),
+            "total_value": float(self.total_value),
+            "channels": [{k: _plain(v) for k, v in row.items()} for row in records],
+        }
+        if self.ci is not None:
+            out["interval"] = {
+                "level": self.ci.level,
+                "replicates": self.ci.n_replicates,
+                "method": self.ci.method,
+                "seed": self.ci.seed,
+            }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        if self.diagnostics:
+            out["diagnostics"] = {k: _plain(v) for k, v in self.diagnostics.items()}
+        return out
+
+    def __repr__(self) -> str:
+        ci = f", {int(self.ci.level * 100)}% CI" if self.ci is not None else ""
+        return (
+            f"AttributionResult(model={self.model!r}, {len(self.channels)} channels, "
+            f"{self.total_conversions:,.0f} conversions{ci})"
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
