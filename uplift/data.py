@@ -37,6 +37,7 @@ __all__ = [
     "file_sha256",
     "load_frame",
     "load_uplift_data",
+    "split_positions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -429,7 +430,7 @@ class UpliftData:
         return {a: counts[a] / (counts[a] + nc) for a in self.arms}
 
     def subset(self, rows: np.ndarray) -> UpliftData:
-        """The dataset restricted to integer positions ``rows`` (arms are kept as they are)."""
+        """Restrict the dataset to integer positions ``rows`` (arms are kept as they are)."""
         rows = np.asarray(rows)
         return UpliftData(
             features=self.features.iloc[rows],

@@ -68,8 +68,8 @@ from uplift.propensity import PropensityModel
 
 __all__ = [
     "LEARNERS",
-    "MODEL_FILE",
     "METADATA_FILE",
+    "MODEL_FILE",
     "UpliftModel",
     "fit_uplift_model",
     "prediction_columns",
@@ -88,7 +88,7 @@ ProgressCallback = Callable[[str], None]
 
 
 def prediction_columns(arms: tuple[str, ...] | list[str]) -> list[str]:
-    """Columns of :meth:`UpliftModel.predict`: ``uplift_<arm>`` per arm, ``best_arm``, ``best_uplift``."""
+    """Return the prediction columns: ``uplift_<arm>`` per arm, ``best_arm``, ``best_uplift``."""
     return [f"uplift_{a}" for a in arms] + ["best_arm", "best_uplift"]
 
 
@@ -99,7 +99,7 @@ class ProbabilityLGBMClassifier(lgb.LGBMClassifier):
     plain classifier that would be the 0/1 class label instead of the outcome probability.
     """
 
-    def predict(self, X: Any, *args: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
+    def predict(self, X: Any, *args: Any, **kwargs: Any) -> np.ndarray:
         """Probability of the positive class."""
         return np.asarray(self.predict_proba(X, *args, **kwargs))[:, 1]
 
@@ -190,12 +190,8 @@ class UpliftModel:
 
     # ------------------------------------------------------------------ params
     def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (scikit-learn convention)."""
-        names = [
-            p
-            for p in inspect.signature(type(self).__init__).parameters
-            if p not in ("self",)
-        ]
+        """Return the constructor arguments (scikit-learn convention)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self",)]
         return {name: getattr(self, name) for name in names}
 
     def __repr__(self) -> str:
@@ -460,7 +456,7 @@ class UpliftModel:
         return prediction_columns(self.arms_)
 
     def predict_uplift(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predicted uplift as a ``(n_rows, n_arms)`` ``float64`` array (columns in ``arms_`` order).
+        """Predict uplift as a ``(n_rows, n_arms)`` ``float64`` array (columns in ``arms_`` order).
 
         Raises
         ------

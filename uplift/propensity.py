@@ -82,13 +82,13 @@ class PropensityModel:
             model = lgb.LGBMClassifier(**params)
             model.fit(Xp, w)
             self.models_[arm] = model
-            full = self._clip(model.predict_proba(X)[:, 1])
+            full = self._clip(np.asarray(model.predict_proba(X))[:, 1])
             oof = np.empty(w.shape[0])
             folds = StratifiedKFold(n_splits=self.n_folds, shuffle=True, random_state=self.seed)
             for fit_idx, pred_idx in folds.split(Xp, w):
                 m = lgb.LGBMClassifier(**params)
                 m.fit(Xp[fit_idx], w[fit_idx])
-                oof[pred_idx] = m.predict_proba(Xp[pred_idx])[:, 1]
+                oof[pred_idx] = np.asarray(m.predict_proba(Xp[pred_idx]))[:, 1]
             oof = self._clip(oof)
             full[mask] = oof
             out[arm] = full
@@ -107,7 +107,9 @@ class PropensityModel:
 
     def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Clipped pairwise propensity of every arm for the rows of ``X``."""
-        return {arm: self._clip(m.predict_proba(X)[:, 1]) for arm, m in self.models_.items()}
+        return {
+            arm: self._clip(np.asarray(m.predict_proba(X))[:, 1]) for arm, m in self.models_.items()
+        }
 
     def _clip(self, p: np.ndarray) -> np.ndarray:
         return np.clip(p, self.clip, 1.0 - self.clip)
