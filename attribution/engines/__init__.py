@@ -1,0 +1,1 @@
+"""Scale engines: event logs to :class:`~attribution.journeys.Journeys` in DuckDB or Spark."""

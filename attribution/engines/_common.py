@@ -1,0 +1,302 @@
+"""Input resolution, option checks and result assembly shared by the DuckDB and Spark engines."""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from attribution.errors import InvalidJourneysError
+from attribution.journeys import Journeys, Provenance, parse_duration
+from attribution.journeys import _require_columns as require_columns
+
+__all__ = [
+    "DEFAULT",
+    "EventOptions",
+    "InputFiles",
+    "finish_journeys",
+    "parquet_row_bases",
+    "path_join",
+    "raise_for_checks",
+    "require_columns",
+    "resolve_files",
+    "resolve_options",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT: Any = object()
+"""Sentinel: the default value column ``"value"``, which may be absent."""
+
+_GLOB_CHARS = frozenset("*?[")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    """Validated journey-building options shared by the engines."""
+
+    user_col: str
+    time_col: str
+    channel_col: str
+    conversion_col: str
+    value_col: Any
+    lookback_ns: int | None
+    lookback_label: str | None
+    max_touches: int | None
+    separator: str
+
+    def required(self) -> dict[str, str]:
+        """Columns that must exist, keyed by the option naming them."""
+        out = {
+            "user_col": self.user_col,
+            "time_col": self.time_col,
+            "channel_col": self.channel_col,
+            "conversion_col": self.conversion_col,
+        }
+        if self.value_col is not DEFAULT and self.value_col is not None:
+            out["value_col"] = self.value_col
+        return out
+
+    def value_name(self, columns: Sequence[str]) -> str | None:
+        """The value column actually read (``None``: values are zero)."""
+        name = "value" if self.value_col is DEFAULT else self.value_col
+        return name if name is not None and name in columns else None
+
+
+def resolve_options(
+    *,
+    user_col: str,
+    time_col: str,
+    channel_col: str,
+    conversion_col: str,
+    value_col: Any,
+    lookback: str | pd.Timedelta | None,
+    max_touches: int | None,
+    separator: str,
+) -> EventOptions:
+    """Check the options exactly as :meth:`Journeys.from_events` does."""
+    if not isinstance(separator, str) or not separator:
+        raise InvalidJourneysError("separator must be a non-empty string, e.g. '>'")
+    lookback_td = parse_duration(lookback) if lookback is not None else None
+    if max_touches is not None and (
+        isinstance(max_touches, bool)
+        or not isinstance(max_touches, int | np.integer)
+        or max_touches < 1
+    ):
+        raise InvalidJourneysError(f"max_touches must be a positive integer, got {max_touches!r}")
+    return EventOptions(
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        conversion_col=conversion_col,
+        value_col=value_col,
+        lookback_ns=None if lookback_td is None else int(lookback_td.value),
+        lookback_label=None if lookback is None else str(lookback),
+        max_touches=None if max_touches is None else int(max_touches),
+        separator=separator,
+    )
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """Files to read, in input order (sorted by path), and their format."""
+
+    kind: Literal["parquet", "csv"]
+    files: tuple[str, ...]
+
+
+def _kind_of(path: str) -> Literal["parquet", "csv"]:
+    return "parquet" if path.lower().endswith(_PARQUET_SUFFIXES) else "csv"
+
+
+def resolve_files(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> InputFiles:
+    """Expand a file, a directory, a glob or a list of them into sorted files of one format.
+
+    *Input order* is the order of this list: files sorted by their full path (lexicographically,
+    after expanding directories recursively and globs with ``**``), then rows in file order.
+    A directory holds Parquet files (``*.parquet``/``*.pq``) or, when it has none, CSV files
+    (``*.csv``); Hive partition directories are walked but their ``key=value`` names are not read
+    as columns.
+    """
+    items = [data] if isinstance(data, str | os.PathLike) else list(data)
+    if not items:
+        raise InvalidJourneysError("no input files given: pass a file, a directory or a glob")
+    found: list[str] = []
+    for item in items:
+        text = os.fspath(item)
+        if any(ch in text for ch in _GLOB_CHARS):
+            matches = [m for m in glob.glob(text, recursive=True) if Path(m).is_file()]
+            if not matches:
+                raise InvalidJourneysError(f"no file matches {text!r}: check the pattern")
+            found.extend(matches)
+            continue
+        path = Path(text)
+        if path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file()]
+            parquet = [str(p) for p in files if str(p).lower().endswith(_PARQUET_SUFFIXES)]
+            csv = [str(p) for p in files if str(p).lower().endswith(".csv")]
+            chosen = parquet or csv
+            if not chosen:
+                raise InvalidJourneysError(
+                    f"directory {text!r} has no .parquet or .csv files: point at the data files"
+                )
+            found.extend(chosen)
+        elif path.is_file():
+            found.append(str(path))
+        else:
+            raise InvalidJourneysError(f"input file {text!r} does not exist")
+    files = sorted({os.path.abspath(f) for f in found})
+    kinds = {_kind_of(f) for f in files}
+    if len(kinds) > 1:
+        raise InvalidJourneysError(
+            "the input mixes Parquet and CSV files: convert them to one format or pass one "
+            "kind at a time"
+        )
+    return InputFiles(kind=kinds.pop(), files=tuple(files))
+
+
+def path_join(separator: str) -> str:
+    """The string placed between channels in engine path strings.
+
+    ``" > "`` for the default ``">"``: the separator padded with spaces, which
+    :meth:`Journeys.from_paths` trims again (a whitespace-only separator is used as is).
+    """
+    return separator if not separator.strip() else f" {separator.strip()} "
+
+
+def parquet_row_bases(files: Sequence[str]) -> list[int]:
+    """Global row number of the first row of each Parquet file (cumulative row counts)."""
+    import pyarrow.parquet as pq
+
+    bases = [0]
+    for f in files:
+        try:
+            bases.append(bases[-1] + pq.read_metadata(f).num_rows)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InvalidJourneysError(
+                f"cannot read {f!r} as Parquet: {' '.join(str(exc).split())}"
+            ) from exc
+    return bases[:-1]
+
+
+def raise_for_checks(checks: Mapping[str, Any], opts: EventOptions, value_name: str | None) -> None:
+    """Turn the row of :func:`attribution.engines.sql.validation_sql` into the reference's errors.
+
+    ``checks`` maps each ``bad_*`` key to the first offending 0-based row (``None`` when the
+    check passed), plus ``n`` and ``n_conversions``.
+    """
+    if not checks["n"]:
+        raise InvalidJourneysError("the event log is empty: it has a header but no rows")
+    user, time, channel, conv = opts.user_col, opts.time_col, opts.channel_col, opts.conversion_col
+    messages = [
+        ("bad_user", f"column {user!r} has a missing user id at row {{row}}: fill it or drop the row"),
+        (
+            "bad_ts_missing",
+            f"column {time!r} has a missing timestamp at row {{row}}: fill it or drop the row",
+        ),
+        (
+            "bad_ts",
+            f"column {time!r} has an unparseable timestamp at row {{row}}: use ISO 8601 such as "
+            "'2024-05-01 13:45:00'",
+        ),
+        (
+            "bad_conv",
+            f"column {conv!r} must be 0/1 or true/false; row {{row}} has another value: mark "
+            "conversion events with 1 and touches with 0",
+        ),
+        (
+            "bad_value_type",
+            f"column {value_name!r} must hold numeric conversion values; row {{row}} is not "
+            "numeric: fix the value or pass value_col=None to ignore value",
+        ),
+        (
+            "bad_value_missing",
+            f"column {value_name!r} is missing on conversion row {{row}}: give every conversion "
+            "a value (0 if unknown) or pass value_col=None",
+        ),
+        (
+            "bad_value_range",
+            f"column {value_name!r} must be finite and non-negative; row {{row}} is not",
+        ),
+        (
+            "bad_channel",
+            f"column {channel!r} has a missing or empty channel at row {{row}}, which is not a "
+            "conversion: every touch needs a channel name",
+        ),
+        (
+            "bad_separator",
+            f"column {channel!r} has a channel at row {{row}} which contains the path "
+            f"separator {opts.separator!r}: rename the channel or choose another separator",
+        ),
+    ]
+    for key, template in messages:
+        row = checks.get(key)
+        if row is not None:
+            raise InvalidJourneysError(template.format(row=int(row)))
+    if not checks["n_conversions"]:
+        raise InvalidJourneysError(
+            f"the event log has no conversions (column {conv!r} is never 1): "
+            "attribution needs converting journeys"
+        )
+
+
+def finish_journeys(table: pa.Table, opts: EventOptions, source: str) -> Journeys:
+    """Build :class:`Journeys` from the engine's path table and fill its provenance.
+
+    ``table`` is the result of :func:`attribution.engines.sql.journey_paths_sql`.
+    """
+    frame = table.to_pandas()
+    dropped = frame["path"].isna().to_numpy()
+    kept = frame.loc[~dropped]
+    dropped_conversions = int(frame.loc[dropped, "total_conversions"].sum())
+    dropped_value = float(frame.loc[dropped, "total_conversion_value"].sum())
+    start = frame["start_ts"].min()
+    end = frame["end_ts"].max()
+    provenance = Provenance(
+        source=source,
+        n_rows=int(frame["n_rows"].sum()),
+        n_users=int(frame["n_users"].sum()),
+        n_journeys=int(kept["n_journeys"].sum()),
+        start=pd.Timestamp(int(start)),
+        end=pd.Timestamp(int(end)),
+        lookback=opts.lookback_label,
+        max_touches=opts.max_touches,
+        dropped_conversions=dropped_conversions,
+        dropped_value=dropped_value,
+    )
+    if dropped_conversions:
+        logger.warning(
+            "%d conversions (value %.2f) have no touch inside the lookback window and are "
+            "not attributed",
+            dropped_conversions,
+            dropped_value,
+        )
+    if kept.empty:
+        raise InvalidJourneysError(
+            "no journey has a touch inside the lookback window: widen --lookback"
+        )
+    if int(kept["total_conversions"].sum()) == 0:
+        raise InvalidJourneysError(
+            "the dataset has no conversions (every conversion lost its touches to the lookback "
+            "window): attribution needs converting journeys; check the conversion column"
+        )
+    paths = pa.table(
+        {
+            "path": pa.array(kept["path"].to_numpy(dtype=object), type=pa.string()),
+            "total_conversions": kept["total_conversions"].to_numpy(dtype=np.int64),
+            "total_null": kept["total_null"].to_numpy(dtype=np.int64),
+            "total_conversion_value": kept["total_conversion_value"].to_numpy(dtype=np.float64),
+        }
+    )
+    journeys = Journeys.from_paths(paths, separator=opts.separator)
+    return dataclasses.replace(journeys, provenance=provenance)
