@@ -731,7 +731,8 @@ class SimulationResult:
         ``total_conversions``.
     users
         One row per user: ``user_id``, ``intent`` (``z``), ``base_probability`` (``p0``),
-        ``conversion_probability`` (noisy-OR probability given the actual exposure),
+        ``conversion_draw`` (the uniform ``U``), ``conversion_probability`` (noisy-OR
+        probability given the actual exposure),
         ``converted`` (bool), ``value`` (the conversion value, 0 for non-converters),
         ``n_touches``, ``arrival`` (timestamp of the first event, or of the user's arrival if
         untouched) and one boolean column ``exposed:<channel>`` per channel.
@@ -864,7 +865,7 @@ def _period_start(times: pd.Series | pd.DatetimeIndex, period: str) -> pd.Dateti
     if period == "day":
         return days
     if period == "week":
-        return days - pd.to_timedelta(days.dayofweek, unit="D")
+        return days - pd.to_timedelta(days.day_of_week, unit="D")
     return days - pd.to_timedelta(days.day - 1, unit="D")
 
 
@@ -1089,6 +1090,7 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
         "user_id": np.arange(n, dtype=np.int64),
         "intent": intent,
         "base_probability": base_probability,
+        "conversion_draw": uniform,
         "conversion_probability": 1.0 - (1.0 - base_probability) * np.exp(-loading[masks]),
         "converted": converted,
         "value": value,
@@ -1407,8 +1409,9 @@ def compare_to_truth(
     Returns
     -------
     pandas.DataFrame
-        One row per model plus a first row ``"truth"``, sorted by ``tv_distance``: column
-        ``tv_distance`` and one share column per channel.
+        One row per model plus a first row ``"truth"``, models sorted by ``tv_distance``:
+        column ``tv_distance`` (:func:`total_variation_distance` to the true shares) and one
+        share column per channel (truth order, then channels unknown to the simulation).
     """
     if truth not in ("shapley", "removal"):
         raise SimulationConfigError(
@@ -1417,23 +1420,23 @@ def compare_to_truth(
     column = "share" if truth == "shapley" else "removal_share"
     reference = result.truth[column].clip(lower=0.0)
     reference.index = reference.index.astype(str)
-    rows: dict[str, pd.Series] = {"truth": reference}
+    shares: dict[str, pd.Series] = {}
     for model, model_credits in credits.items():
-        rows[str(model)] = _as_share_series(model_credits, f"compare_to_truth[{model!r}]")
-    table = pd.DataFrame(rows).T.fillna(0.0)
-    table.insert(
-        0,
-        "tv_distance",
-        [
-            total_variation_distance(
-                table.loc[name].drop("tv_distance", errors="ignore"), reference
+        if str(model) == "truth":
+            raise SimulationConfigError(
+                "compare_to_truth: 'truth' is reserved for the reference row; rename that model"
             )
-            if name != "truth"
-            else 0.0
-            for name in table.index
-        ],
+        shares[str(model)] = _as_share_series(model_credits, f"compare_to_truth[{model!r}]")
+    extra = sorted({c for series in shares.values() for c in series.index} - set(reference.index))
+    columns = [*reference.index, *extra]
+    distance = {
+        model: total_variation_distance(series, reference) for model, series in shares.items()
+    }
+    order = sorted(shares, key=lambda model: distance[model])
+    table = pd.DataFrame(
+        [reference.reindex(columns, fill_value=0.0)]
+        + [shares[model].reindex(columns, fill_value=0.0) for model in order],
+        index=pd.Index(["truth", *order], name="model"),
     )
-    table.index.name = "model"
-    truth_row = table.loc[["truth"]]
-    rest = table.drop(index="truth").sort_values("tv_distance")
-    return pd.concat([truth_row, rest])
+    table.insert(0, "tv_distance", [0.0] + [distance[model] for model in order])
+    return table
