@@ -21,11 +21,20 @@ from attribution.heuristics import (
 from attribution.journeys import Journeys, JourneyTiming, Provenance, parse_duration
 from attribution.markov import MarkovAttribution, markov_attribution, select_order
 from attribution.result import AttributionResult, ConfidenceIntervals
+from attribution.shapley import (
+    ConversionRateShapley,
+    OrderedShapley,
+    SimplifiedShapley,
+    conversion_rate_shapley_attribution,
+    ordered_shapley_attribution,
+    shapley_attribution,
+)
 
 __all__ = [
     "AttributionError",
     "AttributionResult",
     "ConfidenceIntervals",
+    "ConversionRateShapley",
     "FirstTouch",
     "InvalidJourneysError",
     "InvalidModelOptionError",
@@ -35,11 +44,16 @@ __all__ = [
     "LastTouch",
     "Linear",
     "MarkovAttribution",
+    "OrderedShapley",
     "PositionBased",
     "Provenance",
+    "SimplifiedShapley",
     "TimeDecay",
+    "conversion_rate_shapley_attribution",
     "heuristic_attribution",
     "markov_attribution",
+    "ordered_shapley_attribution",
     "parse_duration",
     "select_order",
+    "shapley_attribution",
 ]

@@ -13,6 +13,7 @@ from attribution.heuristics import (
     TimeDecay,
 )
 from attribution.markov import MarkovAttribution
+from attribution.shapley import ConversionRateShapley, OrderedShapley, SimplifiedShapley
 
 __all__ = ["MODELS", "model_class"]
 
@@ -27,6 +28,9 @@ MODELS: dict[str, type[AttributionModel]] = {
         PositionBased,
         TimeDecay,
         MarkovAttribution,
+        SimplifiedShapley,
+        OrderedShapley,
+        ConversionRateShapley,
     )
 }
 
