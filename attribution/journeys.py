@@ -278,7 +278,7 @@ class Journeys:
     def with_counts(
         self, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
     ) -> Journeys:
-        """Same paths with other counts (e.g. a bootstrap replicate); drops empty paths."""
+        """Return the same paths with other counts (a bootstrap replicate), minus empty ones."""
         conversions = np.asarray(conversions, dtype=np.int64)
         nulls = np.asarray(nulls, dtype=np.int64)
         value = np.asarray(value, dtype=np.float64)
@@ -395,7 +395,11 @@ class Journeys:
             conversions=np.bincount(inverse, conversions, n_unique).astype(np.int64),
             nulls=np.bincount(inverse, nulls, n_unique).astype(np.int64),
             value=np.bincount(inverse, value, n_unique),
-            provenance=Provenance(source="paths", n_rows=n_rows),
+            provenance=Provenance(
+                source="paths",
+                n_rows=n_rows,
+                n_journeys=int(conversions.sum() + nulls.sum()),
+            ),
         )
         _require_conversions(journeys, f"column {conversions_col!r} sums to zero")
         return journeys
@@ -511,7 +515,7 @@ class Journeys:
 
         Examples
         --------
-        >>> j = Journeys.from_sequences([["A", "B"], ["B"], ["A"]], [1, 0, 1], [0, 1, 1], [10, 0, 5])
+        >>> j = Journeys.from_sequences([["A", "B"], ["B"]], [1, 0], [0, 1], [10, 0])
         >>> j.channels
         ('A', 'B')
         """
@@ -577,7 +581,18 @@ def _read_table(data: pd.DataFrame | pa.Table | str | os.PathLike[str]) -> pa.Ta
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pd.DataFrame):
-        return pa.Table.from_pandas(data, preserve_index=False)
+        try:
+            return pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # mixed-type object columns: keep them as strings so validation can name the row
+            columns = {}
+            for name in data.columns:
+                try:
+                    columns[str(name)] = pa.array(data[name], from_pandas=True)
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    text = data[name].map(lambda v: None if pd.isna(v) else str(v))
+                    columns[str(name)] = pa.array(text, type=pa.string())
+            return pa.table(columns)
     path = Path(data)
     if not path.exists():
         raise InvalidJourneysError(f"input file {str(path)!r} does not exist")
@@ -656,7 +671,7 @@ def _count_column(column: pa.ChunkedArray, name: str, option: str) -> np.ndarray
         row = int(np.flatnonzero(bad_mask)[0])
         raise InvalidJourneysError(
             f"column {name!r} must hold non-negative integer counts; row {row} has "
-            f"{values[row]!r}: fix or drop that row"
+            f"{values[row]:g}: fix or drop that row"
         )
     return values.astype(np.int64)
 
@@ -677,7 +692,7 @@ def _value_column(column: pa.ChunkedArray, name: str) -> np.ndarray:
         row = int(np.flatnonzero(bad_mask)[0])
         raise InvalidJourneysError(
             f"column {name!r} must hold finite non-negative values; row {row} has "
-            f"{values[row]!r}: fix or drop that row"
+            f"{values[row]:g}: fix or drop that row"
         )
     return values
 

@@ -211,7 +211,7 @@ class MarkovChain:
         return q.tocsc(), r, pi
 
     def absorption(self, removed: np.ndarray | None = None) -> np.ndarray:
-        """Expected (conversions, value) per journey from ``(start)``.
+        """Return the expected (conversions, value) per journey from ``(start)``.
 
         ``removed`` is a boolean mask of states redirected to ``(null)``.
         Returns a length-2 array: ``P(conversion)`` and the expected conversion value.
@@ -229,7 +229,7 @@ class MarkovChain:
         return np.asarray(pi @ x, dtype=np.float64)
 
     def removal_effects(self) -> tuple[np.ndarray, np.ndarray]:
-        """Removal effects per channel: (conversion-based, value-based)."""
+        """Return the removal effects per channel: (conversion-based, value-based)."""
         base = self.absorption()
         n_channels = self.contains.shape[1]
         effects = np.empty((n_channels, 2))
@@ -418,7 +418,7 @@ class MarkovAttribution(AttributionModel):
         return self
 
     def transition_matrix(self) -> pd.DataFrame:
-        """Transition probabilities of the fitted chain (see :meth:`MarkovChain.transition_matrix`)."""
+        """Return the fitted transition probabilities (:meth:`MarkovChain.transition_matrix`)."""
         self._check_fitted()
         return self.chain_.transition_matrix()
 
@@ -522,7 +522,7 @@ def _weighted_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     order = np.argsort(score, kind="stable")
     s, p, n = score[order], pos[order], neg[order]
     # group ties
-    uniq, idx = np.unique(s, return_index=True)
+    _, idx = np.unique(s, return_index=True)
     p_g = np.add.reduceat(p, idx)
     n_g = np.add.reduceat(n, idx)
     neg_below = np.cumsum(n_g) - n_g

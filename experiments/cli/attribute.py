@@ -1,0 +1,406 @@
+"""``pathlift attribute``: channel credit from a path table or an event log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from attribution.base import AttributionModel
+from attribution.catalog import MODELS, model_class
+from attribution.errors import InvalidModelOptionError
+from attribution.journeys import Journeys
+from attribution.markov import OrderSelection, select_order
+from attribution.result import AttributionResult
+from experiments.io import atomic_write_text
+
+__all__ = ["command", "format_results", "load_journeys"]
+
+#: inputs larger than this many rows show progress on standard error
+PROGRESS_ROWS = 100_000
+
+
+class Progress:
+    """Stage messages and a bootstrap counter on standard error (never on standard output)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self._last_pct = -1
+
+    def stage(self, message: str) -> None:
+        """Announce a stage."""
+        if self.enabled:
+            click.echo(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", err=True)
+
+    def bootstrap(self, label: str) -> Any:
+        """Return a ``progress(done, total)`` callback printing every 10%."""
+        self._last_pct = -1
+
+        def callback(done: int, total: int) -> None:
+            pct = 100 * done // total
+            if self.enabled and pct // 10 > self._last_pct // 10:
+                self._last_pct = pct
+                click.echo(
+                    f"[{time.perf_counter() - self.t0:6.1f}s] {label}: bootstrap {done}/{total}",
+                    err=True,
+                )
+
+        return callback
+
+
+def load_journeys(
+    file: str,
+    *,
+    events: bool,
+    path_col: str,
+    conversions_col: str,
+    nulls_col: str,
+    value_col: str | None,
+    separator: str,
+    user_col: str,
+    time_col: str,
+    channel_col: str,
+    conversion_col: str,
+    lookback: str | None,
+    max_touches: int | None,
+) -> Journeys:
+    """Read a path table or an event log with the CLI's options."""
+    value_kw: dict[str, Any] = {} if value_col is None else {"value_col": value_col}
+    if value_col == "none":
+        value_kw = {"value_col": None}
+    if events:
+        return Journeys.from_events(
+            file,
+            user_col=user_col,
+            time_col=time_col,
+            channel_col=channel_col,
+            conversion_col=conversion_col,
+            lookback=lookback,
+            max_touches=max_touches,
+            separator=separator,
+            **value_kw,
+        )
+    if lookback is not None or max_touches is not None:
+        raise InvalidModelOptionError(
+            "--lookback and --max-touches apply to event logs: add --events, or drop them for a "
+            "path table"
+        )
+    return Journeys.from_paths(
+        file,
+        path_col=path_col,
+        conversions_col=conversions_col,
+        nulls_col=nulls_col,
+        separator=separator,
+        **value_kw,
+    )
+
+
+def _parse_position_weights(text: str) -> tuple[float, float, float]:
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3:
+        raise InvalidModelOptionError(
+            f"--position-weights takes three comma-separated numbers first,middle,last such as "
+            f"40,20,40; got {text!r}"
+        )
+    return parts[0], parts[1], parts[2]
+
+
+def build_models(
+    names: tuple[str, ...],
+    *,
+    order: int,
+    keep_self_loops: bool,
+    direct_channel: str,
+    position_weights: str,
+    half_life: str | None,
+    n_bootstrap: int,
+    seed: int,
+) -> list[AttributionModel]:
+    """Instantiate the requested models with the CLI's options."""
+    wanted = list(MODELS) if (not names or "all" in names) else list(dict.fromkeys(names))
+    first, middle, last = _parse_position_weights(position_weights)
+    options: dict[str, dict[str, Any]] = {
+        "markov": {"order": order, "keep_self_loops": keep_self_loops},
+        "last_non_direct": {"direct_channel": direct_channel},
+        "position_based": {"first": first, "middle": middle, "last": last},
+        "time_decay": {"half_life": _half_life_value(half_life)},
+    }
+    models = []
+    for name in wanted:
+        cls = model_class(name)
+        models.append(
+            cls(**options.get(name, {}), n_bootstrap=n_bootstrap, random_state=seed)  # type: ignore[call-arg]
+        )
+    return models
+
+
+def _half_life_value(text: str | None) -> str | float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+# ------------------------------------------------------------------------------------- output
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{low:,.1f}, {high:,.1f}]"
+
+
+def format_results(
+    results: list[AttributionResult],
+    journeys: Journeys,
+    fmt: str,
+    order_selection: OrderSelection | None = None,
+) -> str:
+    """Render results as ``table`` (for people), ``csv`` or ``json`` (for machines)."""
+    if fmt == "json":
+        payload: dict[str, Any] = {
+            "journeys": {
+                "unique_paths": journeys.n_paths,
+                "journeys": journeys.n_journeys,
+                "conversions": journeys.total_conversions,
+                "value": journeys.total_value,
+                "channels": list(journeys.channels),
+                "provenance": journeys.provenance.to_dict(),
+            },
+            "models": [r.to_dict() for r in results],
+        }
+        if order_selection is not None:
+            payload["order_selection"] = order_selection.to_dict()
+        return json.dumps(payload, indent=2, allow_nan=False, default=_json_default) + "\n"
+    if fmt == "csv":
+        frames = []
+        for r in results:
+            frame = r.to_frame()
+            frame.insert(0, "model", r.model)
+            frames.append(frame)
+        return str(pd.concat(frames, ignore_index=True).to_csv(index=False))
+    return _table(results, journeys, order_selection)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _table(
+    results: list[AttributionResult], journeys: Journeys, order_selection: OrderSelection | None
+) -> str:
+    lines = [
+        f"{journeys.n_journeys:,} journeys ({journeys.n_paths:,} unique paths), "
+        f"{journeys.total_conversions:,} conversions, value {journeys.total_value:,.2f}, "
+        f"{journeys.n_channels} channels"
+    ]
+    if order_selection is not None:
+        lines.append(
+            f"Markov order chosen by held-out log-loss: {order_selection.best_order} "
+            + "("
+            + ", ".join(
+                f"order {int(r.order)}: {r.log_loss:.4f}"
+                for r in order_selection.table.itertuples()
+            )
+            + ")"
+        )
+    if len(results) == 1:
+        r = results[0]
+        frame = r.to_frame()
+        params = ", ".join(f"{k}={v}" for k, v in r.params.items())
+        lines.append(f"model: {r.model}" + (f" ({params})" if params else ""))
+        table = pd.DataFrame({"channel": frame["channel"]})
+        table["conversions"] = frame["conversions"].map("{:,.2f}".format)
+        if r.ci is not None:
+            table[f"{int(r.ci.level * 100)}% CI"] = [
+                _interval(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ]
+        table["share"] = frame["share"].map("{:.1%}".format)
+        table["value"] = frame["value"].map("{:,.2f}".format)
+        if "removal_effect" in frame:
+            table["removal_effect"] = frame["removal_effect"].map("{:.4f}".format)
+        lines.append(table.to_string(index=False))
+    else:
+        table = pd.DataFrame({"channel": list(journeys.channels)})
+        for r in results:
+            frame = r.to_frame()
+            cells = frame["conversions"].map("{:,.1f}".format)
+            if r.ci is not None:
+                cells = [
+                    f"{c} {_interval(lo, hi)}"
+                    for c, lo, hi in zip(cells, frame["ci_low"], frame["ci_high"], strict=True)
+                ]
+            table[r.model] = list(cells)
+        lines.append("credit in conversions" + (" [95% CI]" if results[0].ci else "") + ":")
+        lines.append(table.to_string(index=False))
+    for r in results:
+        for note in r.notes:
+            lines.append(f"note ({r.model}): {note}")
+    prov = journeys.provenance
+    if prov.dropped_conversions:
+        lines.append(
+            f"note: {prov.dropped_conversions:,} conversions had no touch inside the lookback "
+            "window and are not attributed"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------- command
+
+_MODEL_CHOICES = [*MODELS, "all"]
+
+
+@click.command("attribute")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    type=click.Choice(_MODEL_CHOICES),
+    help="Model to fit; repeat for a side-by-side table, or 'all'. Default: markov.",
+)
+@click.option("--events", is_flag=True, help="FILE is an event log (one row per touch).")
+@click.option("--order", default="1", show_default=True, help="Markov order k, or 'auto'.")
+@click.option("--keep-self-loops", is_flag=True, help="Markov: keep repeated states.")
+@click.option("--direct-channel", default="direct", show_default=True)
+@click.option("--position-weights", default="40,20,40", show_default=True)
+@click.option("--half-life", default=None, help="Time decay: '7d' (events) or touches (paths).")
+@click.option(
+    "--bootstrap",
+    "n_bootstrap",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap replicates for 95%% intervals (0: none).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
+@click.option("--path-col", default="path", show_default=True)
+@click.option("--conversions-col", default="total_conversions", show_default=True)
+@click.option("--nulls-col", default="total_null", show_default=True)
+@click.option(
+    "--value-col",
+    default=None,
+    help="Value column (default: total_conversion_value / value if present; 'none' to ignore).",
+)
+@click.option("--separator", default=">", show_default=True, help="Path separator.")
+@click.option("--user-col", default="user_id", show_default=True)
+@click.option("--time-col", default="timestamp", show_default=True)
+@click.option("--channel-col", default="channel", show_default=True)
+@click.option("--conversion-col", default="conversion", show_default=True)
+@click.option("--lookback", default=None, help="Event logs: lookback window, e.g. 30d.")
+@click.option("--max-touches", default=None, type=click.IntRange(min=1))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--output", "-o", default=None, help="Write to this file (atomically).")
+@click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: auto).")
+def command(
+    file: str,
+    models: tuple[str, ...],
+    events: bool,
+    order: str,
+    keep_self_loops: bool,
+    direct_channel: str,
+    position_weights: str,
+    half_life: str | None,
+    n_bootstrap: int,
+    seed: int,
+    path_col: str,
+    conversions_col: str,
+    nulls_col: str,
+    value_col: str | None,
+    separator: str,
+    user_col: str,
+    time_col: str,
+    channel_col: str,
+    conversion_col: str,
+    lookback: str | None,
+    max_touches: int | None,
+    fmt: str,
+    output: str | None,
+    progress: bool | None,
+) -> None:
+    """Attribute conversions to channels from FILE (CSV or Parquet).
+
+    FILE is a path table (columns path, total_conversions, total_null and optionally
+    total_conversion_value) or, with --events, an event log (user_id, timestamp, channel,
+    conversion, value). Results go to standard output, or to --output.
+    """
+    if n_bootstrap and n_bootstrap < 20:
+        raise InvalidModelOptionError(
+            f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
+        )
+    if not Path(file).exists():
+        raise InvalidModelOptionError(f"input file {file!r} does not exist")
+    size = Path(file).stat().st_size if Path(file).is_file() else 0
+    show = progress if progress is not None else size > PROGRESS_ROWS * 20
+    prog = Progress(show)
+    prog.stage(f"reading {'event log' if events else 'path table'} {file}")
+    journeys = load_journeys(
+        file,
+        events=events,
+        path_col=path_col,
+        conversions_col=conversions_col,
+        nulls_col=nulls_col,
+        value_col=value_col,
+        separator=separator,
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        conversion_col=conversion_col,
+        lookback=lookback,
+        max_touches=max_touches,
+    )
+    prog.stage(repr(journeys))
+    selection = None
+    names = models or ("markov",)
+    if order == "auto":
+        if "markov" in names or "all" in names:
+            prog.stage("choosing the Markov order on held-out journeys")
+            selection = select_order(journeys, random_state=seed)
+        markov_order = selection.best_order if selection else 1
+    else:
+        try:
+            markov_order = int(order)
+        except ValueError:
+            raise InvalidModelOptionError(
+                f"--order must be a positive integer or 'auto', got {order!r}"
+            ) from None
+    fitted = build_models(
+        names,
+        order=markov_order,
+        keep_self_loops=keep_self_loops,
+        direct_channel=direct_channel,
+        position_weights=position_weights,
+        half_life=half_life,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    results = []
+    for model in fitted:
+        prog.stage(f"fitting {model.name}")
+        model.fit(journeys, progress=prog.bootstrap(model.name) if n_bootstrap else None)
+        results.append(model.result_)
+    text = format_results(results, journeys, fmt, selection)
+    if output:
+        atomic_write_text(output, text)
+        prog.stage(f"wrote {output}")
+    else:
+        sys.stdout.write(text)

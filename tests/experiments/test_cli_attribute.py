@@ -1,0 +1,191 @@
+"""``pathlift attribute`` end to end on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.cli import run_cli
+
+HAND_CASE = (
+    "path,total_conversions,total_null,total_conversion_value\nA > B,1,0,10\nB,0,1,0\nA,1,1,5\n"
+)
+
+
+@pytest.fixture
+def paths_csv(tmp_path):
+    f = tmp_path / "paths.csv"
+    f.write_text(HAND_CASE)
+    return f
+
+
+def test_markov_order_2_json(paths_csv, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    code = run_cli(
+        [
+            "attribute",
+            str(paths_csv),
+            "--model",
+            "markov",
+            "--order",
+            "2",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--bootstrap",
+            "0",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(out.read_text())
+    (model,) = payload["models"]
+    assert model["model"] == "markov"
+    assert model["params"]["order"] == 2
+    rows = {c["channel"]: c for c in model["channels"]}
+    assert rows["A"]["conversions"] == pytest.approx(4 / 3)
+    assert rows["B"]["value"] == pytest.approx(6.0)
+    assert rows["A"]["share"] == pytest.approx(2 / 3)
+    assert rows["A"]["removal_effect"] == pytest.approx(1.0)
+    assert payload["journeys"]["conversions"] == 2
+
+
+def test_all_models_csv_and_intervals(paths_csv, capsys):
+    code = run_cli(
+        ["attribute", str(paths_csv), "--model", "all", "--format", "csv", "--bootstrap", "50"]
+    )
+    assert code == 0
+    frame = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert set(frame["model"]) >= {
+        "first_touch",
+        "last_touch",
+        "last_non_direct",
+        "linear",
+        "position_based",
+        "time_decay",
+        "markov",
+    }
+    assert {"channel", "conversions", "value", "share", "ci_low", "ci_high"} <= set(frame.columns)
+    sums = frame.groupby("model")["conversions"].sum()
+    assert (sums.round(9) == 2.0).all()
+
+
+def test_table_side_by_side(paths_csv, capsys):
+    assert (
+        run_cli(
+            ["attribute", str(paths_csv), "-m", "first_touch", "-m", "markov", "--bootstrap", "0"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "first_touch" in out and "markov" in out
+    assert "4 journeys (3 unique paths), 2 conversions" in out
+
+
+def test_events_with_lookback(tmp_path, capsys):
+    events = pd.DataFrame(
+        {
+            "uid": [1, 1, 1, 2, 2],
+            "ts": ["2024-01-01", "2024-01-20", "2024-01-21", "2024-01-01", "2024-01-02"],
+            "ch": ["email", "search", None, "display", "search"],
+            "converted": [0, 0, 1, 0, 0],
+            "revenue": [0, 0, 50.0, 0, 0],
+        }
+    )
+    f = tmp_path / "events.parquet"
+    events.to_parquet(f)
+    code = run_cli(
+        [
+            "attribute",
+            str(f),
+            "--events",
+            "--user-col",
+            "uid",
+            "--time-col",
+            "ts",
+            "--channel-col",
+            "ch",
+            "--conversion-col",
+            "converted",
+            "--value-col",
+            "revenue",
+            "--lookback",
+            "7d",
+            "-m",
+            "first_touch",
+            "--format",
+            "json",
+            "--bootstrap",
+            "0",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    rows = {c["channel"]: c for c in payload["models"][0]["channels"]}
+    assert rows["search"]["conversions"] == 1.0  # email is 20 days old: outside the lookback
+    assert rows["search"]["value"] == 50.0
+    assert payload["journeys"]["provenance"]["lookback"] == "7d"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--path-col", "route"], "required column 'route' is missing"),
+        (["--order", "two"], "--order must be a positive integer or 'auto'"),
+        (["--lookback", "30d"], "--lookback and --max-touches apply to event logs"),
+        (["--position-weights", "1,2"], "--position-weights takes three"),
+        (["--bootstrap", "5"], "--bootstrap must be 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(paths_csv, capsys, args, message):
+    code = run_cli(["attribute", str(paths_csv), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_bad_file_content(tmp_path, capsys):
+    f = tmp_path / "bad.csv"
+    f.write_text("path,total_conversions,total_null\nA,1,0\nB,x,1\n")
+    assert run_cli(["attribute", str(f)]) == 2
+    assert "row 1 has 'x'" in capsys.readouterr().err
+
+
+def test_failed_run_keeps_previous_output(paths_csv, tmp_path):
+    out = tmp_path / "report.json"
+    out.write_text("previous good report")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,total_conversions,total_null\nA,0,1\n")
+    assert run_cli(["attribute", str(bad), "--output", str(out)]) == 2
+    assert out.read_text() == "previous good report"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_console_script(paths_csv):
+    exe = Path(sys.executable).parent / "pathlift"
+    proc = subprocess.run(
+        [str(exe), "attribute", str(paths_csv), "--bootstrap", "0", "--order", "auto"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=False,
+    )
+    # 4 journeys are too few to hold some out: a clean one-line error
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: too few journeys")
+    proc = subprocess.run(
+        [str(exe), "attribute", str(paths_csv), "--bootstrap", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "1.20" in proc.stdout and "0.80" in proc.stdout
