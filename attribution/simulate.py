@@ -66,9 +66,11 @@ __all__ = [
     "SimulationConfigError",
     "SimulationResult",
     "compare_to_truth",
+    "mean_reach",
     "simulate_journeys",
     "simulate_lift_test",
     "total_variation_distance",
+    "without_selection",
 ]
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,15 @@ class SimulationConfigError(AttributionError):
 # --------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * x))
+    return out
+
+
+def _logit(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
 
 
 def _check_real(owner: str, name: str, value: Any) -> float:
@@ -267,10 +278,33 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
 )
 """Default channels: strong selection bias on paid search, direct and affiliate."""
 
+
+def mean_reach(spec: ChannelSpec) -> float:
+    """Return the expected reach ``E[r(z)]`` over intent ``z ~ Normal(0, 1)``.
+
+    Computed by Gauss-Hermite quadrature with 64 nodes.
+    """
+    if spec.reach_base in (0.0, 1.0) or spec.reach_intent_slope == 0.0:
+        return spec.reach_base
+    nodes, weights = np.polynomial.hermite_e.hermegauss(64)
+    reach = _sigmoid(_logit(spec.reach_base) + spec.reach_intent_slope * nodes)
+    return float(np.dot(weights, reach) / math.sqrt(2.0 * math.pi))
+
+
+def without_selection(spec: ChannelSpec) -> ChannelSpec:
+    """Return the channel with reach independent of intent and the same expected reach.
+
+    ``reach_intent_slope`` becomes 0 and ``reach_base`` becomes :func:`mean_reach` of ``spec``;
+    the effect, costs and timing are unchanged.
+    """
+    return dataclasses.replace(spec, reach_base=mean_reach(spec), reach_intent_slope=0.0)
+
+
 NO_SELECTION_CHANNELS: tuple[ChannelSpec, ...] = tuple(
-    dataclasses.replace(spec, reach_intent_slope=0.0) for spec in DEFAULT_CHANNELS
+    without_selection(spec) for spec in DEFAULT_CHANNELS
 )
-"""The default channels with reach independent of intent (``reach_intent_slope = 0``)."""
+"""The default channels without selection bias: reach independent of intent, same expected
+reach, same effects (see :func:`without_selection`)."""
 
 PRESETS: tuple[str, ...] = ("selection_bias", "no_selection")
 """Names accepted by :meth:`SimulationConfig.preset`."""
@@ -424,8 +458,9 @@ class SimulationConfig:
         ----------
         name
             ``"selection_bias"`` (the default channels: paid search, direct and affiliate
-            strongly intent-selected) or ``"no_selection"`` (the same channels with
-            ``reach_intent_slope = 0``: reach independent of intent).
+            strongly intent-selected) or ``"no_selection"`` (:data:`NO_SELECTION_CHANNELS`:
+            the same channels with reach independent of intent, the same expected reach and
+            the same effects).
         **overrides
             Any :class:`SimulationConfig` field, e.g. ``n_users=10_000, seed=3``.
         """
@@ -553,15 +588,6 @@ def _channel_from_any(item: Any, position: int) -> ChannelSpec:
 # --------------------------------------------------------------------------------------------
 # Draws and the exact channel game
 # --------------------------------------------------------------------------------------------
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    out: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * x))
-    return out
-
-
-def _logit(p: float) -> float:
-    return math.log(p) - math.log1p(-p)
 
 
 def _reach_probability(spec: ChannelSpec, intent: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from attribution.simulate import (
     SimulationConfigError,
     SimulationResult,
     compare_to_truth,
+    mean_reach,
     simulate_journeys,
     simulate_lift_test,
     total_variation_distance,
@@ -218,6 +219,12 @@ def test_no_selection_preset_has_reach_independent_of_intent() -> None:
         assert abs(_intent_correlation(flat, name)) < bound, name
     assert _intent_correlation(biased, "paid_search") > 0.2
     assert _intent_correlation(biased, "direct") > 0.2
+    # same expected reach in both presets (binomial standard error ~ 0.0025 at n = 40,000)
+    for name in flat.config.channel_names:
+        rate_flat = flat.users[f"exposed:{name}"].mean()
+        rate_biased = biased.users[f"exposed:{name}"].mean()
+        assert rate_flat == pytest.approx(rate_biased, abs=0.012), name
+    assert mean_reach(DEFAULT_CHANNELS[0]) > DEFAULT_CHANNELS[0].reach_base
 
 
 def test_naive_exposed_vs_unexposed_is_biased_only_under_selection() -> None:
