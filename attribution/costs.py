@@ -25,11 +25,12 @@ the lowest-ranked channel with the highest-ranked, the second-lowest with the se
 so on (``n_moves`` pairs, a channel is used once). Each move shifts
 ``amount = max_shift * min(spend_from, spend_to)`` (``max_shift`` defaults to 10%) from the
 source to the target, so that neither channel's budget changes by more than ``max_shift`` of
-itself: constant returns are only plausible for small relative changes on both sides. Under
-the stated assumption of **constant returns within the cap** (the next unit of spend returns
-what the average unit returned), the expected change is
-``amount * (metric_to - metric_from)``; its range is ``amount * (metric_to_lo - metric_from_hi)`` to ``amount * (metric_to_hi - metric_from_lo)``. A
-warning is raised when the two channels' metric intervals overlap (the data cannot rank them).
+itself: constant returns are only plausible for small relative changes on both sides. Under the
+stated assumption of **constant returns within the cap** (the next unit of spend returns what
+the average unit returned), the expected change is ``amount * (metric_to - metric_from)``, with
+the range ``amount * (metric_to_lo - metric_from_hi)`` to
+``amount * (metric_to_hi - metric_from_lo)``. A warning is raised when the two channels' metric
+intervals overlap (the data cannot rank them).
 
 Period flag rule (:func:`compare_periods`): a change in credit, CPA or ROAS is flagged when the
 two periods' percentile intervals do not overlap. This is conservative: for two independent
