@@ -128,7 +128,7 @@ class FeatureSchema:
             if kind == "categorical":
                 cats = list(self.categories.get(name, ()))
                 not_na = col.notna().to_numpy()
-                codes = pd.Categorical(col.astype(str), categories=cats).codes.astype(np.float64)
+                codes = pd.Index(cats).get_indexer(col.astype(str)).astype(np.float64)
                 codes[(codes < 0) | ~not_na] = np.nan
                 out[:, j] = codes
             else:
@@ -342,7 +342,7 @@ class UpliftData:
             nb = ~is_binary
             raise InvalidUpliftDataError(
                 f"outcome column {outcome_col!r} must be binary (0/1) for a binary learner but "
-                f"holds {outcome[nb][0]!r} at {_first_row(nb, frame.index)}; use "
+                f"holds {float(outcome[nb][0])!r} at {_first_row(nb, frame.index)}; use "
                 "outcome_type='continuous' for amounts such as spend"
             )
         resolved: OutcomeType

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.uplift.conftest import CONTROL, make_frame
+from uplift import (
+    FeatureSchema,
+    InvalidUpliftDataError,
+    InvalidUpliftOptionError,
+    MissingFeaturesError,
+    UpliftData,
+    load_uplift_data,
+    split_positions,
+)
+
+
+def build(frame, **kw):
+    args = {"treatment_col": "arm", "control": CONTROL, "outcome_col": "y"}
+    args.update(kw)
+    return UpliftData.from_frame(frame, **args)
+
+
+def test_from_frame_infers_arms_types_and_features(frame):
+    d = build(frame)
+    assert d.arms == ("A", "B")
+    assert d.control == "ctl"
+    assert d.outcome_type == "binary"
+    assert d.schema.names == ("x1", "x2", "region")
+    assert d.schema.kinds == ("numeric", "numeric", "categorical")
+    assert d.schema.categories["region"] == ("east", "north", "south")
+    counts = d.arm_counts()
+    assert list(counts) == ["ctl", "A", "B"]
+    assert sum(counts.values()) == len(frame) == len(d)
+    assert "n=3000" in repr(d)
+
+
+def test_continuous_outcome_auto():
+    d = UpliftData.from_frame(
+        make_frame(300, continuous=True), treatment_col="arm", control=CONTROL, outcome_col="spend"
+    )
+    assert d.outcome_type == "continuous"
+
+
+def test_missing_control_is_named(frame):
+    with pytest.raises(InvalidUpliftDataError, match=r"control arm 'nope' not found.*'A', 'B', 'ctl'"):
+        build(frame, control="nope")
+
+
+def test_arm_with_too_few_rows(frame):
+    small = pd.concat([frame, frame.iloc[:3].assign(arm="C")], ignore_index=True)
+    with pytest.raises(InvalidUpliftDataError, match=r"arm 'C' .* has 3 row\(s\), fewer than"):
+        build(small)
+
+
+def test_nan_treatment_names_first_row(frame):
+    bad = frame.copy()
+    bad["arm"] = bad["arm"].astype(object)
+    bad.loc[7, "arm"] = None
+    bad.loc[9, "arm"] = None
+    with pytest.raises(InvalidUpliftDataError, match=r"2 missing value\(s\), first at row 7"):
+        build(bad)
+
+
+def test_nan_outcome_names_first_row(frame):
+    bad = frame.copy()
+    bad["y"] = bad["y"].astype(float)
+    bad.loc[11, "y"] = np.nan
+    with pytest.raises(InvalidUpliftDataError, match=r"outcome column 'y' has 1 missing .*row 11"):
+        build(bad)
+
+
+def test_non_binary_outcome_for_binary(frame):
+    bad = frame.copy()
+    bad.loc[5, "y"] = 2
+    with pytest.raises(InvalidUpliftDataError, match=r"must be binary .* holds 2.0 at row 5"):
+        build(bad, outcome_type="binary")
+    assert build(bad).outcome_type == "continuous"
+
+
+def test_missing_columns(frame):
+    with pytest.raises(InvalidUpliftDataError, match="treatment column 'segment' not found"):
+        build(frame, treatment_col="segment")
+    with pytest.raises(InvalidUpliftDataError, match=r"feature column\(s\) \['zz'\] not found"):
+        build(frame, feature_cols=["x1", "zz"])
+    with pytest.raises(InvalidUpliftDataError, match="no feature columns"):
+        build(frame[["arm", "y"]])
+
+
+def test_known_assignment_probabilities(frame):
+    d = build(frame, propensity={"A": 0.25, "B": 0.25})
+    assert d.assignment_probabilities == {"A": 0.25, "B": 0.25, "ctl": 0.5}
+    assert d.pairwise_propensity() == pytest.approx({"A": 1 / 3, "B": 1 / 3})
+    observed = build(frame).pairwise_propensity()
+    c = build(frame).arm_counts()
+    assert observed["A"] == pytest.approx(c["A"] / (c["A"] + c["ctl"]))
+    with pytest.raises(InvalidUpliftOptionError, match="sum to 1"):
+        build(frame, propensity={"A": 0.5, "B": 0.4, "ctl": 0.3})
+    with pytest.raises(InvalidUpliftOptionError, match=r"missing for arm\(s\) \['B'\]"):
+        build(frame, propensity={"A": 0.5})
+
+
+def test_schema_transform_unseen_and_missing(frame):
+    schema = FeatureSchema.from_frame(frame, ["x1", "region"])
+    new = pd.DataFrame({"x1": [1.0, None], "region": ["north", "mars"]})
+    X = schema.transform(new)
+    assert X[0, 1] == schema.categories["region"].index("north")
+    assert np.isnan(X[1, 1]) and np.isnan(X[1, 0])
+    with pytest.raises(MissingFeaturesError, match=r"lacks 2 feature column\(s\).*'x1', 'region'"):
+        schema.transform(pd.DataFrame({"other": [1]}))
+    with pytest.raises(InvalidUpliftDataError, match=r"'x1' was numeric .* 'abc' at row 1"):
+        schema.transform(pd.DataFrame({"x1": ["1.5", "abc"], "region": ["east", "east"]}))
+    assert FeatureSchema.from_dict(schema.to_dict()) == schema
+
+
+def test_split_positions_stratified_and_reproducible(frame):
+    t = frame["arm"].to_numpy()
+    train, test = split_positions(t, test_size=0.3, seed=4)
+    assert np.intersect1d(train, test).size == 0
+    assert train.size + test.size == len(t)
+    for arm in ("ctl", "A", "B"):
+        assert (t[test] == arm).sum() == round(0.3 * (t == arm).sum())
+    again = split_positions(t, test_size=0.3, seed=4)[1]
+    np.testing.assert_array_equal(test, again)
+    with pytest.raises(InvalidUpliftOptionError, match="test_size"):
+        split_positions(t, test_size=1.5)
+
+
+def test_load_csv_and_parquet(tmp_path, frame):
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet")
+    for name in ("d.csv", "d.parquet"):
+        d = load_uplift_data(tmp_path / name, treatment_col="arm", control=CONTROL, outcome_col="y")
+        assert len(d) == len(frame)
+    with pytest.raises(InvalidUpliftDataError, match="does not exist"):
+        load_uplift_data(tmp_path / "none.csv", treatment_col="arm", control="c", outcome_col="y")
