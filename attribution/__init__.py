@@ -8,6 +8,7 @@ Start with :class:`Journeys` (built from a path table or an event log), then fit
 [1.3333, 0.6667]
 """
 
+from attribution.data_driven import DataDrivenAttribution, data_driven_attribution
 from attribution.errors import AttributionError, InvalidJourneysError, InvalidModelOptionError
 from attribution.heuristics import (
     FirstTouch,
@@ -35,6 +36,7 @@ __all__ = [
     "AttributionResult",
     "ConfidenceIntervals",
     "ConversionRateShapley",
+    "DataDrivenAttribution",
     "FirstTouch",
     "InvalidJourneysError",
     "InvalidModelOptionError",
@@ -50,6 +52,7 @@ __all__ = [
     "SimplifiedShapley",
     "TimeDecay",
     "conversion_rate_shapley_attribution",
+    "data_driven_attribution",
     "heuristic_attribution",
     "markov_attribution",
     "ordered_shapley_attribution",

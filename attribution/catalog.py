@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from attribution.base import AttributionModel
+from attribution.data_driven import DataDrivenAttribution
 from attribution.errors import InvalidModelOptionError
 from attribution.heuristics import (
     FirstTouch,
@@ -31,6 +32,7 @@ MODELS: dict[str, type[AttributionModel]] = {
         SimplifiedShapley,
         OrderedShapley,
         ConversionRateShapley,
+        DataDrivenAttribution,
     )
 }
 
