@@ -310,25 +310,23 @@ PRESETS: tuple[str, ...] = ("selection_bias", "no_selection")
 """Names accepted by :meth:`SimulationConfig.preset`."""
 
 
-def _as_timestamp(value: Any) -> pd.Timestamp:
+def _as_timestamp(value: Any, where: str = "SimulationConfig: start") -> pd.Timestamp:
     if isinstance(value, pd.Timestamp | datetime | date | str | np.datetime64):
         try:
             stamp = pd.Timestamp(value)
         except (ValueError, TypeError) as exc:
             raise SimulationConfigError(
-                f"SimulationConfig: start {value!r} is not a date; use e.g. '2024-01-01'"
+                f"{where} {value!r} is not a date; use e.g. '2024-01-01'"
             ) from exc
         if stamp is pd.NaT or pd.isna(stamp):
-            raise SimulationConfigError("SimulationConfig: start must not be NaT")
+            raise SimulationConfigError(f"{where} must not be NaT")
         if stamp.tzinfo is not None:
             raise SimulationConfigError(
-                f"SimulationConfig: start {value!r} has a time zone; pass a naive timestamp "
+                f"{where} {value!r} has a time zone; pass a naive timestamp "
                 "(the event log is tz-naive)"
             )
         return stamp
-    raise SimulationConfigError(
-        f"SimulationConfig: start must be a date, datetime or ISO string, got {value!r}"
-    )
+    raise SimulationConfigError(f"{where} must be a date, datetime or ISO string, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -353,9 +351,11 @@ class SimulationConfig:
         Length of the window in days (``>= 1``). Every event falls in
         ``[start, start + n_days)``.
     mean_gap_hours
-        Mean of the exponential gaps between consecutive touches of a user (``> 0``).
+        Mean gap between consecutive touches of a user, in hours (at least one minute). Gaps
+        are one second plus an exponential, so that timestamps strictly increase.
     conversion_lag_hours
-        Mean of the exponential gap between the last touch and the conversion (``> 0``).
+        Mean gap between the last touch and the conversion, in hours (at least one minute;
+        one second plus an exponential).
     order_noise
         Standard deviation of the noise added to ``funnel_position`` when ordering a user's
         touches (``>= 0``; ``0`` orders strictly by funnel position).
@@ -431,8 +431,18 @@ class SimulationConfig:
         )
         setter(self, "start", _as_timestamp(self.start))
         setter(self, "n_days", _check_int(owner, "n_days", self.n_days, 1))
-        for name in ("mean_gap_hours", "conversion_lag_hours", "value_mean"):
-            setter(self, name, _check_range(owner, name, getattr(self, name), 0.0, low_open=True))
+        for name in ("mean_gap_hours", "conversion_lag_hours"):
+            hours = _check_range(owner, name, getattr(self, name), 0.0, low_open=True)
+            if hours < 1.0 / 60.0:
+                raise SimulationConfigError(
+                    f"{owner}: {name} must be at least 1/60 (one minute), got {hours!r}"
+                )
+            setter(self, name, hours)
+        setter(
+            self,
+            "value_mean",
+            _check_range(owner, "value_mean", self.value_mean, 0.0, low_open=True),
+        )
         setter(self, "order_noise", _check_range(owner, "order_noise", self.order_noise, 0.0))
         setter(self, "value_sigma", _check_range(owner, "value_sigma", self.value_sigma, 0.0, 5.0))
         if self.cost_period not in _COST_PERIODS:
@@ -993,11 +1003,14 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
     time_rng = streams[_STREAM_TIME]
     touched = n_touches > 0
     user_first = np.cumsum(n_touches) - n_touches  # index of each user's first touch
-    gaps = time_rng.exponential(config.mean_gap_hours * _SECONDS_PER_HOUR, n_total_touches)
+    # Gaps and lags are 1 s plus an exponential: strictly increasing timestamps, same mean.
+    gaps = 1.0 + time_rng.exponential(
+        config.mean_gap_hours * _SECONDS_PER_HOUR - 1.0, n_total_touches
+    )
     gaps[user_first[touched]] = 0.0
     cum = np.cumsum(gaps)
     offset = cum - np.repeat(cum[user_first[touched]], n_touches[touched])
-    lag = time_rng.exponential(config.conversion_lag_hours * _SECONDS_PER_HOUR, n)
+    lag = 1.0 + time_rng.exponential(config.conversion_lag_hours * _SECONDS_PER_HOUR - 1.0, n)
     last_offset = np.zeros(n)
     last_offset[touched] = offset[user_first[touched] + n_touches[touched] - 1]
     has_conversion_row = converted & (touched | config.include_untouched_conversions)
@@ -1299,8 +1312,10 @@ def simulate_lift_test(
     level = _check_range(owner, "confidence", confidence, 0.0, 1.0, low_open=True, high_open=True)
     if seed is not None:
         seed = _check_int(owner, "seed", seed, 0)
-    window_start = config.start_timestamp if start is None else _as_timestamp(start)
-    window_end = config.end if end is None else _as_timestamp(end)
+    window_start = (
+        config.start_timestamp if start is None else _as_timestamp(start, f"{owner}: start")
+    )
+    window_end = config.end if end is None else _as_timestamp(end, f"{owner}: end")
     if window_end <= window_start:
         raise SimulationConfigError(
             f"{owner}: end ({window_end}) must be after start ({window_start})"

@@ -483,6 +483,7 @@ def test_channel_spec_validation(kwargs: dict, match: str) -> None:
         ({"start": datetime(2024, 1, 1, tzinfo=UTC)}, "time zone"),
         ({"seed": -1}, "seed"),
         ({"mean_gap_hours": 0}, "mean_gap_hours"),
+        ({"conversion_lag_hours": 0.001}, "conversion_lag_hours must be at least 1/60"),
         ({"channels": ()}, "1 to 12 channels"),
         ({"channels": DEFAULT_CHANNELS[:2] * 2}, "duplicate names"),
         (
