@@ -1,0 +1,851 @@
+r"""Calibrate observational attribution with randomized lift (holdout) tests.
+
+Observational attribution over-credits channels that reach people who would have converted
+anyway (paid search, direct, affiliates). A randomized holdout test measures a channel's
+*incremental* conversions. Calibration puts the two together.
+
+Method
+------
+Inputs: an :class:`~attribution.result.AttributionResult` with credit ``x_c`` per channel
+(bootstrap interval ``[x_lo, x_hi]`` at level ``L_x``) over ``T`` total conversions, and lift
+tests (:class:`LiftTests`) giving, for some channels, measured incremental conversions ``m_c``
+with an interval ``[m_lo, m_hi]`` at level ``L_m``, the test period and the share ``p_c`` of the
+attribution's population the test covered.
+
+1. **Scaling.** A test is scaled to the attribution's population and period:
+   ``y_c = m_c * k_c`` with ``k_c = (1 / p_c) * (D_attr / D_test)``, where the period ratio
+   ``D_attr / D_test`` (lengths in days) is used only when both the attribution period and the
+   test period are known, else it is 1. Interval bounds scale the same way. This assumes the
+   test population is representative of the attributed one and the incremental rate is
+   constant over time.
+2. **Calibrated credit.** Tested channels get ``z_c = max(y_c, 0)`` (a negative measurement is
+   treated as noise around zero). Untested channels, by option ``untested``:
+
+   * ``"keep"`` (default): ``z_c = x_c``, their attributed credit is kept;
+   * ``"pooled"``: ``z_c = F * x_c`` with the pooled factor
+     ``F = sum_tested y_c / sum_tested x_c`` -- assumes untested channels are as over- or
+     under-credited as the tested ones on average.
+
+3. **Baseline.** ``B = T - sum_c z_c``: conversions that would have happened anyway. If the
+   calibrated credit exceeds ``T``, untested credit is scaled down until ``B = 0`` (tested
+   channels keep their measured increments); if tested channels alone exceed ``T``, all
+   credit is scaled to ``T`` and a warning says the tests and the attribution disagree (check
+   the population share and period).
+4. **Factors.** ``f_c = z_c / x_c`` for every channel (undefined when ``x_c <= 0``): for a
+   tested channel ``y_c / x_c`` unless capped, 1 for a kept untested channel.
+5. **Value.** ``value_c = z_c * v_c / x_c``: the value per conversion of a channel is taken
+   from the attribution (the average value of its attributed conversions; the overall average
+   ``V / T`` where ``x_c <= 0``) and treated as known.
+
+Intervals are propagated by Monte Carlo (``n_draws`` draws, seeded): each attributed credit is
+drawn from ``Normal(x_c, s_c)`` with ``s_c = (x_hi - x_lo) / (2 z_{(1 + L_x)/2})`` and each
+scaled lift from ``Normal(y_c, s'_c)`` with ``s'_c`` from its interval in the same way; steps
+2-4 are applied to every draw, and intervals are the ``(1 - level) / 2`` and
+``(1 + level) / 2`` percentiles of the draws (``level`` defaults to the lift tests' level).
+Assumptions of this propagation: normal approximations of both intervals, lift tests
+independent of the attribution (different data) and of each other, and -- because an
+attribution result keeps only marginal intervals -- channels' attribution errors independent
+of each other. Factor intervals use the draws with ``x_c > 0``. Point estimates apply steps
+1-5 to the point values, not to the draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from attribution.errors import AttributionError
+from attribution.result import AttributionResult, ConfidenceIntervals
+
+__all__ = [
+    "CalibratedAttribution",
+    "Calibrator",
+    "InvalidLiftTestError",
+    "LiftTests",
+    "calibrate",
+]
+
+logger = logging.getLogger(__name__)
+
+LIFT_COLUMNS = (
+    "channel",
+    "incremental_conversions",
+    "ci_low",
+    "ci_high",
+    "level",
+    "period_start",
+    "period_end",
+    "population_share",
+    "source",
+)
+
+
+class InvalidLiftTestError(AttributionError):
+    """Lift-test results or calibration options are invalid."""
+
+
+# --------------------------------------------------------------------------------------------
+# Lift tests
+# --------------------------------------------------------------------------------------------
+
+
+def _numeric(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InvalidLiftTestError(
+            f"lift tests: column {name!r} ({what}) must be a finite number; row {row} has "
+            f"{frame[name].iloc[row]!r}"
+        )
+    return values
+
+
+def _dates(frame: pd.DataFrame, name: str | None) -> pd.Series:
+    if name is None or name not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    column = frame[name]
+    parsed = pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy() & column.notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InvalidLiftTestError(
+            f"lift tests: column {name!r} has an unparseable date at row {row} "
+            f"({column.iloc[row]!r}): use ISO 8601, e.g. '2024-05-01'"
+        )
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
+@dataclass(frozen=True, eq=False)
+class LiftTests:
+    """Validated lift-test (randomized holdout) results, one row per tested channel.
+
+    Attributes
+    ----------
+    frame
+        Columns ``channel`` (str), ``incremental_conversions`` (the measured incremental
+        conversions in the tested population and period), ``ci_low``, ``ci_high`` (its interval),
+        ``level`` (interval coverage, e.g. 0.95), ``period_start``, ``period_end`` (test period,
+        end exclusive; ``NaT`` when unknown), ``population_share`` (share of the attributed
+        population the test covered, in ``(0, 1]``) and ``source`` (a free label).
+
+    Build with :meth:`from_frame` (a table or a CSV/Parquet file), :meth:`from_results`
+    (objects such as :class:`attribution.simulate.LiftTestResult`) or :meth:`from_uplift`
+    (a pathlift uplift evaluation).
+    """
+
+    frame: pd.DataFrame = field(repr=False)
+
+    def __post_init__(self) -> None:
+        missing = set(LIFT_COLUMNS) - set(self.frame.columns)
+        if missing:
+            raise InvalidLiftTestError(
+                f"LiftTests.frame lacks columns {sorted(missing)}: build it with "
+                "LiftTests.from_frame"
+            )
+
+    @classmethod
+    def from_frame(
+        cls,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        channel_col: str = "channel",
+        incremental_col: str = "incremental_conversions",
+        ci_low_col: str = "ci_low",
+        ci_high_col: str = "ci_high",
+        level_col: str | None = "level",
+        period_start_col: str | None = "period_start",
+        period_end_col: str | None = "period_end",
+        population_share_col: str | None = "population_share",
+        level: float = 0.95,
+    ) -> LiftTests:
+        """Read lift-test results from a table or a CSV/Parquet file.
+
+        Parameters
+        ----------
+        data
+            One row per tested channel.
+        channel_col, incremental_col, ci_low_col, ci_high_col
+            Required columns: channel, measured incremental conversions and interval bounds
+            (``ci_low <= incremental_conversions <= ci_high``).
+        level_col, period_start_col, period_end_col, population_share_col
+            Optional columns; when absent, ``level`` (below), unknown periods and a population
+            share of 1 are used.
+        level
+            Interval coverage when there is no level column.
+
+        Raises
+        ------
+        InvalidLiftTestError
+            Missing columns, empty or duplicated channels, non-finite numbers, bounds that do not
+            bracket the estimate, levels outside ``(0, 1)``, population shares outside
+            ``(0, 1]``, period ends not after starts. The message names the column and row.
+        """
+        frame = _read(data)
+        for option, name in {
+            "channel_col": channel_col,
+            "incremental_col": incremental_col,
+            "ci_low_col": ci_low_col,
+            "ci_high_col": ci_high_col,
+        }.items():
+            if name not in frame.columns:
+                raise InvalidLiftTestError(
+                    f"lift tests have no column {name!r} ({option}); columns are "
+                    f"{list(map(str, frame.columns))}: pass {option}= with the right name"
+                )
+        if len(frame) == 0:
+            raise InvalidLiftTestError("the lift-test table is empty: it has a header but no rows")
+        frame = frame.reset_index(drop=True)
+        channel = frame[channel_col].astype("string").str.strip()
+        bad = (channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidLiftTestError(
+                f"lift tests: column {channel_col!r} has a missing channel at row {row}"
+            )
+        dupes = channel[channel.duplicated()]
+        if len(dupes):
+            row = int(dupes.index[0])
+            raise InvalidLiftTestError(
+                f"lift tests: channel {dupes.iloc[0]!r} is tested twice (row {row}): combine the "
+                "tests into one estimate (e.g. inverse-variance weighting) first"
+            )
+        est = _numeric(frame, incremental_col, "incremental conversions")
+        lo = _numeric(frame, ci_low_col, "lower bound")
+        hi = _numeric(frame, ci_high_col, "upper bound")
+        unordered = (lo > est) | (est > hi)
+        if unordered.any():
+            row = int(np.flatnonzero(unordered)[0])
+            raise InvalidLiftTestError(
+                f"lift tests: row {row} ({channel.iloc[row]!r}) has interval [{lo[row]}, "
+                f"{hi[row]}] that does not contain its estimate {est[row]}: check "
+                f"{ci_low_col!r} and {ci_high_col!r}"
+            )
+        if level_col is not None and level_col in frame.columns:
+            levels = _numeric(frame, level_col, "interval level")
+        else:
+            levels = np.full(len(frame), float(level))
+        out_of_range = (levels <= 0) | (levels >= 1)
+        if out_of_range.any():
+            row = int(np.flatnonzero(out_of_range)[0])
+            raise InvalidLiftTestError(
+                f"lift tests: interval level must be in (0, 1), e.g. 0.95; row {row} has "
+                f"{levels[row]}"
+            )
+        if population_share_col is not None and population_share_col in frame.columns:
+            share = _numeric(frame, population_share_col, "population share")
+        else:
+            share = np.ones(len(frame))
+        bad_share = (share <= 0) | (share > 1)
+        if bad_share.any():
+            row = int(np.flatnonzero(bad_share)[0])
+            raise InvalidLiftTestError(
+                f"lift tests: population share must be in (0, 1]; row {row} has {share[row]} "
+                "(the share of the attributed population the test covered)"
+            )
+        start = _dates(frame, period_start_col)
+        end = _dates(frame, period_end_col)
+        backwards = (end <= start).fillna(False).to_numpy(dtype=bool)
+        if backwards.any():
+            row = int(np.flatnonzero(backwards)[0])
+            raise InvalidLiftTestError(
+                f"lift tests: row {row} ends ({end.iloc[row]}) before it starts ({start.iloc[row]})"
+            )
+        source = frame["source"].astype(str) if "source" in frame.columns else "table"
+        tidy = pd.DataFrame(
+            {
+                "channel": channel.astype(str).to_numpy(),
+                "incremental_conversions": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "level": levels,
+                "period_start": start.to_numpy(),
+                "period_end": end.to_numpy(),
+                "population_share": share,
+                "source": source,
+            }
+        )
+        return cls(tidy)
+
+    @classmethod
+    def from_results(
+        cls, results: Iterable[Any], *, population_share: float | Mapping[str, float] = 1.0
+    ) -> LiftTests:
+        """Build from lift-test result objects (e.g. ``simulate_lift_test``).
+
+        Each object needs ``channel``, ``incremental_conversions``, ``ci_lower``, ``ci_upper``,
+        ``confidence``, ``start`` and ``end`` attributes. ``population_share`` is one number or
+        a mapping by channel.
+        """
+        rows = []
+        for i, item in enumerate(results):
+            try:
+                row = {
+                    "channel": item.channel,
+                    "incremental_conversions": item.incremental_conversions,
+                    "ci_low": item.ci_lower,
+                    "ci_high": item.ci_upper,
+                    "level": item.confidence,
+                    "period_start": item.start,
+                    "period_end": item.end,
+                }
+            except AttributeError as exc:
+                raise InvalidLiftTestError(
+                    f"lift result {i} ({type(item).__name__}) lacks {exc.name!r}: expected "
+                    "channel, incremental_conversions, ci_lower, ci_upper, confidence, start, end"
+                ) from exc
+            share = (
+                population_share.get(row["channel"], 1.0)
+                if isinstance(population_share, Mapping)
+                else population_share
+            )
+            row["population_share"] = share
+            row["source"] = type(item).__name__
+            rows.append(row)
+        if not rows:
+            raise InvalidLiftTestError("no lift-test results given")
+        return cls.from_frame(pd.DataFrame(rows))
+
+    @classmethod
+    def from_uplift(
+        cls,
+        evaluation: Any,
+        channels: Mapping[str, str],
+        *,
+        population: float | Mapping[str, float],
+        metric: str = "ate",
+        period_start: Any = None,
+        period_end: Any = None,
+        population_share: float = 1.0,
+    ) -> LiftTests:
+        """Build from a pathlift uplift evaluation (:class:`uplift.metrics.UpliftEvaluation`).
+
+        The evaluation's average treatment effect of an arm against the control (``metric``,
+        default ``"ate"``: difference in conversion rate per customer) times ``population``
+        (customers the incremental conversions should refer to) gives incremental conversions;
+        its bootstrap interval scales the same way, at the evaluation's level (``ci``).
+
+        Parameters
+        ----------
+        evaluation
+            An object with ``arms`` (mapping arm -> object with ``metrics`` and ``intervals``)
+            and ``ci`` (the interval level).
+        channels
+            Arm name -> channel name (arms not listed are ignored).
+        population
+            Customers to scale to (one number, or a mapping by arm).
+        """
+        arms = getattr(evaluation, "arms", None)
+        level = getattr(evaluation, "ci", None)
+        if not isinstance(arms, Mapping) or level is None:
+            raise InvalidLiftTestError(
+                "from_uplift expects an uplift evaluation with 'arms' and 'ci' "
+                f"(uplift.metrics.UpliftEvaluation), got {type(evaluation).__name__}"
+            )
+        rows = []
+        for arm, channel in channels.items():
+            if arm not in arms:
+                raise InvalidLiftTestError(
+                    f"from_uplift: arm {arm!r} is not in the evaluation (arms: {list(arms)})"
+                )
+            ev = arms[arm]
+            if metric not in ev.metrics:
+                raise InvalidLiftTestError(
+                    f"from_uplift: metric {metric!r} is not in the evaluation of arm {arm!r} "
+                    f"(metrics: {list(ev.metrics)})"
+                )
+            n = population.get(arm) if isinstance(population, Mapping) else population
+            if n is None or not n > 0:
+                raise InvalidLiftTestError(
+                    f"from_uplift: population for arm {arm!r} must be positive, got {n!r}"
+                )
+            lo, hi = ev.intervals[metric]
+            rows.append(
+                {
+                    "channel": channel,
+                    "incremental_conversions": float(ev.metrics[metric]) * float(n),
+                    "ci_low": float(lo) * float(n),
+                    "ci_high": float(hi) * float(n),
+                    "level": float(level),
+                    "period_start": period_start,
+                    "period_end": period_end,
+                    "population_share": population_share,
+                    "source": f"uplift arm {arm}",
+                }
+            )
+        if not rows:
+            raise InvalidLiftTestError("from_uplift: no arm mapped to a channel")
+        return cls.from_frame(pd.DataFrame(rows))
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Tested channels, in table order."""
+        return tuple(self.frame["channel"])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return a copy of the validated table."""
+        return self.frame.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly records."""
+        return {"tests": [_record(r) for r in self.frame.to_dict(orient="records")]}
+
+    def __repr__(self) -> str:
+        return f"LiftTests({len(self.frame)} channels: {', '.join(self.channels)})"
+
+
+def _read(data: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    path = Path(data)
+    if not path.exists():
+        raise InvalidLiftTestError(f"lift-test file {str(path)!r} does not exist")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise InvalidLiftTestError(f"cannot read lift-test file {str(path)!r}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CalibratedAttribution:
+    """Attribution calibrated with lift tests (see the module docstring for the method).
+
+    Attributes
+    ----------
+    model
+        Name of the calibrated model (e.g. ``"markov"``).
+    channels
+        Channel names, in the attribution's order.
+    table
+        One row per channel: ``channel, tested, attributed, attributed_low, attributed_high,
+        measured, measured_low, measured_high`` (scaled lift, NaN if untested), ``factor,
+        factor_low, factor_high`` (calibrated / attributed), ``calibrated, calibrated_low,
+        calibrated_high``, ``calibrated_share`` (share of calibrated credit) and
+        ``calibrated_value``.
+    total_conversions
+        ``T``, the attributed journeys' conversions.
+    baseline, baseline_low, baseline_high
+        Conversions that would have happened anyway, ``T - sum calibrated``, and its interval.
+    pooled_factor
+        ``F`` (NaN when no tested channel has positive credit).
+    untested, level, n_draws, seed
+        Options used.
+    warnings
+        Capping and consistency notes.
+    """
+
+    model: str
+    channels: tuple[str, ...]
+    table: pd.DataFrame = field(repr=False)
+    total_conversions: float
+    total_value: float
+    baseline: float
+    baseline_low: float
+    baseline_high: float
+    pooled_factor: float
+    untested: str
+    level: float
+    n_draws: int
+    seed: int | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def method(self) -> str:
+        """One-line statement of the method."""
+        rule = (
+            "untested channels keep their attributed credit"
+            if self.untested == "keep"
+            else "untested channels are scaled by the pooled factor of the tested ones"
+        )
+        return (
+            "tested channels get their measured incremental conversions (scaled to the "
+            f"attributed population and period); {rule}; baseline = total - calibrated credit; "
+            f"{self.level:.0%} intervals by Monte Carlo ({self.n_draws} draws) over normal "
+            "approximations of the lift-test and bootstrap intervals"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return a copy of :attr:`table`."""
+        return self.table.copy()
+
+    def to_result(self) -> AttributionResult:
+        """Calibrated credit as an :class:`AttributionResult` named ``"<model>+calibrated"``.
+
+        Shares of the returned result exclude the baseline; intervals are the Monte Carlo ones.
+        """
+        t = self.table
+        value = t["calibrated_value"].to_numpy(dtype=float)
+        per_conv = np.divide(
+            value,
+            t["calibrated"].to_numpy(dtype=float),
+            out=np.zeros(len(t)),
+            where=t["calibrated"].to_numpy(dtype=float) > 0,
+        )
+        ci = ConfidenceIntervals(
+            conversions_low=t["calibrated_low"].to_numpy(dtype=float),
+            conversions_high=t["calibrated_high"].to_numpy(dtype=float),
+            value_low=t["calibrated_low"].to_numpy(dtype=float) * per_conv,
+            value_high=t["calibrated_high"].to_numpy(dtype=float) * per_conv,
+            level=self.level,
+            n_replicates=self.n_draws,
+            method="calibration-monte-carlo",
+            seed=self.seed,
+        )
+        return AttributionResult(
+            model=f"{self.model}+calibrated",
+            params={"untested": self.untested, "base_model": self.model},
+            channels=self.channels,
+            conversions=t["calibrated"].to_numpy(dtype=float),
+            value=value,
+            total_conversions=self.total_conversions,
+            total_value=self.total_value,
+            extras={"factor": t["factor"].to_numpy(dtype=float)},
+            ci=ci,
+            notes=(self.method, *self.warnings),
+            diagnostics={"baseline_conversions": self.baseline},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dictionary (non-finite numbers become ``null``)."""
+        return {
+            "model": self.model,
+            "method": self.method,
+            "untested": self.untested,
+            "level": self.level,
+            "n_draws": self.n_draws,
+            "seed": self.seed,
+            "total_conversions": self.total_conversions,
+            "baseline": _finite(self.baseline),
+            "baseline_low": _finite(self.baseline_low),
+            "baseline_high": _finite(self.baseline_high),
+            "pooled_factor": _finite(self.pooled_factor),
+            "channels": [_record(r) for r in self.table.to_dict(orient="records")],
+            "warnings": list(self.warnings),
+        }
+
+    def __repr__(self) -> str:
+        tested = int(self.table["tested"].sum())
+        return (
+            f"CalibratedAttribution(model={self.model!r}, {tested}/{len(self.channels)} channels "
+            f"tested, baseline={self.baseline:,.1f} of {self.total_conversions:,.0f} "
+            f"[{self.baseline_low:,.1f}, {self.baseline_high:,.1f}], untested={self.untested!r})"
+        )
+
+
+def _se(low: np.ndarray, high: np.ndarray, level: np.ndarray | float) -> np.ndarray:
+    z = norm.ppf((1 + np.asarray(level, dtype=float)) / 2)
+    return np.maximum(np.asarray(high, dtype=float) - np.asarray(low, dtype=float), 0.0) / (2 * z)
+
+
+def _calibrate_draws(
+    credit: np.ndarray,
+    measured: np.ndarray,
+    tested: np.ndarray,
+    total: float,
+    untested: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Apply steps 2-4 to ``(n_draws, n_channels)`` arrays (one row per draw).
+
+    Returns calibrated credit, factors, baseline and the pooled factor per draw, plus a flag per
+    draw telling whether the tested channels alone exceeded the total.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sum_x = np.where(tested, credit, 0.0).sum(axis=1)
+        sum_y = np.where(tested, measured, 0.0).sum(axis=1)
+        pooled = np.where(sum_x > 0, sum_y / sum_x, np.nan)
+    z_tested = np.maximum(measured, 0.0)
+    if untested == "keep":
+        z_untested = credit
+    else:
+        z_untested = np.nan_to_num(pooled, nan=1.0)[:, None] * credit
+    z_untested = np.maximum(z_untested, 0.0)
+    z = np.where(tested, z_tested, z_untested)
+    tested_sum = np.where(tested, z, 0.0).sum(axis=1)
+    untested_sum = np.where(tested, 0.0, z).sum(axis=1)
+    over = tested_sum + untested_sum > total
+    tested_over = tested_sum > total
+    # untested scaled down to fill the remainder; if tested alone exceed, everything scaled
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.maximum(total - tested_sum, 0.0)
+        scale_untested = np.where(untested_sum > 0, np.minimum(room / untested_sum, 1.0), 1.0)
+        scale_all = np.where(tested_sum > 0, total / tested_sum, 1.0)
+    z = np.where((over & ~tested_over)[:, None] & ~tested, z * scale_untested[:, None], z)
+    z = np.where(tested_over[:, None], np.where(tested, z * scale_all[:, None], 0.0), z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(credit > 0, z / np.where(credit > 0, credit, 1.0), np.nan)
+    baseline = total - z.sum(axis=1)
+    return z, factor, baseline, np.stack([pooled, over, tested_over])
+
+
+class Calibrator:
+    """Calibrate attribution with lift tests; ``fit(result, lift_tests)`` sets ``result_``.
+
+    Parameters
+    ----------
+    untested
+        ``"keep"`` (untested channels keep attributed credit, default) or ``"pooled"`` (scaled by
+        the pooled factor of the tested channels).
+    attribution_period
+        ``(start, end)`` of the attributed journeys, to scale tests that cover a different
+        period (see step 1 of the module docstring); ``None`` disables period scaling.
+    level
+        Coverage of the calibrated intervals; default the lift tests' (smallest) level.
+    n_draws
+        Monte Carlo draws for the intervals (``>= 200``).
+    seed
+        Seed of the draws.
+    unknown_channels
+        ``"error"`` (default): a tested channel missing from the attribution is an error;
+        ``"ignore"``: such tests are dropped with a warning.
+    """
+
+    def __init__(
+        self,
+        *,
+        untested: Literal["keep", "pooled"] = "keep",
+        attribution_period: tuple[Any, Any] | None = None,
+        level: float | None = None,
+        n_draws: int = 4000,
+        seed: int | None = 0,
+        unknown_channels: Literal["error", "ignore"] = "error",
+    ) -> None:
+        self.untested = untested
+        self.attribution_period = attribution_period
+        self.level = level
+        self.n_draws = n_draws
+        self.seed = seed
+        self.unknown_channels = unknown_channels
+
+    def __repr__(self) -> str:
+        return (
+            f"Calibrator(untested={self.untested!r}, attribution_period="
+            f"{self.attribution_period!r}, level={self.level!r}, n_draws={self.n_draws}, "
+            f"seed={self.seed!r}, unknown_channels={self.unknown_channels!r})"
+        )
+
+    def _validate(self) -> None:
+        if self.untested not in ("keep", "pooled"):
+            raise InvalidLiftTestError(
+                f"untested must be 'keep' or 'pooled', got {self.untested!r}"
+            )
+        if self.unknown_channels not in ("error", "ignore"):
+            raise InvalidLiftTestError(
+                f"unknown_channels must be 'error' or 'ignore', got {self.unknown_channels!r}"
+            )
+        if (
+            isinstance(self.n_draws, bool)
+            or not isinstance(self.n_draws, int | np.integer)
+            or self.n_draws < 200
+        ):
+            raise InvalidLiftTestError(f"n_draws must be an integer >= 200, got {self.n_draws!r}")
+        if self.level is not None and not 0.5 <= self.level < 1:
+            raise InvalidLiftTestError(f"level must be in [0.5, 1), got {self.level!r}")
+
+    def _scales(self, tests: pd.DataFrame) -> np.ndarray:
+        scale = 1.0 / tests["population_share"].to_numpy(dtype=float)
+        if self.attribution_period is None:
+            return scale
+        try:
+            start, end = (pd.Timestamp(x) for x in self.attribution_period)
+        except (TypeError, ValueError) as exc:
+            raise InvalidLiftTestError(
+                f"attribution_period must be (start, end) dates, got {self.attribution_period!r}"
+            ) from exc
+        if not end > start:
+            raise InvalidLiftTestError("attribution_period: end must be after start")
+        attr_days = (end - start) / pd.Timedelta(days=1)
+        span = (tests["period_end"] - tests["period_start"]).dt.total_seconds() / 86400.0
+        test_days = span.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(np.isnan(test_days), 1.0, attr_days / test_days)
+        return np.asarray(scale * ratio, dtype=float)
+
+    def fit(self, result: AttributionResult, lift_tests: LiftTests) -> Self:
+        """Calibrate ``result`` with ``lift_tests``; returns ``self`` with ``result_`` set."""
+        self._validate()
+        if not isinstance(result, AttributionResult):
+            raise InvalidLiftTestError(
+                f"calibration needs an AttributionResult, got {type(result).__name__}"
+            )
+        if not isinstance(lift_tests, LiftTests):
+            raise InvalidLiftTestError(
+                "calibration needs LiftTests (LiftTests.from_frame / from_results / from_uplift), "
+                f"got {type(lift_tests).__name__}"
+            )
+        warnings: list[str] = []
+        tests = lift_tests.frame
+        unknown = [c for c in tests["channel"] if c not in result.channels]
+        if unknown and self.unknown_channels == "error":
+            raise InvalidLiftTestError(
+                f"lift test for channel {unknown[0]!r}, which the attribution does not have "
+                f"(channels: {', '.join(result.channels)}): rename it or pass "
+                "unknown_channels='ignore'"
+            )
+        if unknown:
+            warnings.append(f"lift tests of unknown channels ignored: {', '.join(unknown)}")
+            tests = tests[~tests["channel"].isin(unknown)].reset_index(drop=True)
+        if tests.empty:
+            raise InvalidLiftTestError("no lift test matches a channel of the attribution")
+
+        channels = result.channels
+        n = len(channels)
+        index = {c: i for i, c in enumerate(channels)}
+        pos = np.array([index[c] for c in tests["channel"]], dtype=np.int64)
+        tested = np.zeros(n, dtype=bool)
+        tested[pos] = True
+        scale = self._scales(tests)
+        measured = np.full(n, np.nan)
+        measured_lo = np.full(n, np.nan)
+        measured_hi = np.full(n, np.nan)
+        measured[pos] = tests["incremental_conversions"].to_numpy(dtype=float) * scale
+        measured_lo[pos] = tests["ci_low"].to_numpy(dtype=float) * scale
+        measured_hi[pos] = tests["ci_high"].to_numpy(dtype=float) * scale
+        lift_se = np.zeros(n)
+        lift_se[pos] = _se(measured_lo[pos], measured_hi[pos], tests["level"].to_numpy())
+        level = float(self.level) if self.level is not None else float(tests["level"].min())
+
+        credit = np.asarray(result.conversions, dtype=float)
+        if result.ci is not None:
+            c_lo = np.asarray(result.ci.conversions_low, dtype=float)
+            c_hi = np.asarray(result.ci.conversions_high, dtype=float)
+            credit_se = _se(c_lo, c_hi, result.ci.level)
+        else:
+            c_lo = c_hi = np.full(n, np.nan)
+            credit_se = np.zeros(n)
+            warnings.append(
+                "the attribution has no bootstrap intervals: calibrated intervals reflect the "
+                "lift tests' uncertainty only"
+            )
+        total = float(result.total_conversions)
+
+        # point estimate
+        y_point = np.where(tested, measured, 0.0)
+        z, factor, baseline, flags = _calibrate_draws(
+            credit[None, :], y_point[None, :], tested, total, self.untested
+        )
+        pooled_point = float(flags[0, 0])
+        if flags[2, 0]:
+            warnings.append(
+                "the tested channels' measured increments exceed the attributed total "
+                f"({total:,.0f}); all credit was scaled to the total and the baseline is 0: check "
+                "the tests' population share and period"
+            )
+        elif flags[1, 0]:
+            warnings.append(
+                "calibrated credit exceeded the attributed total: untested channels were scaled "
+                "down so that the baseline is 0"
+            )
+        untested_neg = tested & (measured < 0)
+        if untested_neg.any():
+            names = [channels[i] for i in np.flatnonzero(untested_neg)]
+            warnings.append(
+                f"negative measured increments set to 0 for {', '.join(names)} (noise around zero)"
+            )
+        if self.untested == "pooled" and math.isnan(pooled_point):
+            warnings.append("pooled factor undefined (tested channels have no credit): kept 1")
+
+        # Monte Carlo
+        rng = np.random.default_rng(self.seed)
+        draws_x = credit + credit_se * rng.standard_normal((self.n_draws, n))
+        draws_y = np.where(tested, measured, 0.0) + lift_se * rng.standard_normal((self.n_draws, n))
+        z_d, factor_d, base_d, _ = _calibrate_draws(draws_x, draws_y, tested, total, self.untested)
+        q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
+        z_lo, z_hi = np.percentile(z_d, q, axis=0)
+        b_lo, b_hi = np.percentile(base_d, q)
+        with np.errstate(all="ignore"):
+            f_lo, f_hi = np.nanpercentile(
+                np.where(np.isfinite(factor_d), factor_d, np.nan), q, axis=0
+            )
+        mean_value = float(result.total_value) / total if total > 0 else 0.0
+        value = np.asarray(result.value, dtype=float)
+        per_conv = np.divide(value, credit, out=np.full(n, mean_value), where=credit > 0)
+        table = pd.DataFrame(
+            {
+                "channel": list(channels),
+                "tested": tested,
+                "attributed": credit,
+                "attributed_low": c_lo,
+                "attributed_high": c_hi,
+                "measured": measured,
+                "measured_low": measured_lo,
+                "measured_high": measured_hi,
+                "factor": factor[0],
+                "factor_low": f_lo,
+                "factor_high": f_hi,
+                "calibrated": z[0],
+                "calibrated_low": z_lo,
+                "calibrated_high": z_hi,
+                "calibrated_share": _shares(z[0]),
+                "calibrated_value": z[0] * per_conv,
+            }
+        )
+        self.result_ = CalibratedAttribution(
+            model=result.model,
+            channels=tuple(channels),
+            table=table,
+            total_conversions=total,
+            total_value=float(result.total_value),
+            baseline=float(baseline[0]),
+            baseline_low=float(b_lo),
+            baseline_high=float(b_hi),
+            pooled_factor=pooled_point,
+            untested=self.untested,
+            level=level,
+            n_draws=int(self.n_draws),
+            seed=self.seed,
+            warnings=tuple(warnings),
+        )
+        for message in warnings:
+            logger.warning("calibration of %s: %s", result.model, message)
+        return self
+
+
+def calibrate(
+    result: AttributionResult, lift_tests: LiftTests, **kwargs: Any
+) -> CalibratedAttribution:
+    """One-shot :class:`Calibrator` (same keyword options); returns the calibrated attribution."""
+    return Calibrator(**kwargs).fit(result, lift_tests).result_
+
+
+def _shares(values: np.ndarray) -> np.ndarray:
+    total = float(values.sum())
+    if total <= 0:
+        return np.zeros_like(values)
+    return values / total
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _record(row: Mapping[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, pd.Timestamp):
+            value = value.isoformat()
+        elif value is pd.NaT:
+            value = None
+        out[str(key)] = _finite(value)
+    return out
