@@ -530,3 +530,24 @@ def test_config_from_dict_with_channel_mappings() -> None:
     assert config.channels == (ChannelSpec("a", 0.5, effect=0.1),)
     assert config.start == pd.Timestamp("2024-03-04")
     assert config.end == pd.Timestamp("2024-04-29")
+
+
+# ---- consumers of the simulator's outputs --------------------------------------------------------
+
+
+def test_cost_table_and_lift_results_are_readable(small: SimulationResult) -> None:
+    costs_module = pytest.importorskip("attribution.costs")
+    calibration = pytest.importorskip("attribution.calibration")
+    table = costs_module.CostTable.from_frame(small.costs)
+    assert table.frame["cost"].sum() == pytest.approx(small.costs["cost"].sum())
+    from_log = costs_module.CostTable.from_events(small.events, period="week").frame
+    ours = small.costs.set_index(["channel", "period"])["cost"]
+    for row in from_log.itertuples():
+        assert ours[(row.channel, row.period)] == pytest.approx(row.cost)
+    tests = [simulate_lift_test(small, name, seed=0) for name in ("email", "search")]
+    lift = calibration.LiftTests.from_results(tests)
+    frame = lift.frame.set_index("channel")
+    assert frame.loc["email", "incremental_conversions"] == pytest.approx(
+        tests[0].incremental_conversions
+    )
+    assert frame.loc["search", "ci_high"] == pytest.approx(tests[1].ci_upper)
