@@ -255,20 +255,24 @@ def finish_journeys(table: pa.Table, opts: EventOptions, source: str) -> Journey
 
     ``table`` is the result of :func:`attribution.engines.sql.journey_paths_sql`.
     """
-    frame = table.to_pandas()
-    dropped = frame["path"].isna().to_numpy()
-    kept = frame.loc[~dropped]
-    dropped_conversions = int(frame.loc[dropped, "total_conversions"].sum())
-    dropped_value = float(frame.loc[dropped, "total_conversion_value"].sum())
-    start = frame["start_ts"].min()
-    end = frame["end_ts"].max()
+    import pyarrow.compute as pc
+
+    dropped_mask = pc.is_null(table.column("path"))
+    dropped = table.filter(dropped_mask)
+    kept = table.filter(pc.invert(dropped_mask))
+
+    def total(t: pa.Table, column: str) -> float:
+        return float(pc.sum(t.column(column)).as_py() or 0)
+
+    dropped_conversions = int(total(dropped, "total_conversions"))
+    dropped_value = total(dropped, "total_conversion_value")
     provenance = Provenance(
         source=source,
-        n_rows=int(frame["n_rows"].sum()),
-        n_users=int(frame["n_users"].sum()),
-        n_journeys=int(kept["n_journeys"].sum()),
-        start=pd.Timestamp(int(start)),
-        end=pd.Timestamp(int(end)),
+        n_rows=int(total(table, "n_rows")),
+        n_users=int(total(table, "n_users")),
+        n_journeys=int(total(kept, "n_journeys")),
+        start=pd.Timestamp(int(pc.min(table.column("start_ts")).as_py())),
+        end=pd.Timestamp(int(pc.max(table.column("end_ts")).as_py())),
         lookback=opts.lookback_label,
         max_touches=opts.max_touches,
         dropped_conversions=dropped_conversions,
@@ -281,21 +285,21 @@ def finish_journeys(table: pa.Table, opts: EventOptions, source: str) -> Journey
             dropped_conversions,
             dropped_value,
         )
-    if kept.empty:
+    if kept.num_rows == 0:
         raise InvalidJourneysError(
             "no journey has a touch inside the lookback window: widen --lookback"
         )
-    if int(kept["total_conversions"].sum()) == 0:
+    if total(kept, "total_conversions") == 0:
         raise InvalidJourneysError(
             "the dataset has no conversions (every conversion lost its touches to the lookback "
             "window): attribution needs converting journeys; check the conversion column"
         )
     paths = pa.table(
         {
-            "path": pa.array(kept["path"].to_numpy(dtype=object), type=pa.string()),
-            "total_conversions": kept["total_conversions"].to_numpy(dtype=np.int64),
-            "total_null": kept["total_null"].to_numpy(dtype=np.int64),
-            "total_conversion_value": kept["total_conversion_value"].to_numpy(dtype=np.float64),
+            "path": pc.cast(kept.column("path"), pa.string()),
+            "total_conversions": pc.cast(kept.column("total_conversions"), pa.int64()),
+            "total_null": pc.cast(kept.column("total_null"), pa.int64()),
+            "total_conversion_value": pc.cast(kept.column("total_conversion_value"), pa.float64()),
         }
     )
     journeys = Journeys.from_paths(paths, separator=opts.separator)

@@ -120,10 +120,10 @@ def _raw_source(
     listing = "[" + ", ".join(DUCKDB.literal(f) for f in files.files) + "]"
     if files.kind == "parquet":
         bases = _common.parquet_row_bases(files.files)
-        base_list = "[" + ", ".join(str(b) for b in bases) + "]"
+        base_list = "[" + ", ".join(f"{b}::BIGINT" for b in bases) + "]"
         return (
-            f"(SELECT * EXCLUDE (file_row_number, file_index), "
-            f"{base_list}[file_index + 1] + file_row_number AS rn "
+            f"(SELECT * EXCLUDE (file_row_number), "
+            f"{base_list}[CAST(file_index AS BIGINT) + 1] + file_row_number AS rn "
             f"FROM read_parquet({listing}, file_row_number = true))",
             files,
         )

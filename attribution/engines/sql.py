@@ -205,8 +205,9 @@ def validation_sql(dialect: Dialect, typed: str, *, separator: str) -> str:
     ``typed`` must have the typed-event columns plus ``ts_missing`` (the raw time was NULL),
     ``conv_raw_missing``, ``value_num`` (NULL when not numeric), ``value_missing`` (the raw value
     was NULL) and ``channel`` (trimmed, NULL when missing). Each ``bad_*`` column is the first
-    offending ``rn`` (NULL when the check passes); ``n`` counts rows and ``n_conversions``
-    conversion rows.
+    offending ``rn`` (NULL when the check passes); ``n`` counts rows, ``n_conversions``
+    conversion rows and ``n_unordered`` rows whose input position is unknown (always 0 unless a
+    file could not be mapped to its place in the input list).
     """
     sep = dialect.contains("channel", separator)
     return f"""
@@ -222,6 +223,7 @@ SELECT COUNT(*) AS n,
                  AND NOT (value_num >= 0 AND value_num < CAST('Infinity' AS DOUBLE))
                 THEN rn END) AS bad_value_range,
        MIN(CASE WHEN (channel IS NULL AND conv = 0) OR channel = '' THEN rn END) AS bad_channel,
-       MIN(CASE WHEN {sep} THEN rn END) AS bad_separator
+       MIN(CASE WHEN {sep} THEN rn END) AS bad_separator,
+       SUM(CASE WHEN rn IS NULL THEN 1 ELSE 0 END) AS n_unordered
 FROM {typed}
 """

@@ -1,0 +1,392 @@
+"""Spark engine: the journey SQL of :mod:`attribution.engines.sql` on Apache Spark.
+
+Requires the optional extra ``pathlift[spark]`` (PySpark and Java 17). Only the unique-path table
+is collected to the driver; the event log stays distributed. See ``docs/scale.md`` for what is
+shuffled and how the job scales on a cluster.
+
+Input order (which breaks timestamp ties):
+
+* pandas DataFrame or Arrow table: row order;
+* Parquet files, directories and globs: files sorted by full path, then row order within each
+  file (Spark's ``_metadata.row_index``), i.e. one global row number as in DuckDB;
+* CSV files: files sorted by path, then Spark's read order within each file (ordered byte
+  ranges of the file);
+* a Spark DataFrame: the column named by ``order_col`` if given, else partition order
+  (``monotonically_increasing_id``).
+
+Spark timestamps have microsecond precision; naive timestamps are read in the session time zone
+(``spark.sql.session.timeZone``, UTC in :func:`local_spark_session`). Parquet files written with
+nanosecond timestamps are read as integer nanoseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from attribution.engines import _common
+from attribution.engines._common import DEFAULT, EventOptions, InputFiles
+from attribution.engines.sql import SPARK, journey_paths_sql, validation_sql
+from attribution.errors import InvalidJourneysError
+from attribution.journeys import Journeys
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+
+__all__ = ["journeys_from_events_spark", "local_spark_session", "require_pyspark"]
+
+logger = logging.getLogger(__name__)
+
+_counter = itertools.count()
+_INTEGRAL = ("ByteType", "ShortType", "IntegerType", "LongType")
+_FRACTIONAL = ("FloatType", "DoubleType", "DecimalType")
+
+
+def require_pyspark() -> None:
+    """Raise :class:`InvalidJourneysError` with the install hint when PySpark is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise InvalidJourneysError(
+            "engine 'spark' needs PySpark: pip install 'pathlift[spark]' (and Java 17)"
+        ) from exc
+
+
+def local_spark_session(
+    master: str = "local[2]",
+    *,
+    shuffle_partitions: int = 4,
+    app_name: str = "pathlift",
+    config: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Return a local Spark session bound to 127.0.0.1 with the UI disabled.
+
+    Parameters
+    ----------
+    master
+        Spark master, e.g. ``"local[2]"``.
+    shuffle_partitions
+        ``spark.sql.shuffle.partitions`` (Spark's default of 200 is slow for local work).
+    app_name
+        Application name.
+    config
+        Further Spark settings.
+
+    Notes
+    -----
+    The session time zone is UTC so that naive timestamps mean what they mean in the reference
+    engine. ``getOrCreate`` semantics: an active session is reused and re-configured.
+    """
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _type_name(dtype: Any) -> str:
+    return type(dtype).__name__
+
+
+def _time_expr(col: str, dtype: Any, ns_long: bool) -> str:
+    name = _type_name(dtype)
+    if ns_long and name == "LongType":
+        return col
+    if name == "TimestampType":
+        return f"unix_micros({col}) * 1000"
+    if name in ("TimestampNTZType", "DateType"):
+        return f"unix_micros(CAST({col} AS TIMESTAMP)) * 1000"
+    if name in _INTEGRAL:
+        return f"CAST({col} AS BIGINT) * 1000000000"
+    if name in _FRACTIONAL:  # Unix seconds with a fraction
+        value = f"CAST({col} AS DOUBLE)"
+        whole = f"try_cast({value} AS BIGINT)"
+        return f"{whole} * 1000000000 + try_cast(round(({value} - {whole}) * 1e9) AS BIGINT)"
+    if name == "StringType":
+        return f"unix_micros(try_cast({col} AS TIMESTAMP)) * 1000"
+    return "CAST(NULL AS BIGINT)"
+
+
+def _conversion_expr(col: str, dtype: Any) -> str:
+    name = _type_name(dtype)
+    if name == "BooleanType":
+        return f"CAST({col} AS INT)"
+    if name in _INTEGRAL or name in _FRACTIONAL:
+        number = f"CAST({col} AS DOUBLE)"
+    else:
+        number = f"try_cast({col} AS DOUBLE)"
+    return f"CASE WHEN {number} = 1 THEN 1 WHEN {number} = 0 THEN 0 END"
+
+
+def _value_expr(col: str | None, dtype: Any) -> str:
+    if col is None:
+        return "CAST(0.0 AS DOUBLE)"
+    name = _type_name(dtype)
+    if name in _INTEGRAL or name in _FRACTIONAL or name == "BooleanType":
+        return f"CAST({col} AS DOUBLE)"
+    if name == "StringType":
+        return f"try_cast(trim({col}) AS DOUBLE)"
+    return "CAST(NULL AS DOUBLE)"
+
+
+def typed_events_sql(
+    raw: str, schema: Mapping[str, Any], opts: EventOptions, value_name: str | None, ns_long: bool
+) -> str:
+    """Project the raw view (with an ``rn`` column) onto the typed-event columns."""
+    q = SPARK.ident
+    time, channel, conv = q(opts.time_col), q(opts.channel_col), q(opts.conversion_col)
+    value = q(value_name) if value_name else None
+    return f"""
+SELECT {q(opts.user_col)} AS user_id,
+       {_time_expr(time, schema[opts.time_col], ns_long)} AS ts,
+       {time} IS NULL AS ts_missing,
+       rn,
+       {SPARK.trim(f"CAST({channel} AS STRING)")} AS channel,
+       {_conversion_expr(conv, schema[opts.conversion_col])} AS conv,
+       {_value_expr(value, schema[value_name] if value_name else None)} AS value_num,
+       {"false" if value is None else f"{value} IS NULL"} AS value_missing
+FROM {raw}
+"""
+
+
+def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -> SparkDataFrame:
+    """Ship a pandas frame with its row order; timestamps become int64 nanoseconds first.
+
+    Timestamps are parsed by the reference parser so that every accepted spelling (and every
+    error message) matches :meth:`Journeys.from_events` exactly.
+    """
+    from attribution._events import _timestamps
+
+    columns = list(frame.columns)
+    _common.require_columns(columns, opts.required())
+    if len(frame) == 0:
+        raise InvalidJourneysError("the event log is empty: it has a header but no rows")
+    users = frame[opts.user_col]
+    if users.isna().any():
+        row = int(np.flatnonzero(users.isna().to_numpy())[0])
+        raise InvalidJourneysError(
+            f"column {opts.user_col!r} has a missing user id at row {row}: fill it or drop the "
+            "row"
+        )
+    value_name = opts.value_name(columns)
+    keep = [opts.user_col, opts.channel_col, opts.conversion_col]
+    if value_name:
+        keep.append(value_name)
+    shipped = frame[keep].copy()
+    shipped[opts.time_col] = _timestamps(frame[opts.time_col], opts.time_col)
+    for name in keep:
+        if shipped[name].dtype == object:
+            shipped[name] = shipped[name].astype("string")
+    shipped["rn"] = np.arange(len(frame), dtype=np.int64)
+    try:
+        return spark.createDataFrame(shipped)
+    except Exception as exc:  # PySpark raises several unrelated types for unsupported data
+        raise InvalidJourneysError(
+            f"cannot send the event frame to Spark: {_spark_message(exc)}; give each column "
+            "one type"
+        ) from exc
+
+
+def _from_files(
+    spark: SparkSession, files: InputFiles
+) -> tuple[SparkDataFrame, bool]:
+    """Read the files with a global ``rn``; return the frame and whether time is int64 ns."""
+    from pyspark.sql import functions as F
+
+    ns_long = False
+    if files.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(files.files[0])
+        ns_long = any(
+            pa.types.is_timestamp(field.type) and field.type.unit == "ns" for field in schema
+        )
+        bases = _common.parquet_row_bases(files.files)
+        reader = spark.read
+        if ns_long:
+            spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+        df = reader.parquet(*files.files)
+        mapping = F.create_map(
+            *itertools.chain.from_iterable(
+                (F.lit(f), F.lit(b).cast("bigint")) for f, b in zip(files.files, bases, strict=True)
+            )
+        )
+        local_path = F.url_decode(
+            F.replace(
+                F.regexp_replace(F.col("_metadata.file_path"), "^file:/*", "/"),
+                F.lit("+"),
+                F.lit("%2B"),
+            )
+        )
+        df = df.withColumn("rn", mapping[local_path] + F.col("_metadata.row_index"))
+        return df, ns_long
+    df = spark.read.csv(list(files.files), header=True, inferSchema=True)
+    index = F.create_map(
+        *itertools.chain.from_iterable(
+            (F.lit(f), F.lit(i)) for i, f in enumerate(files.files)
+        )
+    )
+    local_path = F.url_decode(
+        F.replace(
+            F.regexp_replace(F.col("_metadata.file_path"), "^file:/*", "/"),
+            F.lit("+"),
+            F.lit("%2B"),
+        )
+    )
+    df = df.withColumn(
+        "rn",
+        F.struct(index[local_path].alias("file"), F.monotonically_increasing_id().alias("row")),
+    )
+    return df, False
+
+
+def _spark_message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text.split(" JVM stacktrace:")[0][:500]
+
+
+def journeys_from_events_spark(
+    data: Any,
+    *,
+    user_col: str = "user_id",
+    time_col: str = "timestamp",
+    channel_col: str = "channel",
+    conversion_col: str = "conversion",
+    value_col: Any = DEFAULT,
+    lookback: str | pd.Timedelta | None = None,
+    max_touches: int | None = None,
+    separator: str = ">",
+    spark: SparkSession | None = None,
+    order_col: str | None = None,
+) -> Journeys:
+    """Cut an event log into journeys with Spark; same result as :meth:`Journeys.from_events`.
+
+    Parameters
+    ----------
+    data
+        A pandas DataFrame, an Arrow table, a Spark DataFrame, or local CSV/Parquet files,
+        directories or globs (as for the DuckDB engine).
+    user_col, time_col, channel_col, conversion_col, value_col, lookback, max_touches, separator
+        As in :meth:`Journeys.from_events`.
+    spark
+        The session to run on; default :func:`local_spark_session` (``local[2]``).
+    order_col
+        For a Spark DataFrame: a column giving input order (ties in time are broken by it).
+
+    Returns
+    -------
+    Journeys
+        With ``provenance.source == "spark"`` and ``timing`` ``None``.
+
+    Raises
+    ------
+    InvalidJourneysError
+        The checks of :meth:`Journeys.from_events`, naming the column, the first offending row
+        (0-based, in input order) and the fix; Spark read errors are reported the same way.
+    """
+    require_pyspark()
+    from pyspark.errors import PySparkException
+    from pyspark.sql import DataFrame as SparkDataFrame
+
+    opts = _common.resolve_options(
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        conversion_col=conversion_col,
+        value_col=value_col,
+        lookback=lookback,
+        max_touches=max_touches,
+        separator=separator,
+    )
+    session = spark if spark is not None else local_spark_session()
+    ns_long = False
+    views: list[str] = []
+    previous_nanos = session.conf.get("spark.sql.legacy.parquet.nanosAsLong", "false")
+    try:
+        if isinstance(data, SparkDataFrame):
+            from pyspark.sql import functions as F
+
+            rn = F.col(order_col) if order_col else F.monotonically_increasing_id()
+            df = data.withColumn("rn", rn)
+        elif isinstance(data, pd.DataFrame | pa.Table):
+            frame = data.to_pandas() if isinstance(data, pa.Table) else data
+            df = _from_pandas(session, frame, opts)
+            ns_long = True
+        else:
+            df, ns_long = _from_files(session, _common.resolve_files(data))
+        schema = {field.name: field.dataType for field in df.schema.fields}
+        columns = [c for c in schema if c != "rn"]
+        _common.require_columns(columns, opts.required())
+        value_name = opts.value_name(columns)
+        raw = f"pathlift_raw_{os.getpid()}_{next(_counter)}"
+        df.createOrReplaceTempView(raw)
+        views.append(raw)
+        typed = f"({typed_events_sql(raw, schema, opts, value_name, ns_long)})"
+        row = session.sql(validation_sql(SPARK, typed, separator=opts.separator)).collect()[0]
+        checks = row.asDict()
+        if checks["n"] and checks.get("n_unordered"):
+            raise InvalidJourneysError(
+                "could not number the input rows (a file path did not map back to the input "
+                "list): pass the files as local paths"
+            )
+        checks = {k: _row_number(session, typed, v) for k, v in checks.items()}
+        _common.raise_for_checks(checks, opts, value_name)
+        events = f"""(
+    SELECT user_id, ts, rn, channel, conv,
+           CASE WHEN conv = 1 THEN value_num ELSE 0.0 END AS value
+    FROM {typed}
+)"""
+        sql = journey_paths_sql(
+            SPARK,
+            events,
+            lookback_ns=opts.lookback_ns,
+            max_touches=opts.max_touches,
+            join=_common.path_join(opts.separator),
+        )
+        result = session.sql(sql)
+        table = result.toArrow() if hasattr(result, "toArrow") else _to_arrow(result)
+    except PySparkException as exc:
+        raise InvalidJourneysError(f"Spark cannot read the event log: {_spark_message(exc)}") from exc
+    finally:
+        for view in views:
+            session.catalog.dropTempView(view)
+        session.conf.set("spark.sql.legacy.parquet.nanosAsLong", previous_nanos)
+    return _common.finish_journeys(table, opts, "spark")
+
+
+def _to_arrow(result: SparkDataFrame) -> pa.Table:
+    return pa.Table.from_pandas(result.toPandas(), preserve_index=False)
+
+
+def _row_number(session: SparkSession, typed: str, rn: Any) -> Any:
+    """Turn a first-offending ``rn`` into a 0-based row position (CSV ``rn`` is a struct)."""
+    if rn is None or isinstance(rn, int | float):
+        return rn
+    file, row = rn["file"], rn["row"]
+    count = session.sql(
+        f"SELECT COUNT(*) AS n FROM {typed} AS t "
+        f"WHERE t.rn.file < {int(file)} OR (t.rn.file = {int(file)} AND t.rn.row < {int(row)})"
+    ).collect()[0]["n"]
+    return int(count)

@@ -1,0 +1,251 @@
+"""Scale benchmark: event log (Parquet) to journeys and Markov order-1 credit, per engine.
+
+Engines compared side by side on the same synthetic log:
+
+* ``duckdb``  - :func:`attribution.engines.journeys_from_events` with DuckDB (in-process);
+* ``numpy``   - the in-memory reference :meth:`Journeys.from_events` (pandas reads the Parquet);
+* ``spark``   - the same SQL on Spark ``local[2]`` (session start-up timed separately);
+* ``duckdb-ooc`` - DuckDB with ``memory_limit`` set on a larger log (out of core).
+
+Each run is a fresh subprocess whose peak resident memory (``ru_maxrss`` of the child, which
+includes the JVM for Spark) is reported next to its wall time. End to end = reading Parquet,
+building journeys, fitting a first-order Markov model and reading its credit table.
+
+Usage::
+
+    python benchmarks/bench_engines.py generate --events 10000000
+    python benchmarks/bench_engines.py run --events 10000000 --engines duckdb,numpy,spark
+    python benchmarks/bench_engines.py run --events 100000000 --engines duckdb-ooc \
+        --memory-limit 4GB
+
+Data lives under ``benchmarks/.data/`` (git-ignored). The log has ``events / 10`` users, 8
+channels with skewed frequencies, timestamps spread over 90 days (second resolution, written as
+microsecond Parquet timestamps so Spark can read them), 4 % conversion rows of which half carry
+a channel, and log-normal conversion values. Rows are shuffled (not sorted by user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / ".data"
+CHANNELS = np.array(
+    ["search", "social", "email", "display", "affiliate", "video", "direct", "referral"]
+)
+CHANNEL_P = np.array([0.28, 0.2, 0.15, 0.12, 0.09, 0.07, 0.05, 0.04])
+CHUNK = 5_000_000
+
+
+def dataset_dir(n_events: int) -> Path:
+    return DATA / f"events_{n_events}"
+
+
+def generate(n_events: int, seed: int = 7) -> Path:
+    """Write the synthetic log as Parquet files of at most 5M rows each (chunked generation)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = dataset_dir(n_events)
+    if out.exists() and any(out.glob("*.parquet")):
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n_users = max(n_events // 10, 1)
+    start = np.datetime64("2024-01-01T00:00:00", "s").astype(np.int64)
+    span = 90 * 24 * 3600
+    written = 0
+    part = 0
+    while written < n_events:
+        n = min(CHUNK, n_events - written)
+        users = rng.integers(0, n_users, n, dtype=np.int64)
+        ts = (start + rng.integers(0, span, n)).astype("datetime64[s]").astype("datetime64[us]")
+        conversion = rng.random(n) < 0.04
+        channel = CHANNELS[rng.choice(len(CHANNELS), n, p=CHANNEL_P)].astype(object)
+        marker = conversion & (rng.random(n) < 0.5)
+        channel[marker] = None
+        value = np.where(conversion, np.round(rng.lognormal(3.5, 0.8, n), 2), 0.0)
+        table = pa.table(
+            {
+                "user_id": pa.array(users),
+                "timestamp": pa.array(ts, type=pa.timestamp("us")),
+                "channel": pa.array(channel, type=pa.string()),
+                "conversion": pa.array(conversion.astype(np.int8)),
+                "value": pa.array(value),
+            }
+        )
+        pq.write_table(table, out / f"part-{part:05d}.parquet", row_group_size=1_000_000)
+        written += n
+        part += 1
+    return out
+
+
+# ------------------------------------------------------------------------------ one run (child)
+
+
+def _markov(journeys):  # type: ignore[no-untyped-def]
+    from attribution.markov import MarkovAttribution
+
+    return MarkovAttribution(order=1).fit(journeys).result_.to_frame()
+
+
+def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> dict:
+    """Run one engine end to end in this process; return timings."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if engine in ("duckdb", "duckdb-ooc"):
+        from attribution.engines import journeys_from_events
+
+        tmp = DATA / "duckdb_tmp"
+        journeys = journeys_from_events(
+            str(path),
+            engine="duckdb",
+            memory_limit=memory_limit,
+            temp_directory=str(tmp) if memory_limit else None,
+            threads=threads,
+        )
+    elif engine == "numpy":
+        import pandas as pd
+
+        from attribution.journeys import Journeys
+
+        frame = pd.read_parquet(path)
+        timings["read_s"] = time.perf_counter() - t0
+        journeys = Journeys.from_events(frame)
+    elif engine == "spark":
+        from attribution.engines import journeys_from_events
+        from attribution.engines.spark import local_spark_session
+
+        spark = local_spark_session(f"local[{threads}]", shuffle_partitions=8)
+        timings["spark_start_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        journeys = journeys_from_events(str(path), engine="spark", spark=spark)
+    else:
+        raise SystemExit(f"unknown engine {engine!r}")
+    timings["journeys_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    credit = _markov(journeys)
+    timings["markov_s"] = time.perf_counter() - t1
+    timings["total_s"] = time.perf_counter() - t0
+    if engine == "spark":  # stop the JVM and reap it so its peak RSS is counted below
+        from pyspark import SparkContext
+
+        gateway = SparkContext._gateway
+        spark.stop()
+        if gateway is not None:
+            gateway.shutdown()
+            gateway.proc.wait()
+    peak = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    return {
+        "engine": engine,
+        "timings": timings,
+        "n_paths": journeys.n_paths,
+        "n_journeys": journeys.n_journeys,
+        "conversions": journeys.total_conversions,
+        "credit_sum": float(credit.select_dtypes("number").iloc[:, 0].sum()),
+        "peak_rss_mb": peak / 1024,
+    }
+
+
+# ------------------------------------------------------------------------------ driver
+
+
+def _child(engine: str, path: Path, memory_limit: str | None, threads: int) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "child",
+        "--engine",
+        engine,
+        "--path",
+        str(path),
+        "--threads",
+        str(threads),
+    ]
+    if memory_limit:
+        cmd += ["--memory-limit", memory_limit]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"engine": engine, "error": proc.stderr.strip().splitlines()[-1:], "wall_s": wall}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = wall
+    return result
+
+
+def _table(results: list[dict], n_events: int, memory_limit: str | None) -> str:
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.python_version()} — dataset: {n_events:,} events "
+        f"({n_events // 10:,} users, Parquet) — date: {dt.date.today().isoformat()}"
+        + (f" — DuckDB memory_limit {memory_limit}" if memory_limit else ""),
+        "",
+        "| engine | journeys (s) | Markov o1 (s) | end to end (s) | process wall (s) "
+        "| peak RSS (MB) | unique paths | journeys | vs duckdb |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    base = next((r["timings"]["total_s"] for r in results if r.get("engine") == "duckdb"), None)
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['engine']} | error: {r['error']} | | | | | | | |")
+            continue
+        t = r["timings"]
+        extra = f" (+{t['spark_start_s']:.1f} s start)" if "spark_start_s" in t else ""
+        ratio = f"{t['total_s'] / base:.2f}x" if base else "-"
+        lines.append(
+            f"| {r['engine']} | {t['journeys_s']:.1f}{extra} | {t['markov_s']:.2f} "
+            f"| {t['total_s']:.1f} | {r['wall_s']:.1f} | {r['peak_rss_mb']:,.0f} "
+            f"| {r['n_paths']:,} | {r['n_journeys']:,} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    gen = sub.add_parser("generate")
+    gen.add_argument("--events", type=int, default=10_000_000)
+    run = sub.add_parser("run")
+    run.add_argument("--events", type=int, default=10_000_000)
+    run.add_argument("--engines", default="duckdb,numpy,spark")
+    run.add_argument("--memory-limit", default=None)
+    run.add_argument("--threads", type=int, default=2)
+    child = sub.add_parser("child")
+    child.add_argument("--engine", required=True)
+    child.add_argument("--path", required=True)
+    child.add_argument("--memory-limit", default=None)
+    child.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.cmd == "generate":
+        t0 = time.perf_counter()
+        out = generate(args.events)
+        print(f"{out} ready in {time.perf_counter() - t0:.1f} s")
+    elif args.cmd == "child":
+        result = run_one(args.engine, Path(args.path), args.memory_limit, args.threads)
+        print(json.dumps(result))
+    else:
+        path = generate(args.events)
+        results = []
+        for engine in args.engines.split(","):
+            limit = args.memory_limit if engine == "duckdb-ooc" else None
+            results.append(_child(engine, path, limit, args.threads))
+            print(json.dumps(results[-1]), file=sys.stderr)
+        print(_table(results, args.events, args.memory_limit))
+
+
+if __name__ == "__main__":
+    main()
