@@ -1241,8 +1241,10 @@ class LiftTestResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Return a one-row DataFrame, the format of a lift-test results table."""
-        row = dataclasses.asdict(self)
-        return pd.DataFrame([row])
+        frame = pd.DataFrame([dataclasses.asdict(self)])
+        for name in ("start", "end"):
+            frame[name] = frame[name].astype("datetime64[ns]")
+        return frame
 
     def __repr__(self) -> str:
         return (
