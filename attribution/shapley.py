@@ -49,7 +49,9 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, Dalessandro et al. 2012)
     (default) sets it to 0, so the Shapley values share ``v(all channels)``; ``"model"`` uses
     the logistic model's intercept ``sigmoid(b0)``.
 
-    *Scaling*: credit is ``phi_i / sum_j phi_j * total conversions``. Negative ``phi_i`` (a
+    *Scaling*: credit is ``phi_i / sum_j phi_j * total conversions``; a game whose values sum
+    to about zero (``v(all) = v(empty)``, typical of ``"zero"`` when no journey touched every
+    channel) cannot be scaled and is refused with a clear error. Negative ``phi_i`` (a
     channel whose presence lowers the conversion rate) stay negative: they are reported, not
     clipped, and the credits still sum to the total conversions. The raw values are reported in
     the ``shapley_value`` extra. The value game is
@@ -626,7 +628,10 @@ class ConversionRateShapley(_ShapleyBase):
 
     def fit(self, journeys: Journeys, **kwargs: Any) -> ConversionRateShapley:
         """Fit and set ``result_`` (see the class docstring) and ``coefficients_``."""
-        super().fit(journeys, **kwargs)
+        try:
+            super().fit(journeys, **kwargs)
+        except _DegenerateGameError as exc:
+            raise InvalidModelOptionError(str(exc)) from exc
         import pandas as pd
 
         self.coefficients_: pd.Series | None = None
@@ -663,10 +668,21 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _scale(phi: np.ndarray, total: float) -> np.ndarray:
-    s = float(phi.sum())
-    if not s > 0 or not math.isfinite(s):
+    """``phi / sum(phi) * total``; refuses games whose Shapley values sum to (about) zero."""
+    if total == 0:
         return np.zeros_like(phi)
+    s = float(phi.sum())
+    if not (math.isfinite(s) and s > 1e-9 * max(float(np.abs(phi).sum()), 1e-300)):
+        raise _DegenerateGameError(
+            f"the Shapley values sum to v(all channels) - v(empty) = {s:.3g}, so they cannot be "
+            "scaled to the total conversions; with unobserved='zero' this happens when no journey "
+            "touched all channels: use unobserved='logistic'"
+        )
     return phi / s * total
+
+
+class _DegenerateGameError(ArithmeticError):
+    """The game's Shapley values sum to (about) zero."""
 
 
 # --------------------------------------------------------------------------------------------
