@@ -1080,7 +1080,9 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
     period_codes = periods.get_indexer(touch_period)
     n_periods = len(periods)
     cell = touch_channel * n_periods + period_codes
-    cost_sum = np.bincount(cell, weights=touch_cost, minlength=n_channels * n_periods)
+    cost_sum = np.bincount(cell, weights=touch_cost, minlength=n_channels * n_periods).astype(
+        np.float64
+    )
     touch_sum = np.bincount(cell, minlength=n_channels * n_periods).astype(np.int64)
     costs = pd.DataFrame(
         {
@@ -1105,7 +1107,9 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
             for c in range(n_channels)
         ]
     )
-    channel_cost = np.bincount(touch_channel, weights=touch_cost, minlength=n_channels)
+    channel_cost = np.bincount(touch_channel, weights=touch_cost, minlength=n_channels).astype(
+        np.float64
+    )
     truth = pd.DataFrame(
         {
             "incremental_conversions": incremental,

@@ -551,3 +551,14 @@ def test_cost_table_and_lift_results_are_readable(small: SimulationResult) -> No
         tests[0].incremental_conversions
     )
     assert frame.loc["search", "ci_high"] == pytest.approx(tests[1].ci_upper)
+
+
+def test_channel_that_reaches_nobody_gives_empty_log_with_fixed_dtypes() -> None:
+    config = SimulationConfig(channels=(ChannelSpec("a", 0.0, effect=0.5),), n_users=300, seed=1)
+    result = simulate_journeys(config)
+    assert len(result.events) == 0
+    assert result.events["timestamp"].dtype == np.dtype("datetime64[ns]")
+    assert result.costs["cost"].dtype == np.float64
+    assert result.truth["cost"].dtype == np.float64
+    assert result.truth.loc["a", "shapley"] == 0.0
+    assert result.total_conversions == result.baseline_conversions > 0
