@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution.errors import AttributionError
 from attribution.simulate import (
@@ -562,3 +564,44 @@ def test_channel_that_reaches_nobody_gives_empty_log_with_fixed_dtypes() -> None
     assert result.truth["cost"].dtype == np.float64
     assert result.truth.loc["a", "shapley"] == 0.0
     assert result.total_conversions == result.baseline_conversions > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    params=st.lists(
+        st.tuples(
+            st.floats(0.0, 1.0),
+            st.floats(-3.0, 3.0),
+            st.sampled_from([0.0, 0.01, 0.1, 0.5, 0.9]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    base_rate=st.floats(0.01, 0.9),
+    seed=st.integers(0, 10_000),
+)
+def test_exact_truth_matches_brute_force_on_random_configs(
+    params: list[tuple[float, float, float]], base_rate: float, seed: int
+) -> None:
+    channels = tuple(
+        ChannelSpec(f"c{i}", reach, slope, effect)
+        for i, (reach, slope, effect) in enumerate(params)
+    )
+    result = simulate_journeys(
+        SimulationConfig(channels=channels, n_users=300, base_rate=base_rate, seed=seed)
+    )
+    direct = _direct_values(result)
+    names = result.config.channel_names
+    for subset, value in direct.items():
+        assert result.coalition_value(subset) == value
+    permutations = list(itertools.permutations(names))
+    for name in names:
+        total = 0
+        for order in permutations:
+            before = frozenset(order[: order.index(name)])
+            total += direct[before | {name}] - direct[before]
+        assert result.truth.loc[name, "shapley"] == pytest.approx(
+            total / len(permutations), abs=1e-9
+        )
+        if result.config.channel(name).effect == 0.0:
+            assert result.truth.loc[name, "shapley"] == 0.0
