@@ -128,7 +128,7 @@ class FeatureSchema:
             if kind == "categorical":
                 cats = list(self.categories.get(name, ()))
                 not_na = col.notna().to_numpy()
-                codes = pd.Index(cats).get_indexer(col.astype(str)).astype(np.float64)
+                codes = pd.Index(cats).get_indexer(pd.Index(col.astype(str))).astype(np.float64)
                 codes[(codes < 0) | ~not_na] = np.nan
                 out[:, j] = codes
             else:

@@ -151,6 +151,7 @@ def _data_for_model(
     outcome_col: str | None,
     control: str | None,
 ) -> UpliftData:
+    model.schema_.check_columns(frame)
     return UpliftData.from_frame(
         frame,
         treatment_col=treatment_col or model.treatment_col_,

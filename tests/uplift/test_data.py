@@ -44,7 +44,9 @@ def test_continuous_outcome_auto():
 
 
 def test_missing_control_is_named(frame):
-    with pytest.raises(InvalidUpliftDataError, match=r"control arm 'nope' not found.*'A', 'B', 'ctl'"):
+    with pytest.raises(
+        InvalidUpliftDataError, match=r"control arm 'nope' not found.*'A', 'B', 'ctl'"
+    ):
         build(frame, control="nope")
 
 

@@ -94,7 +94,7 @@ def test_random_scores_have_qini_near_zero_and_true_scores_win():
     arm = np.where(t == 1, "A", "c")
     ev_true = evaluate_uplift({"A": tau + 1e-3 * rng.random(n)}, y, arm, "c", n_bootstrap=100)
     ev_noise = evaluate_uplift({"A": rng.random(n)}, y, arm, "c", n_bootstrap=100)
-    lo, hi = ev_true.arms["A"].intervals["qini"]
+    lo, _hi = ev_true.arms["A"].intervals["qini"]
     assert lo > 0
     assert abs(ev_noise.value("A", "qini")) < 0.2 * ev_true.value("A", "qini")
     # uplift@30%: all top rows have tau = 0.3 with the true score

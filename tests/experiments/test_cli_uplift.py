@@ -1,0 +1,245 @@
+"""End-to-end tests of ``pathlift uplift`` on real temporary files."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from experiments.cli import run_cli
+from tests.uplift.conftest import make_frame
+
+
+@pytest.fixture(scope="module")
+def csv_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "campaign.csv"
+    make_frame(2400, seed=2).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(csv_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "m"
+    code = run_cli(
+        [
+            "uplift",
+            "train",
+            str(csv_path),
+            "--treatment-col",
+            "arm",
+            "--control",
+            "ctl",
+            "--outcome-col",
+            "y",
+            "--learner",
+            "x",
+            "--n-estimators",
+            "20",
+            "--model-dir",
+            str(out),
+            "--n-bootstrap",
+            "20",
+            "--format",
+            "csv",
+            "--output",
+            str(out.parent / "train.csv"),
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_train_writes_model_and_evaluation(model_dir, capsys):
+    table = pd.read_csv(model_dir.parent / "train.csv")
+    assert set(table["arm"]) == {"A", "B"}
+    assert {"metric", "value", "ci_low", "ci_high", "random_baseline"} <= set(table.columns)
+    # held-out split of 30% stratified by arm
+    assert table["n"].max() < 2400 * 0.3
+    meta = json.loads((model_dir / "metadata.json").read_text())
+    assert meta["learner"] == "x" and meta["extra"]["training_data"]["test_size"] == 0.3
+
+
+def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
+    code = run_cli(
+        [
+            "uplift",
+            "train",
+            str(csv_path),
+            "--treatment-col",
+            "arm",
+            "--control",
+            "ctl",
+            "--outcome-col",
+            "y",
+            "--learner",
+            "t",
+            "--n-estimators",
+            "10",
+            "--n-bootstrap",
+            "10",
+            "--format",
+            "json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["learner"] == "t" and len(payload["metrics"]) == 12
+    assert "fitting BaseTClassifier" in err and "training on" in err
+
+
+def test_evaluate_uses_held_out_rows_of_the_training_file(csv_path, model_dir, capsys):
+    code = run_cli(
+        [
+            "uplift",
+            "evaluate",
+            str(csv_path),
+            "--model-dir",
+            str(model_dir),
+            "--n-bootstrap",
+            "20",
+            "--format",
+            "json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "held-out rows" in err
+    metrics = json.loads(out)["metrics"]
+    train_table = pd.read_csv(model_dir.parent / "train.csv")
+    assert {m["n"] for m in metrics} == set(train_table["n"])
+    code = run_cli(
+        [
+            "uplift",
+            "evaluate",
+            str(csv_path),
+            "--model-dir",
+            str(model_dir),
+            "--n-bootstrap",
+            "0",
+            "--all-rows",
+            "--deciles",
+            "--format",
+            "table",
+        ]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 0 and "observed_uplift" in out.splitlines()[0]
+
+
+def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys):
+    plan_csv = tmp_path / "plan.csv"
+    code = run_cli(
+        [
+            "uplift",
+            "target",
+            str(csv_path),
+            "--model-dir",
+            str(model_dir),
+            "--budget",
+            "200",
+            "--value-per-conversion",
+            "20",
+            "--cost-per-contact",
+            "A=0.5",
+            "--cost-per-contact",
+            "B=0.2",
+            "--plan-output",
+            str(plan_csv),
+            "--n-bootstrap",
+            "20",
+            "--format",
+            "csv",
+        ]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 0
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(out))
+    assert table["strategy"].tolist() == [
+        "model",
+        "everyone: A",
+        "everyone: B",
+        "random: A",
+        "random: B",
+    ]
+    plan = pd.read_csv(plan_csv)
+    assert len(plan) <= 200 and set(plan["arm"]) <= {"A", "B"}
+    assert plan["priority"].tolist() == list(range(1, len(plan) + 1))
+
+    fresh = tmp_path / "fresh.csv"
+    make_frame(300, seed=8).drop(columns=["arm", "y"]).to_csv(fresh, index=False)
+    code = run_cli(
+        [
+            "uplift",
+            "target",
+            str(fresh),
+            "--model-dir",
+            str(model_dir),
+            "--budget",
+            "50",
+            "--budget-type",
+            "money",
+            "--value-per-conversion",
+            "20",
+            "--cost-per-contact",
+            "0.5",
+            "--format",
+            "json",
+        ]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 0
+    summary = json.loads(out)["summary"]
+    assert summary[-1]["arm"] == "total" and summary[-1]["cost"] <= 50
+
+
+def test_bad_input_gives_one_line_error_and_status_2(csv_path, model_dir, tmp_path, capsys):
+    code = run_cli(
+        [
+            "uplift",
+            "train",
+            str(csv_path),
+            "--treatment-col",
+            "arm",
+            "--control",
+            "No E-Mail",
+            "--outcome-col",
+            "y",
+        ]
+    )
+    _, err = capsys.readouterr()
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: control arm 'No E-Mail' not found")
+
+    missing = tmp_path / "missing.csv"
+    make_frame(100, seed=8).drop(columns=["region"]).to_csv(missing, index=False)
+    code = run_cli(["uplift", "evaluate", str(missing), "--model-dir", str(model_dir)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("error: the frame to score lacks 1 feature")
+    assert "'region'" in err
+
+    code = run_cli(["uplift", "evaluate", str(csv_path), "--model-dir", str(tmp_path / "nope")])
+    _, err = capsys.readouterr()
+    assert code == 2 and "not a saved uplift model directory" in err
+    assert len(err.strip().splitlines()) == 1
+
+    code = run_cli(
+        [
+            "uplift",
+            "target",
+            str(csv_path),
+            "--model-dir",
+            str(model_dir),
+            "--budget",
+            "-3",
+            "--value-per-conversion",
+            "1",
+        ]
+    )
+    _, err = capsys.readouterr()
+    assert code == 2 and "budget must be a positive number" in err

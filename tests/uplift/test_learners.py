@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.uplift.conftest import CONTROL, make_frame, true_uplift
+from uplift import (
+    LEARNERS,
+    InvalidUpliftOptionError,
+    MissingFeaturesError,
+    ModelNotFittedError,
+    ModelStoreError,
+    OverlapWarning,
+    UpliftData,
+    UpliftModel,
+    evaluate_model,
+    fit_uplift_model,
+    prediction_columns,
+)
+from uplift.learners import uplift_frame
+
+FAST = {"n_estimators": 15, "num_leaves": 15}
+
+
+@pytest.fixture(scope="module")
+def small():
+    frame = make_frame(1500, seed=3)
+    return frame, UpliftData.from_frame(
+        frame, treatment_col="arm", control=CONTROL, outcome_col="y"
+    )
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_every_learner_has_the_same_output_shape(small, learner):
+    frame, data = small
+    model = UpliftModel(learner, seed=2, **FAST).fit(data)
+    scoring = frame.drop(columns=["y", "arm"]).iloc[::-1]  # any order, extra index kept
+    pred = model.predict(scoring)
+    assert list(pred.columns) == ["uplift_A", "uplift_B", "best_arm", "best_uplift"]
+    assert list(pred.columns) == model.prediction_columns == prediction_columns(("A", "B"))
+    assert pred.index.equals(scoring.index)
+    assert pred["uplift_A"].dtype == np.float64 and pred["best_uplift"].dtype == np.float64
+    assert np.isfinite(pred[["uplift_A", "uplift_B"]].to_numpy()).all()
+    u = pred[["uplift_A", "uplift_B"]].to_numpy()
+    none_positive = (u <= 0).all(axis=1)
+    assert (pred["best_arm"][none_positive] == CONTROL).all()
+    assert (pred["best_uplift"][none_positive] == 0).all()
+    assert np.allclose(pred["best_uplift"][~none_positive], u.max(axis=1)[~none_positive])
+    assert set(pred["best_arm"]) <= {"A", "B", CONTROL}
+
+
+@pytest.mark.parametrize("learner", ["s", "t", "x", "r", "dr"])
+def test_continuous_outcome_learners(learner):
+    frame = make_frame(900, seed=4, continuous=True)
+    data = UpliftData.from_frame(frame, treatment_col="arm", control=CONTROL, outcome_col="spend")
+    model = UpliftModel(learner, **FAST).fit(data)
+    assert model.outcome_type_ == "continuous"
+    assert model.predict(frame).shape == (900, 4)
+
+
+def test_uplift_rf_refuses_continuous_outcome():
+    frame = make_frame(300, seed=4, continuous=True)
+    data = UpliftData.from_frame(frame, treatment_col="arm", control=CONTROL, outcome_col="spend")
+    with pytest.raises(InvalidUpliftOptionError, match=r"'uplift_rf' .* binary outcomes only"):
+        UpliftModel("uplift_rf").fit(data)
+    with pytest.raises(InvalidUpliftOptionError, match="unknown learner 'q'"):
+        UpliftModel("q").fit(data)
+
+
+def test_t_learner_recovers_known_uplift(data, frame, fitted_t):
+    pred = fitted_t.predict(frame)
+    truth = true_uplift(frame)
+    assert np.corrcoef(pred["uplift_A"], truth["A"])[0, 1] > 0.4
+    assert np.corrcoef(pred["uplift_B"], truth["B"])[0, 1] > 0.3
+    test_frame = make_frame(3000, seed=9)
+    test = UpliftData.from_frame(test_frame, treatment_col="arm", control=CONTROL, outcome_col="y")
+    ev = evaluate_model(fitted_t, test, n_bootstrap=100)
+    assert ev.arms["A"].intervals["qini"][0] > 0
+    assert ev.value("A", "uplift@30%") > ev.arms["A"].baselines["uplift@30%"]
+
+
+@pytest.mark.parametrize("learner", ["t", "r", "dr"])
+def test_same_seed_same_predictions(small, learner):
+    frame, data = small
+    a = UpliftModel(learner, seed=7, **FAST).fit(data).predict(frame)
+    b = UpliftModel(learner, seed=7, **FAST).fit(data).predict(frame)
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("learner", ["t", "x", "uplift_rf"])
+def test_save_load_round_trip(tmp_path, small, learner):
+    frame, data = small
+    model = UpliftModel(learner, seed=5, **FAST).fit(data)
+    model.save(tmp_path / "m", extra={"note": "abc"})
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["metadata.json", "model.joblib"]
+    loaded = UpliftModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.predict(frame), model.predict(frame))
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["arms"] == ["A", "B"] and meta["control"] == CONTROL
+    assert meta["learner"] == learner and meta["seed"] == 5
+    assert meta["prediction_columns"] == ["uplift_A", "uplift_B", "best_arm", "best_uplift"]
+    region = next(f for f in meta["schema"]["features"] if f["name"] == "region")
+    assert region == {
+        "name": "region",
+        "kind": "categorical",
+        "dtype": str(frame["region"].dtype),
+        "categories": ["east", "north", "south"],
+    }
+    assert {"causalml", "lightgbm", "numpy", "pandas"} <= set(meta["versions"])
+    assert meta["extra"] == {"note": "abc"}
+    assert loaded.get_params() == model.get_params()
+
+
+def test_load_errors(tmp_path, fitted_t):
+    with pytest.raises(ModelStoreError, match="is not a saved uplift model directory"):
+        UpliftModel.load(tmp_path / "missing")
+    fitted_t.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    meta["format_version"] = 99
+    (tmp_path / "m" / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelStoreError, match="version 99"):
+        UpliftModel.load(tmp_path / "m")
+
+
+def test_scoring_validation(frame, fitted_t):
+    with pytest.raises(MissingFeaturesError, match=r"lacks 2 feature column\(s\).*'x2', 'region'"):
+        fitted_t.predict(frame[["x1"]])
+    with pytest.raises(ModelNotFittedError, match="not fitted"):
+        UpliftModel().predict(frame)
+    # unseen and missing categories are both "missing" for the model
+    unseen = frame.head(20).assign(region="atlantis")
+    missing = frame.head(20).assign(region=None)
+    pd.testing.assert_frame_equal(fitted_t.predict(unseen), fitted_t.predict(missing))
+    assert fitted_t.predict(frame.head(0)).shape == (0, 4)
+
+
+def test_uplift_frame_best_arm_rules():
+    te = np.array([[0.1, 0.3], [-0.1, -0.2], [0.2, 0.2], [0.0, 0.0]])
+    out = uplift_frame(te, ("A", "B"), "none")
+    assert out["best_arm"].tolist() == ["B", "none", "A", "none"]  # ties -> first arm
+    assert out["best_uplift"].tolist() == [0.3, 0.0, 0.2, 0.0]
+
+
+def test_observational_data_estimates_propensity_and_warns_on_overlap():
+    rng = np.random.default_rng(11)
+    n = 1500
+    x1 = rng.normal(size=n)
+    treated = rng.random(n) < 1 / (1 + np.exp(-6 * x1))  # strongly confounded
+    frame = pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": rng.normal(size=n),
+            "arm": np.where(treated, "A", CONTROL),
+            "y": (rng.random(n) < 0.3 + 0.1 * treated).astype(int),
+        }
+    )
+    data = UpliftData.from_frame(
+        frame, treatment_col="arm", control=CONTROL, outcome_col="y", randomized=False
+    )
+    with pytest.warns(OverlapWarning, match="poor overlap for arm 'A'"):
+        model = fit_uplift_model(data, "x", n_estimators=50)
+    assert model.propensity_model_ is not None
+    assert model.metadata_["propensity"]["mode"] == "estimated"
+    assert model.predict(frame).shape == (n, 3)
+    # the same data declared randomized uses the constant share and does not warn
+    rct = UpliftData.from_frame(frame, treatment_col="arm", control=CONTROL, outcome_col="y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OverlapWarning)
+        m2 = fit_uplift_model(rct, "x", **FAST)
+    assert m2.propensity_ == pytest.approx({"A": treated.mean()})
+
+
+def test_progress_and_repr(small):
+    _, data = small
+    messages: list[str] = []
+    model = UpliftModel("t", **FAST).fit(data, progress=messages.append)
+    assert any("fitting BaseTClassifier" in m for m in messages)
+    assert messages[-1].endswith("done")
+    assert "arms=['A', 'B']" in repr(model)
+    assert "unfitted" in repr(UpliftModel())
