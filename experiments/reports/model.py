@@ -1,0 +1,371 @@
+"""The report data model: built once from attribution results, rendered in several formats.
+
+:func:`build_report` gathers everything a budget planner reads into one :class:`Report`:
+headline numbers, credit per channel per model with intervals, spend/CPA/ROAS, a reallocation
+suggestion, the period comparison, calibration with lift tests, data coverage and the MLflow run
+the numbers came from. The renderers (:meth:`Report.to_html`, :meth:`Report.to_markdown`,
+:meth:`Report.to_json`, :meth:`Report.to_csv`) read only this object, so every format carries
+the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from attribution.calibration import CalibratedAttribution, LiftTests, calibrate
+from attribution.costs import (
+    CostTable,
+    PeriodComparison,
+    Reallocation,
+    channel_economics,
+    compare_periods,
+    suggest_reallocation,
+)
+from attribution.errors import AttributionError
+from attribution.journeys import Provenance
+from attribution.result import AttributionResult
+
+__all__ = ["Report", "ReportError", "build_report"]
+
+logger = logging.getLogger(__name__)
+
+
+class ReportError(AttributionError):
+    """The inputs of a report are inconsistent (e.g. no results, unknown model names)."""
+
+
+def plain(value: Any) -> Any:
+    """JSON-friendly scalar: numpy scalars unwrapped, timestamps ISO, NaN/inf -> ``None``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.isoformat()
+    if value is pd.NaT or value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as JSON-friendly dictionaries (see :func:`plain`)."""
+    return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """Everything a report shows, independent of the output format.
+
+    Attributes
+    ----------
+    title
+        Report title.
+    created
+        Creation time (ISO 8601, UTC).
+    channels
+        The channel x model table (:func:`attribution.costs.channel_economics` columns), including
+        the calibrated model (``"<model>+calibrated"``) when there is one.
+    headline
+        Ordered headline numbers: ``{label: (value, kind)}`` with kind ``count``, ``money``,
+        ``ratio``, ``share`` or ``text``.
+    level
+        Interval coverage of the attribution results (``None`` without intervals).
+    reallocation, comparison, calibration
+        Optional sections.
+    coverage
+        Data coverage (:class:`attribution.journeys.Provenance` fields plus period labels).
+    previous_coverage
+        Coverage of the previous period, when compared.
+    mlflow
+        The MLflow run the report came from (``run_id``, optional ``experiment_id``, ``url``...).
+    notes
+        Caveats collected from the models and the analyses.
+    """
+
+    title: str
+    created: str
+    channels: pd.DataFrame = field(repr=False)
+    headline: dict[str, tuple[Any, str]] = field(repr=False)
+    level: float | None = None
+    reallocation: Reallocation | None = None
+    comparison: PeriodComparison | None = None
+    calibration: CalibratedAttribution | None = None
+    coverage: dict[str, Any] = field(default_factory=dict)
+    previous_coverage: dict[str, Any] | None = None
+    mlflow: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Model names in table order."""
+        return tuple(dict.fromkeys(self.channels["model"]))
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """Channel names, sorted."""
+        return tuple(sorted(self.channels["channel"].unique()))
+
+    def share_table(self) -> pd.DataFrame:
+        """Share of credit: channels as rows, models as columns, plus ``spread``.
+
+        ``spread`` is max - min share across the uncalibrated models: where models disagree.
+        """
+        pivot = self.channels.pivot(index="channel", columns="model", values="share")
+        pivot = pivot.reindex(columns=list(self.models))
+        observational = [m for m in self.models if not m.endswith("+calibrated")]
+        pivot["spread"] = pivot[observational].max(axis=1) - pivot[observational].min(axis=1)
+        pivot.columns.name = None
+        return pivot.reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-friendly data (NaN and infinite numbers are ``null``)."""
+        return {
+            "title": self.title,
+            "created": self.created,
+            "headline": {k: plain(v) for k, (v, _kind) in self.headline.items()},
+            "level": self.level,
+            "models": list(self.models),
+            "channels": records(self.channels),
+            "shares": records(self.share_table()),
+            "reallocation": None if self.reallocation is None else self.reallocation.to_dict(),
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "coverage": {k: plain(v) for k, v in self.coverage.items()},
+            "previous_coverage": None
+            if self.previous_coverage is None
+            else {k: plain(v) for k, v in self.previous_coverage.items()},
+            "mlflow": None
+            if self.mlflow is None
+            else {k: plain(v) for k, v in self.mlflow.items()},
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """Render the JSON document (strict JSON: no NaN or Infinity)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+    def csv_tables(self) -> dict[str, str]:
+        """Render the CSV documents by name.
+
+        ``channels`` always; ``comparison``, ``calibration`` and ``reallocation`` when present.
+        Numbers at full precision; NaN is empty, infinity ``inf``.
+        """
+        from experiments.reports.render import csv_tables
+
+        return csv_tables(self)
+
+    def to_csv(self) -> str:
+        """Render the channel x model table as CSV (see :meth:`csv_tables` for the others)."""
+        return self.csv_tables()["channels"]
+
+    def to_markdown(self) -> str:
+        """Render the report as Markdown (GitHub tables)."""
+        from experiments.reports.render import render_markdown
+
+        return render_markdown(self)
+
+    def to_html(self) -> str:
+        """Render the report as one self-contained HTML page (inline CSS and SVG, no network)."""
+        from experiments.reports.render import render_html
+
+        return render_html(self)
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.models)} models", f"{len(self.channel_names)} channels"]
+        for name in ("reallocation", "comparison", "calibration"):
+            if getattr(self, name) is not None:
+                parts.append(name)
+        return f"Report({self.title!r}, {', '.join(parts)})"
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+
+def _coverage(provenance: Provenance | Mapping[str, Any] | None) -> dict[str, Any]:
+    if provenance is None:
+        return {}
+    if isinstance(provenance, Provenance):
+        return provenance.to_dict()
+    return dict(provenance)
+
+
+def _mlflow(run: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    if isinstance(run, str):
+        return {"run_id": run}
+    out = dict(run)
+    if "run_id" not in out:
+        raise ReportError(f"mlflow run info needs a 'run_id' key, got keys {sorted(out)}")
+    return out
+
+
+def _headline(
+    channels: pd.DataFrame,
+    results: Sequence[AttributionResult],
+    costs: CostTable | None,
+    calibration: CalibratedAttribution | None,
+    coverage: Mapping[str, Any],
+) -> dict[str, tuple[Any, str]]:
+    first = results[0]
+    conv = float(first.total_conversions)
+    value = float(first.total_value)
+    out: dict[str, tuple[Any, str]] = {
+        "Conversions": (conv, "count"),
+        "Conversion value": (value, "money"),
+    }
+    if costs is not None:
+        spend = float(costs.spend().sum())
+        out["Spend"] = (spend, "money")
+        out["Blended CPA"] = (spend / conv if conv > 0 else math.nan, "money")
+        out["Blended ROAS"] = (value / spend if spend > 0 else math.nan, "ratio")
+    if coverage.get("n_journeys"):
+        out["Journeys"] = (float(coverage["n_journeys"]), "count")
+    shares = channels.pivot(index="channel", columns="model", values="share")
+    observational = [r.model for r in results]
+    spread = shares[observational].max(axis=1) - shares[observational].min(axis=1)
+    top = shares[observational].mean(axis=1).sort_values(ascending=False)
+    out["Top channel (mean share)"] = (str(top.index[0]), "text")
+    out["Largest model disagreement"] = (
+        f"{spread.idxmax()} ({spread.max():.1%} share spread)",
+        "text",
+    )
+    if calibration is not None:
+        out["Baseline (would convert anyway)"] = (calibration.baseline, "count")
+    return out
+
+
+def build_report(
+    results: Sequence[AttributionResult],
+    *,
+    costs: CostTable | None = None,
+    provenance: Provenance | Mapping[str, Any] | None = None,
+    previous: Sequence[AttributionResult] | None = None,
+    costs_previous: CostTable | None = None,
+    previous_provenance: Provenance | Mapping[str, Any] | None = None,
+    lift_tests: LiftTests | None = None,
+    calibration: CalibratedAttribution | None = None,
+    calibrate_model: str | None = None,
+    calibration_options: Mapping[str, Any] | None = None,
+    max_shift: float = 0.10,
+    n_moves: int = 1,
+    reallocation_model: str | None = None,
+    mlflow_run: str | Mapping[str, Any] | None = None,
+    title: str = "Attribution report",
+    created: dt.datetime | None = None,
+    unknown_cost_channels: Literal["error", "ignore"] = "error",
+) -> Report:
+    """Assemble a :class:`Report` from fitted results and optional costs, periods and tests.
+
+    Parameters
+    ----------
+    results
+        Results of several models fitted on the same (current-period) journeys.
+    costs
+        Spend over the current period; enables CPA, ROAS and the reallocation suggestion.
+    provenance, previous_provenance
+        Data coverage of the current (and previous) journeys, e.g. ``journeys.provenance``.
+    previous, costs_previous
+        Results (same model names) and spend of the previous period: enables the comparison.
+    lift_tests
+        Lift tests to calibrate ``calibrate_model`` (default: ``"markov"`` when fitted, else the
+        first model) with ``calibration_options`` (see :class:`attribution.calibration.Calibrator`).
+    calibration
+        An already calibrated attribution (instead of ``lift_tests``).
+    max_shift, n_moves, reallocation_model
+        Options of :func:`attribution.costs.suggest_reallocation`. The suggestion uses
+        ``reallocation_model`` (default: the calibrated result when there is one, else
+        ``"markov"`` when fitted, else the first model).
+    mlflow_run
+        The MLflow run id, or a mapping with ``run_id`` and e.g. ``experiment_id``, ``url``.
+    title, created
+        Title and creation time (default now, UTC).
+    """
+    if isinstance(results, AttributionResult):
+        results = [results]
+    results = list(results)
+    if not results:
+        raise ReportError("a report needs at least one attribution result")
+    names = [r.model for r in results]
+    if len(set(names)) != len(names):
+        raise ReportError(f"model names must be distinct, got {names}")
+    if calibration is not None and lift_tests is not None:
+        raise ReportError("pass either lift_tests or calibration, not both")
+    notes: list[str] = []
+    for r in results:
+        notes.extend(f"{r.model}: {n}" for n in r.notes)
+
+    if lift_tests is not None:
+        target = calibrate_model or ("markov" if "markov" in names else names[0])
+        if target not in names:
+            raise ReportError(
+                f"calibrate_model {target!r} is not among the fitted models ({', '.join(names)})"
+            )
+        options = dict(calibration_options or {})
+        if provenance is not None and "attribution_period" not in options:
+            cov = _coverage(provenance)
+            if cov.get("start") and cov.get("end"):
+                options["attribution_period"] = (cov["start"], cov["end"])
+        calibration = calibrate(results[names.index(target)], lift_tests, **options)
+    all_results = list(results)
+    if calibration is not None:
+        all_results.append(calibration.to_result())
+        notes.extend(f"calibration: {w}" for w in calibration.warnings)
+
+    channels = channel_economics(all_results, costs, unknown=unknown_cost_channels)
+    reallocation = None
+    if costs is not None:
+        all_names = [r.model for r in all_results]
+        pick = reallocation_model or (
+            all_names[-1]
+            if calibration is not None
+            else ("markov" if "markov" in names else names[0])
+        )
+        if pick not in all_names:
+            raise ReportError(
+                f"reallocation_model {pick!r} is not among the models ({', '.join(all_names)})"
+            )
+        reallocation = suggest_reallocation(
+            all_results[all_names.index(pick)],
+            costs,
+            max_shift=max_shift,
+            n_moves=n_moves,
+            unknown=unknown_cost_channels,
+        )
+    comparison = None
+    if previous is not None:
+        comparison = compare_periods(
+            results,
+            previous,
+            costs,
+            costs_previous,
+            unknown=unknown_cost_channels,
+        )
+    coverage = _coverage(provenance)
+    level = next((r.ci.level for r in results if r.ci is not None), None)
+    created = created or dt.datetime.now(dt.UTC)
+    return Report(
+        title=title,
+        created=created.replace(microsecond=0).isoformat(),
+        channels=channels,
+        headline=_headline(channels, results, costs, calibration, coverage),
+        level=level,
+        reallocation=reallocation,
+        comparison=comparison,
+        calibration=calibration,
+        coverage=coverage,
+        previous_coverage=None if previous_provenance is None else _coverage(previous_provenance),
+        mlflow=_mlflow(mlflow_run),
+        notes=tuple(dict.fromkeys(notes)),
+    )

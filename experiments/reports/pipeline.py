@@ -1,0 +1,195 @@
+"""From an event log (or journeys) to a :class:`~experiments.reports.model.Report` in one call.
+
+Used by ``pathlift report`` and by the demo; the same steps are available one by one in
+:mod:`attribution.costs`, :mod:`attribution.calibration` and :func:`build_report`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from attribution.calibration import LiftTests
+from attribution.catalog import model_class
+from attribution.costs import CostTable, InvalidCostsError, period_journeys
+from attribution.journeys import Journeys
+from attribution.result import AttributionResult
+from experiments.reports.model import Report, build_report
+
+__all__ = ["DEFAULT_MODELS", "fit_models", "report_from_events", "report_from_journeys"]
+
+logger = logging.getLogger(__name__)
+
+#: models a report fits by default: the usual heuristics and the Markov removal effect
+DEFAULT_MODELS: tuple[str, ...] = (
+    "first_touch",
+    "last_touch",
+    "linear",
+    "position_based",
+    "markov",
+)
+
+
+def fit_models(
+    journeys: Journeys,
+    models: Sequence[str] = DEFAULT_MODELS,
+    *,
+    n_bootstrap: int = 200,
+    seed: int | None = 0,
+) -> list[AttributionResult]:
+    """Fit each named model (see :data:`attribution.catalog.MODELS`) with bootstrap intervals."""
+    out = []
+    for name in dict.fromkeys(models):
+        cls = model_class(name)
+        out.append(cls(n_bootstrap=n_bootstrap, random_state=seed).fit(journeys).result_)  # type: ignore[call-arg]
+    return out
+
+
+def _costs(costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None) -> CostTable | None:
+    if costs is None or isinstance(costs, CostTable):
+        return costs
+    return CostTable.from_frame(costs)
+
+
+def _lift(tests: LiftTests | pd.DataFrame | str | os.PathLike[str] | None) -> LiftTests | None:
+    if tests is None or isinstance(tests, LiftTests):
+        return tests
+    return LiftTests.from_frame(tests)
+
+
+def report_from_journeys(
+    journeys: Journeys,
+    *,
+    previous_journeys: Journeys | None = None,
+    costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None = None,
+    costs_previous: CostTable | None = None,
+    lift_tests: LiftTests | pd.DataFrame | str | os.PathLike[str] | None = None,
+    models: Sequence[str] = DEFAULT_MODELS,
+    n_bootstrap: int = 200,
+    seed: int | None = 0,
+    **report_options: Any,
+) -> Report:
+    """Fit ``models`` on ``journeys`` (and ``previous_journeys``) and build the report.
+
+    ``report_options`` go to :func:`~experiments.reports.model.build_report` (e.g.
+    ``calibrate_model``, ``calibration_options``, ``max_shift``, ``mlflow_run``, ``title``).
+    """
+    results = fit_models(journeys, models, n_bootstrap=n_bootstrap, seed=seed)
+    previous = None
+    if previous_journeys is not None:
+        previous = fit_models(previous_journeys, models, n_bootstrap=n_bootstrap, seed=seed)
+    return build_report(
+        results,
+        costs=_costs(costs),
+        provenance=journeys.provenance,
+        previous=previous,
+        costs_previous=costs_previous,
+        previous_provenance=None if previous_journeys is None else previous_journeys.provenance,
+        lift_tests=_lift(lift_tests),
+        **report_options,
+    )
+
+
+def report_from_events(
+    events: pd.DataFrame | str | os.PathLike[str],
+    *,
+    costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None = None,
+    cost_col: str | None = None,
+    lift_tests: LiftTests | pd.DataFrame | str | os.PathLike[str] | None = None,
+    split_date: Any = None,
+    period_start: Any = None,
+    period_end: Any = None,
+    models: Sequence[str] = DEFAULT_MODELS,
+    n_bootstrap: int = 200,
+    seed: int | None = 0,
+    user_col: str = "user_id",
+    time_col: str = "timestamp",
+    channel_col: str = "channel",
+    conversion_col: str = "conversion",
+    journey_options: Mapping[str, Any] | None = None,
+    **report_options: Any,
+) -> Report:
+    """Build a report from an event log.
+
+    Parameters
+    ----------
+    events
+        The event log (DataFrame or CSV/Parquet path), as for :meth:`Journeys.from_events`.
+    costs
+        A cost table (``channel, period, cost``); or ``cost_col`` names a per-touch cost column
+        of the event log summed into weekly periods (:meth:`CostTable.from_events`).
+    lift_tests
+        Lift-test results (:class:`LiftTests` or a table/file for :meth:`LiftTests.from_frame`).
+    split_date
+        Compare two periods: journeys ending in ``[period_start, split_date)`` form the previous
+        period and those ending in ``[split_date, period_end)`` the current one (see
+        :func:`attribution.costs.split_events`); cost rows go by their period start the same
+        way. Without it the whole log is one period.
+    journey_options
+        Extra options of :meth:`Journeys.from_events` (``value_col``, ``lookback``,
+        ``max_touches``).
+    report_options
+        Options of :func:`~experiments.reports.model.build_report`.
+    """
+    if isinstance(events, str | os.PathLike):
+        from attribution.journeys import _read_events
+
+        events = _read_events(events)
+    options = dict(journey_options or {})
+    table = _costs(costs)
+    if table is None and cost_col is not None:
+        table = CostTable.from_events(
+            events, channel_col=channel_col, time_col=time_col, cost_col=cost_col
+        )
+    if split_date is None:
+        if period_start is not None or period_end is not None:
+            raise InvalidCostsError(
+                "period_start/period_end need split_date (the start of the current period)"
+            )
+        journeys = Journeys.from_events(
+            events,
+            user_col=user_col,
+            time_col=time_col,
+            channel_col=channel_col,
+            conversion_col=conversion_col,
+            **options,
+        )
+        return report_from_journeys(
+            journeys,
+            costs=table,
+            lift_tests=lift_tests,
+            models=models,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            **report_options,
+        )
+    previous, current = period_journeys(
+        events,
+        split_date,
+        start=period_start,
+        end=period_end,
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        conversion_col=conversion_col,
+        **options,
+    )
+    cost_now = cost_before = None
+    if table is not None:
+        cost_now = table.between(split_date, period_end)
+        cost_before = table.between(period_start, split_date)
+    return report_from_journeys(
+        current,
+        previous_journeys=previous,
+        costs=cost_now,
+        costs_previous=cost_before,
+        lift_tests=lift_tests,
+        models=models,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        **report_options,
+    )

@@ -1,0 +1,591 @@
+"""Renderers of :class:`~experiments.reports.model.Report`: HTML, Markdown and CSV.
+
+HTML and Markdown show the same tables through the same column specifications and the same
+number formatter (:func:`fmt`); every numeric HTML cell also carries the full-precision number in
+``data-value`` (``repr`` of the float, ``nan``, ``inf``), which is what CSV and JSON hold. The
+HTML page is self-contained: inline CSS, inline SVG, a Content-Security-Policy that forbids any
+network access, and a few lines of inline script that mark the page as rendered
+(``data-test="rendered"``) and record script errors in ``body[data-errors]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.reports.svg import BarSeries, grouped_bar_chart
+
+if TYPE_CHECKING:
+    from experiments.reports.model import Report
+
+__all__ = ["csv_tables", "data_value", "fmt", "render_html", "render_markdown"]
+
+DASH = "—"
+
+
+def _float(value: Any) -> float | None:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(value: Any, kind: str) -> str:
+    """Format a number for display.
+
+    ``count``: one decimal with thousands separators; ``money``: two decimals with separators;
+    ``ratio``: two decimals; ``factor``: three decimals; ``share``: percent with one decimal;
+    ``bool``: yes/no; ``text``: ``str``. Missing/NaN is an em dash, infinity ``∞``.
+    """
+    if kind == "text":
+        return DASH if value is None else str(value)
+    if kind == "bool":
+        return "yes" if bool(value) else "no"
+    number = _float(value)
+    if number is None or math.isnan(number):
+        return DASH
+    if math.isinf(number):
+        return "∞" if number > 0 else "−∞"
+    if kind == "count":
+        return f"{number:,.1f}"
+    if kind == "money":
+        return f"{number:,.2f}"
+    if kind == "ratio":
+        return f"{number:,.2f}"
+    if kind == "factor":
+        return f"{number:,.3f}"
+    if kind == "share":
+        return f"{number * 100:.1f}%"
+    raise ValueError(f"unknown format kind {kind!r}")
+
+
+def data_value(value: Any) -> str:
+    """Full-precision text of a number for ``data-value`` (``repr``; ``nan``, ``inf``)."""
+    number = _float(value)
+    if number is None or math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return repr(number)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One displayed column: header, source column and format kind."""
+
+    header: str
+    key: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of one report section, rendered identically to HTML and Markdown."""
+
+    name: str
+    columns: Sequence[Column]
+    frame: pd.DataFrame
+    row_class: Callable[[pd.Series], str] | None = None
+
+
+def _ci(level: float | None) -> str:
+    return f"{level:.0%}" if level is not None else "CI"
+
+
+def channel_table(report: Report) -> Table:
+    """Credit, spend, CPA and ROAS per model and channel."""
+    ci = _ci(report.level)
+    return Table(
+        "channel-table",
+        [
+            Column("Model", "model", "text"),
+            Column("Channel", "channel", "text"),
+            Column("Conversions", "conversions", "count"),
+            Column(f"{ci} low", "conversions_low", "count"),
+            Column(f"{ci} high", "conversions_high", "count"),
+            Column("Share", "share", "share"),
+            Column("Value", "value", "money"),
+            Column("Spend", "spend", "money"),
+            Column("CPA", "cpa", "money"),
+            Column("CPA low", "cpa_low", "money"),
+            Column("CPA high", "cpa_high", "money"),
+            Column("ROAS", "roas", "ratio"),
+            Column("ROAS low", "roas_low", "ratio"),
+            Column("ROAS high", "roas_high", "ratio"),
+        ],
+        report.channels,
+    )
+
+
+def share_table(report: Report) -> Table:
+    """Share of credit, channels x models, with the spread across models."""
+    frame = report.share_table()
+    columns = [Column("Channel", "channel", "text")]
+    columns += [Column(m, m, "share") for m in report.models]
+    columns.append(Column("Spread", "spread", "share"))
+    return Table("share-table", columns, frame)
+
+
+def reallocation_table(report: Report) -> Table | None:
+    """Suggested budget moves."""
+    r = report.reallocation
+    if r is None:
+        return None
+    unit = "value" if r.metric == "roas" else "conversions"
+    metric = "ROAS" if r.metric == "roas" else "Conv./spend"
+    kind = "money" if unit == "value" else "count"
+    return Table(
+        "reallocation-table",
+        [
+            Column("From", "from_channel", "text"),
+            Column("To", "to_channel", "text"),
+            Column("Amount", "amount", "money"),
+            Column(f"From {metric}", "from_metric", "factor"),
+            Column("low", "from_low", "factor"),
+            Column("high", "from_high", "factor"),
+            Column(f"To {metric}", "to_metric", "factor"),
+            Column("low", "to_low", "factor"),
+            Column("high", "to_high", "factor"),
+            Column(f"Expected change ({unit})", "expected_change", kind),
+            Column("low", "expected_low", kind),
+            Column("high", "expected_high", kind),
+            Column("Expected conversions", "expected_conversions", "count"),
+            Column("Intervals overlap", "intervals_overlap", "bool"),
+        ],
+        r.moves,
+    )
+
+
+def comparison_table(report: Report) -> Table | None:
+    """Period-over-period changes with flags."""
+    c = report.comparison
+    if c is None:
+        return None
+    frame = c.table.copy()
+    frame["flags"] = [
+        ", ".join(
+            name
+            for name, key in (
+                ("credit", "conversions_flag"),
+                ("CPA", "cpa_flag"),
+                ("ROAS", "roas_flag"),
+            )
+            if row[key]
+        )
+        or DASH
+        for _, row in frame.iterrows()
+    ]
+    return Table(
+        "comparison-table",
+        [
+            Column("Model", "model", "text"),
+            Column("Channel", "channel", "text"),
+            Column("Conv. previous", "conversions_previous", "count"),
+            Column("Conv. current", "conversions_current", "count"),
+            Column("Change", "conversions_change", "count"),
+            Column("Share previous", "share_previous", "share"),
+            Column("Share current", "share_current", "share"),
+            Column("CPA previous", "cpa_previous", "money"),
+            Column("CPA current", "cpa_current", "money"),
+            Column("ROAS previous", "roas_previous", "ratio"),
+            Column("ROAS current", "roas_current", "ratio"),
+            Column("Flagged", "flags", "text"),
+        ],
+        frame,
+        row_class=lambda row: "flagged" if row["flags"] != DASH else "",
+    )
+
+
+def calibration_table(report: Report) -> Table | None:
+    """Calibrated credit per channel."""
+    cal = report.calibration
+    if cal is None:
+        return None
+    ci = _ci(cal.level)
+    return Table(
+        "calibration-table",
+        [
+            Column("Channel", "channel", "text"),
+            Column("Tested", "tested", "bool"),
+            Column("Attributed", "attributed", "count"),
+            Column("Measured (lift)", "measured", "count"),
+            Column(f"{ci} low", "measured_low", "count"),
+            Column(f"{ci} high", "measured_high", "count"),
+            Column("Factor", "factor", "factor"),
+            Column("low", "factor_low", "factor"),
+            Column("high", "factor_high", "factor"),
+            Column("Calibrated", "calibrated", "count"),
+            Column(f"{ci} low", "calibrated_low", "count"),
+            Column(f"{ci} high", "calibrated_high", "count"),
+            Column("Calibrated share", "calibrated_share", "share"),
+        ],
+        cal.table,
+        row_class=lambda row: "tested" if row["tested"] else "",
+    )
+
+
+COVERAGE_LABELS = (
+    ("source", "Source", "text"),
+    ("n_rows", "Rows read", "count"),
+    ("n_users", "Users", "count"),
+    ("n_journeys", "Journeys", "count"),
+    ("start", "First event", "text"),
+    ("end", "Last event", "text"),
+    ("lookback", "Lookback window", "text"),
+    ("max_touches", "Touch cap", "text"),
+    ("dropped_conversions", "Conversions without touch in window (dropped)", "count"),
+    ("dropped_value", "Value of dropped conversions", "money"),
+)
+
+
+def coverage_rows(coverage: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """``(label, value, kind)`` rows of a coverage dictionary, known keys first."""
+    rows = [(label, coverage[key], kind) for key, label, kind in COVERAGE_LABELS if key in coverage]
+    known = {k for k, _, _ in COVERAGE_LABELS}
+    rows += [(str(k), v, "text") for k, v in coverage.items() if k not in known]
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+CSS = """
+:root { --fg:#1d2433; --muted:#5b6477; --line:#d9dee8; --accent:#0072B2; --bg:#ffffff;
+  --flag:#fff3cd; --tested:#e8f4fb; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--fg); background: var(--bg); margin: 0; padding: 24px 32px 48px; max-width: 1240px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 8px; padding-bottom: 4px;
+  border-bottom: 2px solid var(--line); }
+p.meta, p.hint { color: var(--muted); margin: 4px 0 12px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px; }
+.card .label { color: var(--muted); font-size: 12px; text-transform: uppercase;
+  letter-spacing: .03em; }
+.card .value { font-size: 20px; font-weight: 600; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 12.5px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; }
+th { background: #f4f6fa; text-align: left; position: sticky; top: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.flagged td { background: var(--flag); }
+tr.tested td { background: var(--tested); }
+.warn { background: var(--flag); border-left: 4px solid #e0a800; padding: 6px 10px; margin: 6px 0; }
+.assumption { border-left: 4px solid var(--accent); padding: 6px 10px; background: #f4f9fd; }
+svg.chart { max-width: 100%; height: auto; }
+svg .chart-title { font-weight: 600; font-size: 14px; fill: var(--fg); }
+svg .grid { stroke: var(--line); stroke-width: 1; }
+svg .tick, svg .axis-label, svg .legend, svg .cat { font-size: 12px; fill: var(--fg); }
+svg .whisker { stroke: #222; stroke-width: 1.2; }
+footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
+"""
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+SCRIPT = """
+window.addEventListener('error', function (e) {
+  document.body.setAttribute('data-errors', String(e.message || e));
+});
+window.addEventListener('DOMContentLoaded', function () {
+  var done = document.createElement('div');
+  done.setAttribute('data-test', 'rendered');
+  done.hidden = true;
+  document.body.appendChild(done);
+  document.body.setAttribute('data-rendered', 'true');
+});
+"""
+
+
+def _html_table(table: Table) -> str:
+    head = "".join(
+        f'<th class="{"" if c.kind in ("text", "bool") else "num"}" scope="col">'
+        f"{escape(c.header)}</th>"
+        for c in table.columns
+    )
+    body = []
+    for _, row in table.frame.iterrows():
+        cls = table.row_class(row) if table.row_class else ""
+        cells = []
+        for c in table.columns:
+            value = row[c.key]
+            if c.kind in ("text", "bool"):
+                cells.append(f"<td>{escape(fmt(value, c.kind))}</td>")
+            else:
+                cells.append(
+                    f'<td class="num" data-value="{data_value(value)}">'
+                    f"{escape(fmt(value, c.kind))}</td>"
+                )
+        attr = f' class="{cls}"' if cls else ""
+        body.append(f"<tr{attr}>{''.join(cells)}</tr>")
+    return (
+        f'<table data-test="{escape(table.name)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _kv_table(rows: Sequence[tuple[str, Any, str]], name: str) -> str:
+    cells = []
+    for label, value, kind in rows:
+        if kind in ("text", "bool"):
+            cells.append(f"<tr><th>{escape(label)}</th><td>{escape(fmt(value, kind))}</td></tr>")
+        else:
+            cells.append(
+                f'<tr><th>{escape(label)}</th><td class="num" data-value="{data_value(value)}">'
+                f"{escape(fmt(value, kind))}</td></tr>"
+            )
+    return f'<table data-test="{escape(name)}"><tbody>{"".join(cells)}</tbody></table>'
+
+
+def _credit_chart(report: Report) -> str:
+    channels = list(report.channel_names)
+    series = []
+    for model in report.models:
+        sub = report.channels[report.channels["model"] == model].set_index("channel")
+        sub = sub.reindex(channels)
+        series.append(
+            BarSeries(
+                model,
+                sub["conversions"].tolist(),
+                sub["conversions_low"].tolist(),
+                sub["conversions_high"].tolist(),
+            )
+        )
+    ci = f" ({_ci(report.level)} interval whiskers)" if report.level is not None else ""
+    return grouped_bar_chart(
+        channels,
+        series,
+        title=f"Attributed conversions per channel and model{ci}",
+        x_label="attributed conversions",
+    )
+
+
+def render_html(report: Report) -> str:
+    """Render the self-contained HTML page."""
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(report.title)}</title>",
+        f"<style>{CSS}</style>",
+        f"<script>{SCRIPT}</script>",
+        "</head><body>",
+        f"<h1>{escape(report.title)}</h1>",
+        f'<p class="meta">Created {escape(report.created)}'
+        + (
+            f" from MLflow run <code>{escape(str(report.mlflow['run_id']))}</code>"
+            if report.mlflow
+            else ""
+        )
+        + "</p>",
+        '<section id="headline"><h2>Headline</h2><div class="cards" data-test="headline">',
+    ]
+    for label, (value, kind) in report.headline.items():
+        attr = "" if kind == "text" else f' data-value="{data_value(value)}"'
+        out.append(
+            f'<div class="card"><div class="label">{escape(label)}</div>'
+            f'<div class="value"{attr}>{escape(fmt(value, kind))}</div></div>'
+        )
+    out.append("</div></section>")
+
+    out.append('<section id="credit"><h2>Credit per channel and model</h2>')
+    out.append(
+        '<p class="hint">Each model splits the same conversions differently; the spread column '
+        "shows where they disagree. Intervals are percentile bootstrap intervals over journeys."
+        "</p>"
+    )
+    out.append(_credit_chart(report))
+    out.append(_html_table(share_table(report)))
+    out.append("<h3>Credit, spend, CPA and ROAS</h3>")
+    out.append(
+        '<p class="hint">CPA = spend / attributed conversions, its interval is spend divided by '
+        "the credit interval bounds (swapped); ROAS = attributed value / spend. "
+        "∞: unbounded (the credit interval reaches 0); —: undefined.</p>"
+    )
+    out.append(_html_table(channel_table(report)))
+    out.append("</section>")
+
+    table = reallocation_table(report)
+    if table is not None and report.reallocation is not None:
+        r = report.reallocation
+        out.append('<section id="reallocation"><h2>Reallocation suggestion</h2>')
+        out.append(
+            f"<p>Based on <strong>{escape(r.model)}</strong>: move at most "
+            f"{r.max_shift:.0%} of the smaller of the two budgets from the channel with the "
+            f"lowest to the one with the highest {escape(r.metric)}.</p>"
+        )
+        out.append(f'<p class="assumption">Assumption: {escape(r.assumption)}.</p>')
+        out.append(_html_table(table))
+        out.extend(f'<p class="warn">{escape(w)}</p>' for w in r.warnings)
+        out.append("</section>")
+
+    table = comparison_table(report)
+    if table is not None and report.comparison is not None:
+        out.append('<section id="comparison"><h2>This period vs the previous</h2>')
+        out.append(f'<p class="hint">Flag rule: {escape(report.comparison.rule)}.</p>')
+        out.append(_html_table(table))
+        out.append("</section>")
+
+    table = calibration_table(report)
+    if table is not None and report.calibration is not None:
+        cal = report.calibration
+        out.append('<section id="calibration"><h2>Calibration with lift tests</h2>')
+        out.append(f"<p>Method: {escape(cal.method)}.</p>")
+        out.append(
+            _kv_table(
+                [
+                    ("Calibrated model", cal.model, "text"),
+                    ("Total conversions", cal.total_conversions, "count"),
+                    ("Baseline (would have converted anyway)", cal.baseline, "count"),
+                    ("Baseline low", cal.baseline_low, "count"),
+                    ("Baseline high", cal.baseline_high, "count"),
+                    ("Pooled factor", cal.pooled_factor, "factor"),
+                ],
+                "calibration-summary",
+            )
+        )
+        out.append(_html_table(table))
+        out.extend(f'<p class="warn">{escape(w)}</p>' for w in cal.warnings)
+        out.append("</section>")
+
+    out.append('<section id="coverage"><h2>Data coverage</h2>')
+    out.append(_kv_table(coverage_rows(report.coverage), "coverage"))
+    if report.previous_coverage:
+        out.append("<h3>Previous period</h3>")
+        out.append(_kv_table(coverage_rows(report.previous_coverage), "previous-coverage"))
+    out.append("</section>")
+
+    out.append('<section id="provenance"><h2>MLflow run</h2>')
+    if report.mlflow:
+        out.append(_kv_table([(str(k), v, "text") for k, v in report.mlflow.items()], "mlflow"))
+    else:
+        out.append("<p>Not logged to MLflow.</p>")
+    out.append("</section>")
+
+    if report.notes:
+        out.append('<section id="notes"><h2>Notes</h2><ul>')
+        out.extend(f"<li>{escape(n)}</li>" for n in report.notes)
+        out.append("</ul></section>")
+    out.append(
+        f"<footer>pathlift report · {escape(report.created)} · same numbers in report.md, "
+        "report.json and report.csv</footer>"
+    )
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(table: Table) -> str:
+    header = "| " + " | ".join(_md_escape(c.header) for c in table.columns) + " |"
+    align = "|" + "|".join(":--" if c.kind in ("text", "bool") else "--:" for c in table.columns)
+    lines = [header, align + "|"]
+    for _, row in table.frame.iterrows():
+        cells = [_md_escape(fmt(row[c.key], c.kind)) for c in table.columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _md_kv(rows: Sequence[tuple[str, Any, str]]) -> str:
+    lines = ["| Item | Value |", "|:--|--:|"]
+    lines += [f"| {_md_escape(label)} | {_md_escape(fmt(v, kind))} |" for label, v, kind in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    """Render the report as Markdown."""
+    out = [f"# {_md_escape(report.title)}", ""]
+    meta = f"Created {report.created}"
+    if report.mlflow:
+        meta += f" from MLflow run `{report.mlflow['run_id']}`"
+    out += [meta, "", "## Headline", ""]
+    out.append(_md_kv([(label, v, kind) for label, (v, kind) in report.headline.items()]))
+    out += ["", "## Credit per channel and model", "", "Share of credit:", ""]
+    out.append(_md_table(share_table(report)))
+    out += ["", "Credit, spend, CPA and ROAS (CPA interval = spend / credit bounds, swapped):", ""]
+    out.append(_md_table(channel_table(report)))
+    table = reallocation_table(report)
+    if table is not None and report.reallocation is not None:
+        r = report.reallocation
+        out += [
+            "",
+            "## Reallocation suggestion",
+            "",
+            f"Based on **{_md_escape(r.model)}**: move at most {r.max_shift:.0%} of the smaller "
+            f"of the two budgets from the lowest to the highest {r.metric} channel.",
+            "",
+            f"> Assumption: {_md_escape(r.assumption)}.",
+            "",
+            _md_table(table),
+            "",
+        ]
+        out += [f"- Warning: {_md_escape(w)}" for w in r.warnings]
+    table = comparison_table(report)
+    if table is not None and report.comparison is not None:
+        out += ["", "## This period vs the previous", "", f"Flag rule: {report.comparison.rule}."]
+        out += ["", _md_table(table)]
+    table = calibration_table(report)
+    if table is not None and report.calibration is not None:
+        cal = report.calibration
+        out += ["", "## Calibration with lift tests", "", f"Method: {_md_escape(cal.method)}.", ""]
+        out.append(
+            _md_kv(
+                [
+                    ("Calibrated model", cal.model, "text"),
+                    ("Total conversions", cal.total_conversions, "count"),
+                    ("Baseline (would have converted anyway)", cal.baseline, "count"),
+                    ("Baseline low", cal.baseline_low, "count"),
+                    ("Baseline high", cal.baseline_high, "count"),
+                    ("Pooled factor", cal.pooled_factor, "factor"),
+                ]
+            )
+        )
+        out += ["", _md_table(table), ""]
+        out += [f"- Warning: {_md_escape(w)}" for w in cal.warnings]
+    out += ["", "## Data coverage", "", _md_kv(coverage_rows(report.coverage))]
+    if report.previous_coverage:
+        out += ["", "Previous period:", "", _md_kv(coverage_rows(report.previous_coverage))]
+    out += ["", "## MLflow run", ""]
+    if report.mlflow:
+        out.append(_md_kv([(str(k), v, "text") for k, v in report.mlflow.items()]))
+    else:
+        out.append("Not logged to MLflow.")
+    if report.notes:
+        out += ["", "## Notes", ""]
+        out += [f"- {_md_escape(n)}" for n in report.notes]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+
+
+def csv_tables(report: Report) -> dict[str, str]:
+    """CSV text by table name (full precision; NaN empty, infinity ``inf``)."""
+    out = {"channels": report.channels.to_csv(index=False, lineterminator="\n")}
+    if report.comparison is not None:
+        out["comparison"] = report.comparison.table.to_csv(index=False, lineterminator="\n")
+    if report.calibration is not None:
+        out["calibration"] = report.calibration.table.to_csv(index=False, lineterminator="\n")
+    if report.reallocation is not None:
+        out["reallocation"] = report.reallocation.moves.to_csv(index=False, lineterminator="\n")
+    return out
