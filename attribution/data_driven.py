@@ -44,6 +44,7 @@ journey sampling in the aggregation, not the variability of refitting the model.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,8 +236,13 @@ class DataDrivenAttribution(AttributionModel):
 
     Parameters
     ----------
-    n_estimators, learning_rate, num_leaves, min_child_samples
+    n_estimators, learning_rate, num_leaves
         LightGBM settings of the conversion model.
+    min_child_weight
+        Smallest sum of Hessians ``w p (1 - p)`` in a leaf (LightGBM ``min_child_weight``). It is
+        the leaf-size control because it means the same whether rows are unique paths weighted
+        by their counts or single journeys (about 20 journeys at a 5% conversion rate per unit);
+        the row-count limit ``min_child_samples`` is set to 1.
     test_size
         Fraction of journeys held out to report AUC and log-loss, in ``(0, 0.9]``.
     use_timing
@@ -272,7 +278,7 @@ class DataDrivenAttribution(AttributionModel):
         n_estimators: int = 200,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
-        min_child_samples: int = 20,
+        min_child_weight: float = 1.0,
         test_size: float = 0.25,
         use_timing: bool = True,
         baseline: str = "zero",
@@ -287,7 +293,7 @@ class DataDrivenAttribution(AttributionModel):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
+        self.min_child_weight = min_child_weight
         self.test_size = test_size
         self.use_timing = use_timing
         self.baseline = baseline
@@ -305,7 +311,6 @@ class DataDrivenAttribution(AttributionModel):
         for name, low, high in (
             ("n_estimators", 1, 100_000),
             ("num_leaves", 2, 131_072),
-            ("min_child_samples", 1, 10**9),
             ("max_exact_channels", 1, 16),
             ("n_permutations", 2, 100_000),
             ("n_jobs", -1, 1024),
@@ -317,6 +322,14 @@ class DataDrivenAttribution(AttributionModel):
                 raise InvalidModelOptionError(
                     f"{name} must be between {low} and {high}, got {value}"
                 )
+        if not (
+            isinstance(self.min_child_weight, int | float)
+            and not isinstance(self.min_child_weight, bool)
+            and 0 <= self.min_child_weight < math.inf
+        ):
+            raise InvalidModelOptionError(
+                f"min_child_weight must be a non-negative number, got {self.min_child_weight!r}"
+            )
         if not (isinstance(self.learning_rate, int | float) and 0 < self.learning_rate <= 1):
             raise InvalidModelOptionError(
                 f"learning_rate must be in (0, 1], got {self.learning_rate!r}"
@@ -350,7 +363,9 @@ class DataDrivenAttribution(AttributionModel):
             n_estimators=int(self.n_estimators),
             learning_rate=float(self.learning_rate),
             num_leaves=int(self.num_leaves),
-            min_child_samples=int(self.min_child_samples),
+            min_child_samples=1,
+            min_child_weight=float(self.min_child_weight),
+            min_data_in_bin=1,
             n_jobs=int(self.n_jobs),
             random_state=0 if self.random_state is None else int(self.random_state),
             deterministic=True,
