@@ -81,7 +81,7 @@ def test_credit_equals_brute_force_over_the_fitted_model(causal_paths: Journeys)
 
 def test_causal_channel_gets_most_credit(causal_paths: Journeys) -> None:
     result = data_driven_attribution(causal_paths, n_bootstrap=0)
-    a, b, c = result.conversions
+    a = result.conversions[0]
     assert a > 0.8 * result.conversions.sum()
     assert result.diagnostics["heldout_auc"] > 0.6
     assert result.diagnostics["heldout_log_loss"] < result.diagnostics["heldout_base_log_loss"]
