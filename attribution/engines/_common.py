@@ -68,7 +68,7 @@ class EventOptions:
         return out
 
     def value_name(self, columns: Sequence[str]) -> str | None:
-        """The value column actually read (``None``: values are zero)."""
+        """Return the value column actually read (``None``: values are zero)."""
         name = "value" if self.value_col is DEFAULT else self.value_col
         return name if name is not None and name in columns else None
 
@@ -142,9 +142,9 @@ def resolve_files(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             continue
         path = Path(text)
         if path.is_dir():
-            files = [p for p in path.rglob("*") if p.is_file()]
-            parquet = [str(p) for p in files if str(p).lower().endswith(_PARQUET_SUFFIXES)]
-            csv = [str(p) for p in files if str(p).lower().endswith(".csv")]
+            entries = [p for p in path.rglob("*") if p.is_file()]
+            parquet = [str(p) for p in entries if str(p).lower().endswith(_PARQUET_SUFFIXES)]
+            csv = [str(p) for p in entries if str(p).lower().endswith(".csv")]
             chosen = parquet or csv
             if not chosen:
                 raise InvalidJourneysError(
@@ -166,7 +166,7 @@ def resolve_files(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
 
 
 def path_join(separator: str) -> str:
-    """The string placed between channels in engine path strings.
+    """Return the string placed between channels in engine path strings.
 
     ``" > "`` for the default ``">"``: the separator padded with spaces, which
     :meth:`Journeys.from_paths` trims again (a whitespace-only separator is used as is).
@@ -199,7 +199,10 @@ def raise_for_checks(checks: Mapping[str, Any], opts: EventOptions, value_name: 
         raise InvalidJourneysError("the event log is empty: it has a header but no rows")
     user, time, channel, conv = opts.user_col, opts.time_col, opts.channel_col, opts.conversion_col
     messages = [
-        ("bad_user", f"column {user!r} has a missing user id at row {{row}}: fill it or drop the row"),
+        (
+            "bad_user",
+            f"column {user!r} has a missing user id at row {{row}}: fill it or drop the row",
+        ),
         (
             "bad_ts_missing",
             f"column {time!r} has a missing timestamp at row {{row}}: fill it or drop the row",

@@ -106,29 +106,28 @@ SELECT {user} AS user_id,
        {_value_expr(value, value_dtype)} AS value_num,
        {"false" if value is None else f"{value} IS NULL"} AS value_missing
 FROM {raw}
-"""
+"""  # noqa: S608
 
 
-def _raw_source(
-    con: duckdb.DuckDBPyConnection, data: Any
-) -> tuple[str, InputFiles | None]:
+def _raw_source(con: duckdb.DuckDBPyConnection, data: Any) -> tuple[str, InputFiles | None]:
     """Register or describe the input; return a relation with an ``rn`` column."""
     if isinstance(data, pd.DataFrame | pa.Table):
         con.register(_SOURCE, data)
-        return f"(SELECT *, row_number() OVER () - 1 AS rn FROM {_SOURCE})", None
+        return f"(SELECT *, row_number() OVER () - 1 AS rn FROM {_SOURCE})", None  # noqa: S608
     files = _common.resolve_files(data)
     listing = "[" + ", ".join(DUCKDB.literal(f) for f in files.files) + "]"
     if files.kind == "parquet":
         bases = _common.parquet_row_bases(files.files)
         base_list = "[" + ", ".join(f"{b}::BIGINT" for b in bases) + "]"
         return (
-            f"(SELECT * EXCLUDE (file_row_number), "
+            f"(SELECT * EXCLUDE (file_row_number), "  # noqa: S608
             f"{base_list}[CAST(file_index AS BIGINT) + 1] + file_row_number AS rn "
             f"FROM read_parquet({listing}, file_row_number = true))",
             files,
         )
     return (
-        f"(SELECT *, row_number() OVER () - 1 AS rn FROM read_csv({listing}, header = true))",
+        f"(SELECT *, row_number() OVER () - 1 AS rn "  # noqa: S608
+        f"FROM read_csv({listing}, header = true))",
         files,
     )
 
@@ -228,7 +227,7 @@ def journeys_from_events_duckdb(
 def _run(con: duckdb.DuckDBPyConnection, data: Any, opts: EventOptions) -> Journeys:
     try:
         raw, files = _raw_source(con, data)
-        described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
+        described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()  # noqa: S608
     except duckdb.Error as exc:
         where = "the event frame" if not isinstance(data, str | os.PathLike) else repr(str(data))
         raise InvalidJourneysError(f"cannot read {where}: {_duckdb_message(exc)}") from exc
@@ -248,7 +247,7 @@ def _run(con: duckdb.DuckDBPyConnection, data: Any, opts: EventOptions) -> Journ
     SELECT user_id, ts, rn, channel, conv,
            CASE WHEN conv = 1 THEN value_num ELSE 0.0 END AS value
     FROM {typed}
-)"""
+)"""  # noqa: S608
     sql = journey_paths_sql(
         DUCKDB,
         events,

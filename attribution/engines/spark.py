@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -168,7 +168,7 @@ SELECT {q(opts.user_col)} AS user_id,
        {_value_expr(value, schema[value_name] if value_name else None)} AS value_num,
        {"false" if value is None else f"{value} IS NULL"} AS value_missing
 FROM {raw}
-"""
+"""  # noqa: S608
 
 
 def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -> SparkDataFrame:
@@ -187,8 +187,7 @@ def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -
     if users.isna().any():
         row = int(np.flatnonzero(users.isna().to_numpy())[0])
         raise InvalidJourneysError(
-            f"column {opts.user_col!r} has a missing user id at row {row}: fill it or drop the "
-            "row"
+            f"column {opts.user_col!r} has a missing user id at row {row}: fill it or drop the row"
         )
     value_name = opts.value_name(columns)
     keep = [opts.user_col, opts.channel_col, opts.conversion_col]
@@ -209,9 +208,7 @@ def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -
         ) from exc
 
 
-def _from_files(
-    spark: SparkSession, files: InputFiles
-) -> tuple[SparkDataFrame, bool]:
+def _from_files(spark: SparkSession, files: InputFiles) -> tuple[SparkDataFrame, bool]:
     """Read the files with a global ``rn``; return the frame and whether time is int64 ns."""
     from pyspark.sql import functions as F
 
@@ -244,9 +241,7 @@ def _from_files(
         return df, ns_long
     df = spark.read.csv(list(files.files), header=True, inferSchema=True)
     index = F.create_map(
-        *itertools.chain.from_iterable(
-            (F.lit(f), F.lit(i)) for i, f in enumerate(files.files)
-        )
+        *itertools.chain.from_iterable((F.lit(f), F.lit(i)) for i, f in enumerate(files.files))
     )
     local_path = F.url_decode(
         F.replace(
@@ -323,7 +318,7 @@ def journeys_from_events_spark(
     session = spark if spark is not None else local_spark_session()
     ns_long = False
     views: list[str] = []
-    previous_nanos = session.conf.get("spark.sql.legacy.parquet.nanosAsLong", "false")
+    previous_nanos = str(session.conf.get("spark.sql.legacy.parquet.nanosAsLong", "false"))
     try:
         if isinstance(data, SparkDataFrame):
             from pyspark.sql import functions as F
@@ -357,7 +352,7 @@ def journeys_from_events_spark(
     SELECT user_id, ts, rn, channel, conv,
            CASE WHEN conv = 1 THEN value_num ELSE 0.0 END AS value
     FROM {typed}
-)"""
+)"""  # noqa: S608
         sql = journey_paths_sql(
             SPARK,
             events,
@@ -368,7 +363,9 @@ def journeys_from_events_spark(
         result = session.sql(sql)
         table = result.toArrow() if hasattr(result, "toArrow") else _to_arrow(result)
     except PySparkException as exc:
-        raise InvalidJourneysError(f"Spark cannot read the event log: {_spark_message(exc)}") from exc
+        raise InvalidJourneysError(
+            f"Spark cannot read the event log: {_spark_message(exc)}"
+        ) from exc
     finally:
         for view in views:
             session.catalog.dropTempView(view)
@@ -386,7 +383,7 @@ def _row_number(session: SparkSession, typed: str, rn: Any) -> Any:
         return rn
     file, row = rn["file"], rn["row"]
     count = session.sql(
-        f"SELECT COUNT(*) AS n FROM {typed} AS t "
+        f"SELECT COUNT(*) AS n FROM {typed} AS t "  # noqa: S608
         f"WHERE t.rn.file < {int(file)} OR (t.rn.file = {int(file)} AND t.rn.row < {int(row)})"
     ).collect()[0]["n"]
     return int(count)

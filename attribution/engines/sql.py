@@ -87,13 +87,13 @@ class Dialect:
         return "'" + text.replace("'", "''") + "'"
 
     def struct(self, *fields: str) -> str:
-        """A struct of the named columns, fields in the given order."""
+        """Return a struct of the named columns, fields in the given order."""
         if self.is_spark:
             return "named_struct(" + ", ".join(f"'{f}', {f}" for f in fields) + ")"
         return "struct_pack(" + ", ".join(f"{f} := {f}" for f in fields) + ")"
 
     def lam(self, var: str, body: str) -> str:
-        """A one-argument lambda."""
+        """Return a one-argument lambda."""
         return f"{var} -> {body}" if self.is_spark else f"lambda {var}: {body}"
 
     def array_map(self, array: str, var: str, body: str) -> str:
@@ -111,11 +111,12 @@ class Dialect:
         return f"{fn}({array}, {self.literal(sep)})"
 
     def array_last(self, array: str, n: int) -> str:
-        """The last ``n`` elements (all of them when the array is shorter)."""
-        start = f"greatest(cardinality({array}) - {int(n)} + 1, 1)"
+        """Return the last ``n`` elements (all of them when the array is shorter)."""
+        size = f"CAST(cardinality({array}) AS BIGINT)"
+        start = f"greatest({size} - {int(n)} + 1, 1)"
         if self.is_spark:
             return f"slice({array}, {start}, {int(n)})"
-        return f"list_slice({array}, {start}, cardinality({array}))"
+        return f"list_slice({array}, {start}, {size})"
 
     def trim(self, expr: str) -> str:
         """Trim whitespace (as Python's ``str.strip``) from both ends."""
@@ -196,7 +197,7 @@ SELECT path,
        MAX(end_ts) AS end_ts
 FROM paths
 GROUP BY path
-"""
+"""  # noqa: S608
 
 
 def validation_sql(dialect: Dialect, typed: str, *, separator: str) -> str:
@@ -226,4 +227,4 @@ SELECT COUNT(*) AS n,
        MIN(CASE WHEN {sep} THEN rn END) AS bad_separator,
        SUM(CASE WHEN rn IS NULL THEN 1 ELSE 0 END) AS n_unordered
 FROM {typed}
-"""
+"""  # noqa: S608
