@@ -178,6 +178,12 @@ def report_from_events(
         conversion_col=conversion_col,
         **options,
     )
+    options_cal = dict(report_options.pop("calibration_options", None) or {})
+    if "attribution_period" not in options_cal:
+        # the current period is defined by journey end times in [split_date, end)
+        end = period_end if period_end is not None else current.provenance.end
+        options_cal["attribution_period"] = (split_date, end)
+    report_options["calibration_options"] = options_cal
     cost_now = cost_before = None
     if table is not None:
         cost_now = table.between(split_date, period_end)

@@ -1,0 +1,223 @@
+"""``pathlift report``: a report for budget planners (HTML, Markdown, CSV and JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from attribution.catalog import MODELS
+from attribution.errors import InvalidModelOptionError
+from experiments.reports.pipeline import DEFAULT_MODELS, report_from_events, report_from_journeys
+from experiments.reports.write import write_report
+
+__all__ = ["command"]
+
+
+@click.command("report")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--events", is_flag=True, help="FILE is an event log (one row per touch).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Directory for report.html, report.md, report.json and report*.csv.",
+)
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    type=click.Choice([*MODELS, "all"]),
+    help=f"Model to include; repeat for several. Default: {', '.join(DEFAULT_MODELS)}.",
+)
+@click.option("--costs", default=None, help="Cost table (CSV/Parquet: channel, period, cost).")
+@click.option(
+    "--cost-col",
+    default=None,
+    help="Event logs: per-touch cost column to sum into weekly costs (instead of --costs).",
+)
+@click.option(
+    "--lift-tests",
+    default=None,
+    help="Lift tests (CSV/Parquet: channel, incremental_conversions, ci_low, ci_high, ...).",
+)
+@click.option("--calibrate-model", default=None, help="Model to calibrate (default: markov).")
+@click.option(
+    "--untested",
+    type=click.Choice(["keep", "pooled"]),
+    default="keep",
+    show_default=True,
+    help="Calibration: untested channels keep their credit or get the pooled factor.",
+)
+@click.option(
+    "--split-date",
+    default=None,
+    help="Event logs: start of the current period; journeys ending before it are the previous.",
+)
+@click.option("--period-start", default=None, help="Event logs: start of the previous period.")
+@click.option("--period-end", default=None, help="Event logs: end of the current period.")
+@click.option(
+    "--max-shift",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(min=0, max=0.5, min_open=True),
+    help="Reallocation cap: share of the smaller of the two budgets moved.",
+)
+@click.option("--moves", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--bootstrap",
+    "n_bootstrap",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap replicates for 95%% intervals (0: none).",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--title", default="Attribution report", show_default=True)
+@click.option("--mlflow-run-id", default=None, help="MLflow run the report belongs to.")
+@click.option("--mlflow-url", default=None, help="Link to that run in the MLflow UI.")
+@click.option("--path-col", default="path", show_default=True)
+@click.option("--conversions-col", default="total_conversions", show_default=True)
+@click.option("--nulls-col", default="total_null", show_default=True)
+@click.option(
+    "--value-col",
+    default=None,
+    help="Value column (default: total_conversion_value / value if present; 'none' to ignore).",
+)
+@click.option("--separator", default=">", show_default=True, help="Path separator.")
+@click.option("--user-col", default="user_id", show_default=True)
+@click.option("--time-col", default="timestamp", show_default=True)
+@click.option("--channel-col", default="channel", show_default=True)
+@click.option("--conversion-col", default="conversion", show_default=True)
+@click.option("--lookback", default=None, help="Event logs: lookback window, e.g. 30d.")
+@click.option("--max-touches", default=None, type=click.IntRange(min=1))
+def command(
+    file: str,
+    events: bool,
+    out_dir: str,
+    models: tuple[str, ...],
+    costs: str | None,
+    cost_col: str | None,
+    lift_tests: str | None,
+    calibrate_model: str | None,
+    untested: str,
+    split_date: str | None,
+    period_start: str | None,
+    period_end: str | None,
+    max_shift: float,
+    moves: int,
+    n_bootstrap: int,
+    seed: int,
+    title: str,
+    mlflow_run_id: str | None,
+    mlflow_url: str | None,
+    path_col: str,
+    conversions_col: str,
+    nulls_col: str,
+    value_col: str | None,
+    separator: str,
+    user_col: str,
+    time_col: str,
+    channel_col: str,
+    conversion_col: str,
+    lookback: str | None,
+    max_touches: int | None,
+) -> None:
+    """Write a report on FILE (a path table, or an event log with --events) to --out.
+
+    The report has headline numbers, credit per channel per model with intervals, spend, CPA
+    and ROAS (--costs or --cost-col), a reallocation suggestion, a comparison with the previous
+    period (--split-date), calibration with lift tests (--lift-tests) and data coverage. The
+    written files are listed on standard output; each is replaced atomically.
+    """
+    if n_bootstrap and n_bootstrap < 20:
+        raise InvalidModelOptionError(
+            f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
+        )
+    if not Path(file).exists():
+        raise InvalidModelOptionError(f"input file {file!r} does not exist")
+    for option, path in (("--costs", costs), ("--lift-tests", lift_tests)):
+        if path is not None and not Path(path).exists():
+            raise InvalidModelOptionError(f"{option} file {path!r} does not exist")
+    if costs is not None and cost_col is not None:
+        raise InvalidModelOptionError("give either --costs or --cost-col, not both")
+    if not events:
+        for option, given in (
+            ("--split-date", split_date),
+            ("--period-start", period_start),
+            ("--period-end", period_end),
+            ("--cost-col", cost_col),
+            ("--lookback", lookback),
+            ("--max-touches", max_touches),
+        ):
+            if given is not None:
+                raise InvalidModelOptionError(
+                    f"{option} needs an event log with timestamps: add --events"
+                )
+    names = list(MODELS) if "all" in models else list(models or DEFAULT_MODELS)
+    mlflow_run: dict[str, Any] | None = None
+    if mlflow_run_id is not None:
+        mlflow_run = {"run_id": mlflow_run_id}
+        if mlflow_url:
+            mlflow_run["url"] = mlflow_url
+    report_options: dict[str, Any] = {
+        "calibrate_model": calibrate_model,
+        "calibration_options": {"untested": untested, "seed": seed},
+        "max_shift": max_shift,
+        "n_moves": moves,
+        "mlflow_run": mlflow_run,
+        "title": title,
+    }
+    value_kw: dict[str, Any] = {}
+    if value_col is not None:
+        value_kw["value_col"] = None if value_col == "none" else value_col
+    if events:
+        report = report_from_events(
+            file,
+            costs=costs,
+            cost_col=cost_col,
+            lift_tests=lift_tests,
+            split_date=split_date,
+            period_start=period_start,
+            period_end=period_end,
+            models=names,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            user_col=user_col,
+            time_col=time_col,
+            channel_col=channel_col,
+            conversion_col=conversion_col,
+            journey_options={
+                "lookback": lookback,
+                "max_touches": max_touches,
+                "separator": separator,
+                **value_kw,
+            },
+            **report_options,
+        )
+    else:
+        from attribution.journeys import Journeys
+
+        journeys = Journeys.from_paths(
+            file,
+            path_col=path_col,
+            conversions_col=conversions_col,
+            nulls_col=nulls_col,
+            separator=separator,
+            **value_kw,
+        )
+        report = report_from_journeys(
+            journeys,
+            costs=costs,
+            lift_tests=lift_tests,
+            models=names,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            **report_options,
+        )
+    paths = write_report(report, out_dir)
+    for written in paths.values():
+        click.echo(str(written))
