@@ -983,19 +983,23 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
     if total != int(converted.sum()):  # pragma: no cover - internal consistency
         raise RuntimeError("channel game disagrees with the simulated conversions")
 
-    # ---- touches: channel, order, timestamps, cost ----------------------------------------
-    touch_user = np.repeat(np.arange(n, dtype=np.int64), n_touches)
-    touch_channel = np.repeat(np.tile(np.arange(n_channels), n), counts.ravel())
-    n_total_touches = touch_user.shape[0]
-    position = np.array([spec.funnel_position for spec in specs])[touch_channel]
-    order_key = position + config.order_noise * streams[_STREAM_ORDER].standard_normal(
-        n_total_touches
-    )
-    # Sort touches within each user by order_key: squash the key into [0, 0.998] and add the
-    # user id (touch_user is already sorted, so it stays unchanged).
-    squashed = 0.499 * (1.0 + np.tanh(order_key - 0.5))
-    order = np.argsort(touch_user + squashed, kind="stable")
+    # ---- touches: channel and order -------------------------------------------------------------
+    # Large per-touch arrays are built in place and released early to bound peak memory.
+    touch_channel = np.repeat(np.tile(np.arange(n_channels, dtype=np.int8), n), counts.ravel())
+    n_total_touches = touch_channel.shape[0]
+    # Sort touches within each user by funnel_position + order_noise * N(0, 1): the key is
+    # squashed into [0, 0.998] and added to the user id, which is already sorted.
+    key = streams[_STREAM_ORDER].standard_normal(n_total_touches)
+    key *= config.order_noise
+    key += np.array([spec.funnel_position - 0.5 for spec in specs])[touch_channel]
+    np.tanh(key, out=key)
+    key += 1.0
+    key *= 0.499
+    key += np.repeat(np.arange(n, dtype=np.float64), n_touches)
+    order = np.argsort(key, kind="stable")
+    del key
     touch_channel = touch_channel[order]
+    del order
 
     # ---- timestamps ----------------------------------------------------------------------------
     window = config.n_days * 86400.0
@@ -1004,12 +1008,11 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
     touched = n_touches > 0
     user_first = np.cumsum(n_touches) - n_touches  # index of each user's first touch
     # Gaps and lags are 1 s plus an exponential: strictly increasing timestamps, same mean.
-    gaps = 1.0 + time_rng.exponential(
-        config.mean_gap_hours * _SECONDS_PER_HOUR - 1.0, n_total_touches
-    )
-    gaps[user_first[touched]] = 0.0
-    cum = np.cumsum(gaps)
-    offset = cum - np.repeat(cum[user_first[touched]], n_touches[touched])
+    offset = time_rng.exponential(config.mean_gap_hours * _SECONDS_PER_HOUR - 1.0, n_total_touches)
+    offset += 1.0
+    offset[user_first[touched]] = 0.0
+    np.cumsum(offset, out=offset)
+    offset -= np.repeat(offset[user_first[touched]], n_touches[touched])
     lag = 1.0 + time_rng.exponential(config.conversion_lag_hours * _SECONDS_PER_HOUR - 1.0, n)
     last_offset = np.zeros(n)
     last_offset[touched] = offset[user_first[touched] + n_touches[touched] - 1]
@@ -1020,32 +1023,40 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
     # Journeys start uniformly in [0, usable - span] so that they end inside the window; volume
     # ramps up over the first journey length of the window and down over the last one.
     arrival = time_rng.random(n) * (usable - span)
-    touch_seconds = arrival[touch_user] + scale[touch_user] * offset
-    conversion_seconds = arrival + span
-
+    offset *= np.repeat(scale, n_touches)
+    offset += np.repeat(arrival, n_touches)  # touch time in seconds since start
+    offset *= _NS_PER_SECOND
+    np.rint(offset, out=offset)
     start_ns = pd.Timestamp(config.start).value
-    touch_ns = start_ns + np.rint(touch_seconds * _NS_PER_SECOND).astype(np.int64)
-    conversion_ns = start_ns + np.rint(conversion_seconds * _NS_PER_SECOND).astype(np.int64)
+    touch_ns = offset.astype(np.int64)
+    del offset
+    touch_ns += start_ns
+    conversion_ns = start_ns + np.rint((arrival + span) * _NS_PER_SECOND).astype(np.int64)
     arrival_ns = start_ns + np.rint(arrival * _NS_PER_SECOND).astype(np.int64)
 
-    cost_rng = streams[_STREAM_COST]
-    unit_cost = np.array([spec.cost_per_touch for spec in specs])[touch_channel]
-    cost_sigma = np.array([spec.cost_sigma for spec in specs])[touch_channel]
-    touch_cost = unit_cost * np.exp(
-        cost_sigma * cost_rng.standard_normal(n_total_touches) - 0.5 * cost_sigma**2
-    )
+    # ---- costs ---------------------------------------------------------------------------------
+    touch_cost = np.array([spec.cost_per_touch for spec in specs])[touch_channel]
+    sigmas = np.array([spec.cost_sigma for spec in specs])
+    if np.any(sigmas > 0):
+        noise = streams[_STREAM_COST].standard_normal(n_total_touches)
+        touch_sigma = sigmas[touch_channel]
+        noise *= touch_sigma
+        noise -= 0.5 * touch_sigma**2
+        del touch_sigma
+        np.exp(noise, out=noise)
+        touch_cost *= noise
+        del noise
 
     # ---- event log -----------------------------------------------------------------------------
     # Each user's events are contiguous: touches in time order, then the conversion row.
     events_per_user = n_touches + has_conversion_row
     event_first = np.cumsum(events_per_user) - events_per_user
     n_events = int(events_per_user.sum())
-    touch_rank = np.arange(n_total_touches) - np.repeat(user_first, n_touches)
-    touch_slot = np.repeat(event_first, n_touches) + touch_rank
+    touch_slot = np.arange(n_total_touches, dtype=np.int64)
+    touch_slot += np.repeat(event_first - user_first, n_touches)
     conv_users = np.flatnonzero(has_conversion_row)
     conv_slot = event_first[conv_users] + n_touches[conv_users]
 
-    event_user = np.repeat(np.arange(n, dtype=np.int64), events_per_user)
     event_ns = np.empty(n_events, dtype=np.int64)
     event_ns[touch_slot] = touch_ns
     event_ns[conv_slot] = conversion_ns[conv_users]
@@ -1057,13 +1068,15 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
     event_value[conv_slot] = value[conv_users]
     event_cost = np.zeros(n_events)
     event_cost[touch_slot] = touch_cost
+    del touch_slot
     channel_array = pa.DictionaryArray.from_arrays(
         pa.array(codes, mask=codes < 0, type=pa.int8()),
         pa.array(list(config.channel_names), type=pa.large_string()),
     ).cast(pa.large_string())
+    del codes
     events = pd.DataFrame(
         {
-            "user_id": event_user,
+            "user_id": np.repeat(np.arange(n, dtype=np.int64), events_per_user),
             "timestamp": event_ns.view("datetime64[ns]"),
             "channel": pd.arrays.ArrowStringArray(channel_array),
             "conversion": flag,
@@ -1071,15 +1084,19 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
             "cost": event_cost,
         }
     )
+    del event_ns, flag, event_value, event_cost, channel_array
 
     # ---- cost table ----------------------------------------------------------------------------
-    periods = _period_start(
-        pd.date_range(config.start, config.end, freq="D", inclusive="left"), config.cost_period
-    ).unique()
-    touch_period = _period_start(pd.to_datetime(touch_ns, unit="ns"), config.cost_period)
-    period_codes = periods.get_indexer(touch_period)
+    last_day = (config.end - pd.Timedelta(1, unit="ns")).normalize()
+    days = pd.date_range(config.start_timestamp.normalize(), last_day, freq="D")
+    day_period = _period_start(days, config.cost_period)
+    periods = day_period.unique()
+    period_of_day = periods.get_indexer(day_period)
+    day_of_touch = (touch_ns - days[0].value) // (86400 * _NS_PER_SECOND)
+    del touch_ns
     n_periods = len(periods)
-    cell = touch_channel * n_periods + period_codes
+    cell = touch_channel.astype(np.int64) * n_periods + period_of_day[day_of_touch]
+    del day_of_touch
     cost_sum = np.bincount(cell, weights=touch_cost, minlength=n_channels * n_periods).astype(
         np.float64
     )
