@@ -242,7 +242,7 @@ class Journeys:
 
     def path_of_touch(self) -> np.ndarray:
         """Index of the path each element of :attr:`touches` belongs to."""
-        return np.repeat(np.arange(self.n_paths), self.lengths)
+        return np.repeat(np.arange(self.n_paths, dtype=np.int32), self.lengths)
 
     def path(self, i: int) -> tuple[str, ...]:
         """Channel names of path ``i``."""

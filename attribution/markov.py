@@ -79,28 +79,47 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 # --------------------------------------------------------------------------------------------
 
 
-def _state_keys(journeys: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order-``k`` states of every path position, as (path index, digits) per state occurrence.
+def _state_keys(journeys: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Order-``k`` state of every state-starting position, as an integer key.
 
-    Returns ``(path, digits)`` where ``digits`` is ``(n_occurrences, k)`` with channel code + 1
-    for each slot and 0 for the unused slots of a short path's single state, plus a boolean
-    mask over touches selecting which positions start a state.
+    A key packs the channel codes of the ``k``-gram as base-``(n_channels + 1)`` digits, each
+    code shifted by one so that a short path's single state (fewer than ``k`` channels, unused
+    digits 0) never equals a full ``k``-gram. Returns ``(path, key, base)`` with one entry per
+    state occurrence, in path order. Keys are exact while ``base ** k`` fits in 62 bits (checked
+    by the caller).
     """
-    touches = journeys.touches.astype(np.int64)
+    touches = journeys.touches
+    base = journeys.n_channels + 1
+    if order == 1:
+        return journeys.path_of_touch(), touches.astype(np.int64) + 1, base
     lengths = journeys.lengths
     n_touches = touches.shape[0]
-    path = journeys.path_of_touch()
-    position = np.arange(n_touches) - np.repeat(journeys.offsets[:-1], lengths)
-    length = np.repeat(lengths, lengths)
-    starts = (position + order <= length) | ((position == 0) & (length < order))
-    idx = np.flatnonzero(starts)
-    digits = np.zeros((idx.shape[0], order), dtype=np.int64)
-    end = journeys.offsets[1:][path[idx]]
+    remaining = np.repeat(journeys.offsets[1:], lengths) - np.arange(n_touches)
+    first = np.zeros(n_touches, dtype=bool)
+    first[journeys.offsets[:-1]] = True
+    idx = np.flatnonzero((remaining >= order) | (first & (remaining < order)))
+    rem = remaining[idx]
+    padded = np.concatenate([touches.astype(np.int64) + 1, np.zeros(order, dtype=np.int64)])
+    key = np.zeros(idx.shape[0], dtype=np.int64)
     for i in range(order):
-        j = idx + i
-        inside = j < end
-        digits[inside, i] = touches[j[inside]] + 1
-    return path[idx], digits, starts
+        digit = padded[idx + i]
+        digit[rem <= i] = 0
+        key = key * base + digit
+    return journeys.path_of_touch()[idx], key, base
+
+
+def _dense_ids(keys: np.ndarray, universe: int) -> tuple[np.ndarray, np.ndarray]:
+    """Map integer keys to ``0..n_unique-1`` (in key order); return (ids, unique keys).
+
+    Uses a lookup table when the key universe is small (no sort), ``np.unique`` otherwise.
+    """
+    if 0 < universe <= 1 << 25:
+        present = np.zeros(universe, dtype=bool)
+        present[keys] = True
+        lookup = np.cumsum(present, dtype=np.int32) - 1
+        return lookup[keys], np.flatnonzero(present)
+    uniq, ids = np.unique(keys, return_inverse=True)
+    return ids.ravel().astype(np.int32 if uniq.shape[0] < 1 << 31 else np.int64), uniq
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,33 +138,34 @@ class _Structure:
 
 
 def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _Structure:
-    path, digits, _ = _state_keys(journeys, order)
     base = journeys.n_channels + 1
-    if order * np.log2(base) < 62:
-        weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
-        keys = digits @ weights
-        uniq, state = np.unique(keys, return_inverse=True)
-        state_digits = (uniq[:, None] // weights[None, :]) % base
-    else:  # very large alphabets or orders: group digit rows directly
-        state_digits, state = np.unique(digits, axis=0, return_inverse=True)
-    state = state.ravel().astype(np.int64)
+    if order * np.log2(base) >= 62:
+        raise InvalidModelOptionError(
+            f"order {order} with {journeys.n_channels} channels has too many possible states; "
+            "use a lower order"
+        )
+    path, keys, _ = _state_keys(journeys, order)
+    universe = base**order if order * np.log2(base) < 25 else 0
+    state, uniq = _dense_ids(keys, universe)
+    weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
+    state_digits = (uniq[:, None] // weights[None, :]) % base
     n_states = state_digits.shape[0]
     if not keep_self_loops and state.shape[0] > 1:
         same = np.zeros(state.shape[0], dtype=bool)
         same[1:] = (path[1:] == path[:-1]) & (state[1:] == state[:-1])
         path, state = path[~same], state[~same]
     n_paths = journeys.n_paths
-    first = np.full(n_paths, -1, dtype=np.int64)
-    last = np.full(n_paths, -1, dtype=np.int64)
-    last[path] = state
-    first[path[::-1]] = state[::-1]
+    boundary = np.ones(path.shape[0] + 1, dtype=bool)
+    boundary[1:-1] = path[1:] != path[:-1]
+    first = state[boundary[:-1]]
+    last = state[boundary[1:]]
     # internal edges
-    inner = path[1:] == path[:-1]
+    inner = ~boundary[1:-1]
     e_from, e_to, e_path = state[:-1][inner], state[1:][inner], path[1:][inner]
-    edge_key = e_from * n_states + e_to
-    uniq_edges, edge_id = np.unique(edge_key, return_inverse=True)
+    edge_universe = n_states * n_states if n_states <= 1 << 12 else 0
+    edge_id, uniq_edges = _dense_ids(e_from.astype(np.int64) * n_states + e_to, edge_universe)
     incidence = sp.csr_matrix(
-        (np.ones(edge_id.shape[0]), (edge_id.ravel(), e_path)),
+        (np.ones(edge_id.shape[0]), (edge_id, e_path)),
         shape=(uniq_edges.shape[0], n_paths),
     )
     contains = np.zeros((n_states, journeys.n_channels), dtype=bool)

@@ -1,0 +1,187 @@
+"""Markov attribution: pathlift vs ChannelAttribution 2.2.5, side by side.
+
+Dataset: a synthetic path table of 3M journeys over 12 channels (about 1.06M unique paths),
+written once to ``benchmarks/.data/paths_3m.csv``. Each measurement runs in a fresh subprocess
+(so peak RSS is its own) and covers load + parse + solve from the CSV file:
+
+* pathlift: ``Journeys.from_paths(csv)`` + ``MarkovAttribution(order=k, n_bootstrap=0)``;
+* ChannelAttribution: ``pandas.read_csv`` + ``markov_model(order=k)`` (its defaults: random-walk
+  simulation, seed 0).
+
+Also reported: the largest per-channel difference between ChannelAttribution's credit and the
+exact credit, as a percentage of total conversions, and event log -> journeys on 5M events.
+
+Run: ``.venv/bin/python benchmarks/bench_markov.py`` (ChannelAttribution must be installed:
+``pip install channelattribution==2.2.5``; it is a benchmark-only dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA = Path(__file__).parent / ".data"
+PATHS_CSV = DATA / "paths_3m.csv"
+EVENTS_PARQUET = DATA / "events_5m.parquet"
+CHANNELS = [
+    "search", "email", "display", "social", "direct", "affiliate",
+    "push", "video", "referral", "sms", "print", "branch",
+]
+
+
+def make_path_table(n_journeys: int = 3_000_000, seed: int = 0) -> pd.DataFrame:
+    """3M journeys, 12 channels, skewed channel mix; about 1.06M unique paths."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.geometric(0.21, n_journeys)
+    lengths = np.minimum(lengths, 25)
+    probs = 1.0 / np.arange(1, 13) ** 0.5
+    probs /= probs.sum()
+    codes = rng.choice(12, int(lengths.sum()), p=probs)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    names = np.array(CHANNELS, dtype=object)
+    tokens = names[codes]
+    # join per journey (vectorised through pyarrow)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(tokens))
+    paths = pc.binary_join(lists, " > ").to_numpy(zero_copy_only=False)
+    first = codes[offsets[:-1]]
+    p_conv = 0.02 + 0.03 * (first < 3) + 0.01 * np.minimum(lengths, 8)
+    converted = rng.random(n_journeys) < p_conv
+    value = np.where(converted, rng.lognormal(3.5, 0.6, n_journeys), 0.0)
+    frame = pd.DataFrame({"path": paths, "conv": converted, "value": value})
+    agg = frame.groupby("path", sort=False).agg(
+        total_conversions=("conv", "sum"),
+        total_journeys=("conv", "size"),
+        total_conversion_value=("value", "sum"),
+    )
+    agg["total_null"] = agg["total_journeys"] - agg["total_conversions"]
+    return agg.reset_index()[["path", "total_conversions", "total_null", "total_conversion_value"]]
+
+
+def make_events(n_users: int = 1_000_000, n_events: int = 5_000_000, seed: int = 1) -> pd.DataFrame:
+    """5M events over 1M users; about 3% of events are conversions."""
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, n_users, n_events)
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, n_events), "s")
+    channel = rng.choice(np.array(CHANNELS, dtype=object), n_events)
+    conversion = (rng.random(n_events) < 0.03).astype(np.int8)
+    channel = np.where((conversion == 1) & (rng.random(n_events) < 0.5), None, channel)
+    value = np.where(conversion == 1, rng.lognormal(3.5, 0.6, n_events), 0.0)
+    return pd.DataFrame(
+        {"user_id": users, "timestamp": ts, "channel": channel, "conversion": conversion,
+         "value": value}
+    )
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(tool: str, order: int) -> dict:
+    """Runs inside a subprocess: one measurement."""
+    if tool == "pathlift":
+        from attribution import Journeys, MarkovAttribution
+
+        t0 = time.perf_counter()
+        journeys = Journeys.from_paths(PATHS_CSV)
+        t_parse = time.perf_counter() - t0
+        result = MarkovAttribution(order=order, n_bootstrap=0).fit(journeys).result_
+        elapsed = time.perf_counter() - t0
+        credit = dict(zip(result.channels, result.conversions.tolist(), strict=True))
+        return {"seconds": elapsed, "parse_seconds": t_parse, "peak_mb": _peak_mb(),
+                "credit": credit}
+    if tool == "channelattribution":
+        import contextlib
+        import io
+
+        from ChannelAttribution import markov_model
+
+        t0 = time.perf_counter()
+        frame = pd.read_csv(PATHS_CSV)
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = markov_model(
+                frame, "path", "total_conversions", var_value="total_conversion_value",
+                var_null="total_null", order=order, verbose=False, flg_pro=False,
+            )
+        elapsed = time.perf_counter() - t0
+        res = out if isinstance(out, pd.DataFrame) else out["result"]
+        credit = dict(zip(res["channel_name"], res["total_conversions"].astype(float), strict=True))
+        return {"seconds": elapsed, "peak_mb": _peak_mb(), "credit": credit}
+    if tool == "events":
+        from attribution import Journeys
+
+        frame = pd.read_parquet(EVENTS_PARQUET)
+        t0 = time.perf_counter()
+        journeys = Journeys.from_events(frame, lookback="30d")
+        elapsed = time.perf_counter() - t0
+        return {"seconds": elapsed, "peak_mb": _peak_mb(), "paths": journeys.n_paths,
+                "journeys": journeys.n_journeys}
+    raise SystemExit(f"unknown tool {tool}")
+
+
+def measure(tool: str, order: int = 1) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--run", tool, "--order", str(order)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    if not PATHS_CSV.exists():
+        make_path_table().to_csv(PATHS_CSV, index=False)
+    if not EVENTS_PARQUET.exists():
+        make_events().to_parquet(EVENTS_PARQUET)
+    table = pd.read_csv(PATHS_CSV, usecols=["total_conversions", "total_null"])
+    n_paths = len(table)
+    n_journeys = int(table.sum().sum())
+    total_conv = float(table["total_conversions"].sum())
+    print(f"# Markov attribution benchmark ({time.strftime('%Y-%m-%d')})")
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"dataset: {n_journeys:,} journeys, {n_paths:,} unique paths, 12 channels, "
+          f"{total_conv:,.0f} conversions\n")
+    print("| order | tool | wall s (load+parse+solve) | parse s | peak MB | "
+          "ratio to ChannelAttribution | max credit error vs exact (% of conversions) |")
+    print("|---|---|---|---|---|---|---|")
+    for order in (1, 3):
+        ours = [measure("pathlift", order) for _ in range(3)]
+        theirs = [measure("channelattribution", order) for _ in range(3)]
+        best_ours = min(ours, key=lambda r: r["seconds"])
+        best_theirs = min(theirs, key=lambda r: r["seconds"])
+        exact = best_ours["credit"]
+        err = max(abs(best_theirs["credit"][c] - exact[c]) for c in exact) / total_conv * 100
+        print(f"| {order} | pathlift | {best_ours['seconds']:.2f} | "
+              f"{best_ours['parse_seconds']:.2f} | {best_ours['peak_mb']:.0f} | "
+              f"{best_ours['seconds'] / best_theirs['seconds']:.2f} | 0 (exact) |")
+        print(f"| {order} | ChannelAttribution 2.2.5 | {best_theirs['seconds']:.2f} | - | "
+              f"{best_theirs['peak_mb']:.0f} | 1.00 | {err:.2f} |")
+    ev = min((measure("events") for _ in range(2)), key=lambda r: r["seconds"])
+    print(f"\nEvent log to journeys (NumPy engine, lookback 30d): 5,000,000 events / 1,000,000 "
+          f"users -> {ev['journeys']:,} journeys, {ev['paths']:,} unique paths in "
+          f"{ev['seconds']:.2f} s, peak {ev['peak_mb']:.0f} MB (Parquet read excluded).")
+    print("\nTimes are the best of 3 runs, each in a fresh process.")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--run")
+    parser.add_argument("--order", type=int, default=1)
+    args = parser.parse_args()
+    if args.run:
+        print(json.dumps(run_one(args.run, args.order)))
+    else:
+        main()
