@@ -675,8 +675,10 @@ def _scale(phi: np.ndarray, total: float) -> np.ndarray:
     if not (math.isfinite(s) and s > 1e-9 * max(float(np.abs(phi).sum()), 1e-300)):
         raise _DegenerateGameError(
             f"the Shapley values sum to v(all channels) - v(empty) = {s:.3g}, so they cannot be "
-            "scaled to the total conversions; with unobserved='zero' this happens when no journey "
-            "touched all channels: use unobserved='logistic'"
+            "scaled to the total conversions (the estimated conversion rate of the set of all "
+            "channels equals the baseline, e.g. with unobserved='zero' when no journey touched "
+            "every channel, or smoothing=0 when those journeys never converted): use "
+            "unobserved='logistic' with smoothing > 0"
         )
     return phi / s * total
 
