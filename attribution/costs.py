@@ -286,7 +286,7 @@ class CostTable:
         if orphan.any():
             row = int(np.flatnonzero(orphan)[0])
             raise InvalidCostsError(
-                f"column {cost_col!r} has cost {cost[row]!r} on row {row}, which has no channel: "
+                f"column {cost_col!r} has cost {float(cost[row])!r} on row {row}, which has no channel: "
                 "spend must belong to a channel"
             )
         keep = ~no_channel
@@ -296,7 +296,7 @@ class CostTable:
             times = _parse_periods(frame[time_col][keep], time_col)
             days = pd.DatetimeIndex(times).normalize()
             if period == "week":
-                days = days - pd.to_timedelta(days.dayofweek, unit="D")
+                days = days - pd.to_timedelta(days.day_of_week, unit="D")
             elif period == "month":
                 days = days - pd.to_timedelta(days.day - 1, unit="D")
             periods = pd.Series(days, index=times.index)
@@ -377,7 +377,7 @@ def _cost_values(column: pd.Series, name: str) -> np.ndarray:
     if negative.any():
         row = int(np.flatnonzero(negative)[0])
         raise InvalidCostsError(
-            f"column {name!r} must be non-negative; row {row} has {values[row]!r}: spend "
+            f"column {name!r} must be non-negative; row {row} has {float(values[row])!r}: spend "
             "cannot be negative (book refunds in the period they reduce)"
         )
     return values
