@@ -286,8 +286,8 @@ class CostTable:
         if orphan.any():
             row = int(np.flatnonzero(orphan)[0])
             raise InvalidCostsError(
-                f"column {cost_col!r} has cost {float(cost[row])!r} on row {row}, which has no channel: "
-                "spend must belong to a channel"
+                f"column {cost_col!r} has cost {float(cost[row])!r} on row {row}, which has no "
+                "channel: spend must belong to a channel"
             )
         keep = ~no_channel
         if period is None:
