@@ -30,7 +30,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,7 @@ __all__ = [
     "log_markov_model",
     "log_uplift_model",
     "model_uri",
+    "register_if_new",
     "register_model",
     "set_alias",
 ]
@@ -142,7 +144,9 @@ def log_uplift_model(
 
     features = list(model.schema_.names)
     example = input_example[features].head(5).reset_index(drop=True)
-    signature = infer_signature(example, model.predict(example).reset_index(drop=True))
+    with warnings.catch_warnings():  # integer columns: the signature keeps training dtypes
+        warnings.simplefilter("ignore", UserWarning)
+        signature = infer_signature(example, model.predict(example).reset_index(drop=True))
     with tempfile.TemporaryDirectory(prefix="pathlift-uplift-") as tmp:
         saved = model.save(Path(tmp) / "uplift_model")
         return mlflow.pyfunc.log_model(
@@ -327,6 +331,34 @@ def load_model(name: str, alias: str = CHAMPION) -> Any:
             "train and register one first (e.g. `pathlift retrain --config retrain.yaml`)"
         )
     return mlflow.pyfunc.load_model(model_uri(name, alias))
+
+
+def register_if_new(
+    log_and_get_uri: Callable[[], str],
+    name: str,
+    *,
+    data_sha256: str,
+    config_sha256: str,
+    alias: str | None,
+    force: bool = False,
+) -> str:
+    """Register a model unless a version with the same data and config exists; set an alias.
+
+    ``log_and_get_uri()`` logs the model and returns its URI (only called when registering).
+    ``alias=None`` points ``champion`` at the new version when the model has no champion yet,
+    else ``challenger``. Returns the version (new or existing).
+    """
+    existing = (
+        [] if force else find_versions(name, data_sha256=data_sha256, config_sha256=config_sha256)
+    )
+    if existing:
+        logger.info("model %s version %s has the same data and config", name, existing[0].version)
+        return str(existing[0].version)
+    uri = log_and_get_uri()
+    version = register_model(uri, name, tags={TAG_DATA: data_sha256, TAG_CONFIG: config_sha256})
+    target = alias or (CHAMPION if get_alias_version(name, CHAMPION) is None else CHALLENGER)
+    set_alias(name, target, version.version)
+    return str(version.version)
 
 
 # --------------------------------------------------------------------------------------------

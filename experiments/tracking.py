@@ -47,6 +47,7 @@ import re
 import subprocess
 import tempfile
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -559,13 +560,17 @@ def log_dataset(
     schema = None
     if frame is not None and len(frame.columns):
         try:
-            schema = infer_signature(frame.head(sample_rows)).inputs
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                schema = infer_signature(frame.head(sample_rows)).inputs
         except Exception:  # schema is a nicety; never fail a run for it
             logger.debug("could not infer the schema of dataset %s", name, exc_info=True)
     dataset_source: Any = None
-    if src != "in-memory":
+    if "://" in src or Path(src).exists():
         try:
-            dataset_source = resolve_dataset_source(src)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                dataset_source = resolve_dataset_source(src)
         except Exception:  # not a path or URI MLflow knows: record it as a label
             logger.debug("MLflow cannot resolve dataset source %r", src, exc_info=True)
     if dataset_source is None:

@@ -1,0 +1,461 @@
+"""Log attribution results as an MLflow run an analyst can review and compare.
+
+One run holds the results of one or more attribution models fitted on the same journeys.
+
+What a run holds:
+
+Params
+    ``models`` (comma-separated names), ``<model>.<param>`` for every model parameter (e.g.
+    ``markov.order``), the bootstrap settings (``n_bootstrap``, ``ci_level``,
+    ``bootstrap_method``, ``random_state``), and the data window (``lookback``,
+    ``max_touches``, ``source``).
+Metrics
+    ``journeys``, ``conversions``, ``value``, ``paths``, ``channels``, ``dropped_conversions``,
+    ``dropped_value``; for each model and channel ``credit.<model>.<channel>`` (conversions),
+    ``value_credit.<model>.<channel>``, ``share.<model>.<channel>`` (share of the model's total
+    conversion credit), with intervals ``ci_low.``/``ci_high.``/``ci_width.<model>.<channel>``
+    (conversion credit, ``ci_width = ci_high - ci_low``), per-channel extras such as
+    ``removal_effect.markov.<channel>``, and model diagnostics ``diagnostic.<model>.<name>``.
+    Channel names are made valid keys with :func:`experiments.tracking.metric_key`.
+Artifacts
+    ``report/attribution.csv`` (one row per model and channel), ``report/attribution.json``,
+    ``report/attribution.md`` (the run description), ``config.yaml`` (when a config is given),
+    ``figures/credit.png`` (credit per channel and model with intervals) and
+    ``figures/transition_matrix.png`` (when a fitted Markov model is given).
+Input
+    The dataset, with a digest computed by :func:`experiments.tracking.log_dataset`.
+Description
+    :func:`attribution_summary` (Markdown), shown as the run description.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from experiments.errors import ExperimentError
+from experiments.registry import (
+    DEFAULT_MARKOV_NAME,
+    log_markov_model,
+    register_if_new,
+)
+from experiments.tracking import (
+    DatasetInfo,
+    TrackedRun,
+    TrackingSettings,
+    config_hash,
+    log_artifact_files,
+    log_dataset,
+    metric_key,
+    resolve_tracking,
+    tracked_run,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from attribution.journeys import Journeys
+    from attribution.markov import MarkovAttribution
+    from attribution.result import AttributionResult
+
+__all__ = [
+    "attribution_frame",
+    "attribution_summary",
+    "log_attribution_results",
+    "plot_credit",
+    "plot_transition_matrix",
+    "track_attribution_run",
+]
+
+logger = logging.getLogger(__name__)
+
+_BOOTSTRAP_KEYS = ("n_bootstrap", "ci_level", "bootstrap_method", "random_state")
+
+
+def _as_list(results: AttributionResult | Sequence[AttributionResult]) -> list[AttributionResult]:
+    from attribution.result import AttributionResult
+
+    items = [results] if isinstance(results, AttributionResult) else list(results)
+    if not items:
+        raise ExperimentError("no attribution results to log: fit at least one model")
+    for item in items:
+        if not isinstance(item, AttributionResult):
+            raise ExperimentError(
+                f"expected AttributionResult objects (a fitted model's result_), got "
+                f"{type(item).__name__}"
+            )
+    names = [r.model for r in items]
+    if len(set(names)) != len(names):
+        raise ExperimentError(f"each model may appear once per run, got {names}")
+    return items
+
+
+def attribution_frame(results: AttributionResult | Sequence[AttributionResult]) -> pd.DataFrame:
+    """Stack :meth:`AttributionResult.to_frame` of every result with a ``model`` column first."""
+    frames = [r.to_frame().assign(model=r.model) for r in _as_list(results)]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["model", *[c for c in out.columns if c != "model"]]]
+
+
+# --------------------------------------------------------------------------------------------
+# Summary and figures
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.1f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+def attribution_summary(
+    results: AttributionResult | Sequence[AttributionResult],
+    journeys: Journeys,
+    *,
+    source: str | None = None,
+) -> str:
+    """Markdown summary for an analyst: data coverage, top channels, a credit table, caveats."""
+    items = _as_list(results)
+    prov = journeys.provenance
+    lines = [f"# Attribution: {', '.join(r.model for r in items)}", ""]
+    data = (
+        f"**Data.** {journeys.n_journeys:,} journeys ({journeys.total_conversions:,} converting, "
+        f"total value {_fmt(journeys.total_value)}) on {journeys.n_paths:,} unique paths over "
+        f"{journeys.n_channels} channels"
+    )
+    if source:
+        data += f", from `{source}`"
+    lines.append(data + ".")
+    coverage = []
+    if prov.start is not None and prov.end is not None:
+        coverage.append(f"events from {prov.start} to {prov.end}")
+    if prov.lookback:
+        coverage.append(f"lookback {prov.lookback}")
+    if prov.max_touches:
+        coverage.append(f"at most {prov.max_touches} touches per journey")
+    if prov.dropped_conversions:
+        coverage.append(
+            f"{prov.dropped_conversions:,} conversions (value {_fmt(prov.dropped_value)}) had no "
+            "touch in the lookback window and are not attributed"
+        )
+    if coverage:
+        lines += ["", "**Coverage.** " + "; ".join(coverage) + "."]
+    lines += ["", "**Headline.**", ""]
+    for r in items:
+        order = np.argsort(-np.asarray(r.conversions, dtype=float), kind="stable")
+        top = order[0]
+        text = (
+            f"- `{r.model}`: **{r.channels[top]}** gets {_fmt(float(r.conversions[top]))} "
+            f"conversions ({r.share[top]:.1%} of the credit)"
+        )
+        if r.ci is not None:
+            text += (
+                f", {r.ci.level:.0%} interval [{_fmt(float(r.ci.conversions_low[top]))}, "
+                f"{_fmt(float(r.ci.conversions_high[top]))}]"
+            )
+        if len(order) > 1:
+            second = order[1]
+            text += f"; next **{r.channels[second]}** ({r.share[second]:.1%})"
+        lines.append(text + ".")
+    channels = sorted({c for r in items for c in r.channels})
+    header = "| channel | " + " | ".join(f"{r.model} credit" for r in items) + " |"
+    lines += ["", "**Conversion credit per channel** (interval in brackets).", "", header]
+    lines.append("|---|" + "---:|" * len(items))
+    for c in channels:
+        cells = []
+        for r in items:
+            if c not in r.channels:
+                cells.append("")
+                continue
+            i = r.channels.index(c)
+            cell = f"{_fmt(float(r.conversions[i]))} ({r.share[i]:.1%})"
+            if r.ci is not None:
+                cell += (
+                    f" [{_fmt(float(r.ci.conversions_low[i]))}, "
+                    f"{_fmt(float(r.ci.conversions_high[i]))}]"
+                )
+            cells.append(cell)
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    notes = [f"`{r.model}`: {n}" for r in items for n in r.notes]
+    if notes:
+        lines += ["", "**Caveats.**", ""] + [f"- {n}" for n in notes]
+    lines += [
+        "",
+        "Artifacts: `report/attribution.csv`, `report/attribution.json`, "
+        "`report/attribution.md`, `figures/`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_credit(
+    results: AttributionResult | Sequence[AttributionResult], *, ax: Axes | None = None
+) -> Axes:
+    """Plot grouped horizontal bars of conversion credit per channel and model, with intervals."""
+    import matplotlib.pyplot as plt
+
+    items = _as_list(results)
+    channels = sorted({c for r in items for c in r.channels})
+    if ax is None:
+        height = max(3.0, 0.35 * len(channels) * max(1, len(items)) + 1.0)
+        _, ax = plt.subplots(figsize=(7, min(height, 30.0)))
+    width = 0.8 / len(items)
+    y = np.arange(len(channels))
+    for k, r in enumerate(items):
+        idx = [r.channels.index(c) if c in r.channels else -1 for c in channels]
+        values = np.array([r.conversions[i] if i >= 0 else np.nan for i in idx], dtype=float)
+        err = None
+        if r.ci is not None:
+            lo = np.array([r.ci.conversions_low[i] if i >= 0 else np.nan for i in idx])
+            hi = np.array([r.ci.conversions_high[i] if i >= 0 else np.nan for i in idx])
+            err = np.vstack([np.clip(values - lo, 0, None), np.clip(hi - values, 0, None)])
+        ax.barh(y + k * width - 0.4 + width / 2, values, height=width, xerr=err, label=r.model)
+    ax.set_yticks(y, channels)
+    ax.invert_yaxis()
+    ax.set_xlabel("conversion credit")
+    ax.set_title("Credit per channel (bars: bootstrap intervals)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_transition_matrix(
+    markov: MarkovAttribution, *, max_states: int = 40, ax: Axes | None = None
+) -> Axes:
+    """Plot a heat map of the fitted chain's transition probabilities (busiest states)."""
+    import matplotlib.pyplot as plt
+
+    matrix = markov.transition_matrix()
+    if len(matrix.index) > max_states + 1:
+        weight = matrix.sum(axis=0).reindex(matrix.index).fillna(0.0)
+        keep = [matrix.index[0], *weight.iloc[1:].nlargest(max_states).index]
+        keep_cols = [c for c in matrix.columns if c in keep or c.startswith("(")]
+        matrix = matrix.loc[keep, keep_cols]
+    if ax is None:
+        size = min(14.0, 3.0 + 0.35 * len(matrix.columns))
+        _, ax = plt.subplots(figsize=(size, size * 0.85))
+    image = ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(np.arange(len(matrix.columns)), matrix.columns, rotation=90, fontsize="small")
+    ax.set_yticks(np.arange(len(matrix.index)), matrix.index, fontsize="small")
+    ax.set_xlabel("to")
+    ax.set_ylabel("from")
+    ax.set_title(f"Markov transition probabilities (order {markov.order})")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046)
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Logging
+# --------------------------------------------------------------------------------------------
+
+
+def _params(items: list[AttributionResult], journeys: Journeys) -> dict[str, Any]:
+    params: dict[str, Any] = {"models": ",".join(r.model for r in items)}
+    for r in items:
+        for key, value in r.params.items():
+            params[metric_key(r.model, key)] = value
+        if r.ci is not None:
+            params.update(
+                {
+                    "n_bootstrap": r.ci.n_replicates,
+                    "ci_level": r.ci.level,
+                    "bootstrap_method": r.ci.method,
+                    "random_state": r.ci.seed,
+                }
+            )
+    prov = journeys.provenance
+    params["journeys_source"] = prov.source
+    params["lookback"] = prov.lookback
+    params["max_touches"] = prov.max_touches
+    return {k: ("None" if v is None else v) for k, v in params.items()}
+
+
+def _metrics(items: list[AttributionResult], journeys: Journeys) -> dict[str, float]:
+    prov = journeys.provenance
+    metrics: dict[str, float] = {
+        "journeys": float(journeys.n_journeys),
+        "conversions": float(journeys.total_conversions),
+        "value": float(journeys.total_value),
+        "paths": float(journeys.n_paths),
+        "channels": float(journeys.n_channels),
+        "dropped_conversions": float(prov.dropped_conversions),
+        "dropped_value": float(prov.dropped_value),
+    }
+    for r in items:
+        share = r.share
+        for i, c in enumerate(r.channels):
+            metrics[metric_key("credit", r.model, c)] = float(r.conversions[i])
+            metrics[metric_key("value_credit", r.model, c)] = float(r.value[i])
+            metrics[metric_key("share", r.model, c)] = float(share[i])
+            for name, values in r.extras.items():
+                metrics[metric_key(name, r.model, c)] = float(values[i])
+            if r.ci is not None:
+                lo, hi = float(r.ci.conversions_low[i]), float(r.ci.conversions_high[i])
+                metrics[metric_key("ci_low", r.model, c)] = lo
+                metrics[metric_key("ci_high", r.model, c)] = hi
+                metrics[metric_key("ci_width", r.model, c)] = hi - lo
+        for name, value in r.diagnostics.items():
+            metrics[metric_key("diagnostic", r.model, name)] = float(value)
+    return {k: v for k, v in metrics.items() if np.isfinite(v)}
+
+
+def log_attribution_results(
+    results: AttributionResult | Sequence[AttributionResult],
+    journeys: Journeys,
+    *,
+    source: str | os.PathLike[str] | pd.DataFrame | None = None,
+    config: Mapping[str, Any] | None = None,
+    markov: MarkovAttribution | None = None,
+) -> DatasetInfo:
+    """Log results into the *active* run (see the module docstring).
+
+    Parameters
+    ----------
+    results
+        One result or several (one per model) fitted on ``journeys``.
+    journeys
+        The journeys the models were fitted on.
+    source
+        The input: a file path (its bytes are hashed) or a DataFrame (its content is hashed).
+        Default: the journeys' path table.
+    config
+        The configuration of the run (logged as ``config.yaml``).
+    markov
+        A fitted :class:`attribution.MarkovAttribution`, for the transition-matrix figure.
+
+    Returns
+    -------
+    DatasetInfo
+        The logged input (name, source, SHA-256, rows).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    items = _as_list(results)
+    if isinstance(source, pd.DataFrame):
+        dataset = log_dataset(source, name="journeys")
+        source_label = None
+    elif source is not None:
+        dataset = log_dataset(source, name=Path(source).name)
+        source_label = str(source)
+    else:
+        dataset = log_dataset(journeys.to_path_table(), name="journeys", source="path table")
+        source_label = None
+    mlflow.log_params(_params(items, journeys))
+    mlflow.log_param("data_sha256", dataset.sha256)
+    mlflow.log_metrics(_metrics(items, journeys))
+
+    summary = attribution_summary(items, journeys, source=source_label)
+    frame = attribution_frame(items)
+    payload = {
+        "provenance": journeys.provenance.to_dict(),
+        "data_sha256": dataset.sha256,
+        "results": [r.to_dict() for r in items],
+    }
+    files: dict[str, str] = {
+        "report/attribution.csv": frame.to_csv(index=False),
+        "report/attribution.json": json.dumps(payload, indent=2, default=str),
+        "report/attribution.md": summary,
+    }
+    if config is not None:
+        files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
+    log_artifact_files(files)
+
+    ax = plot_credit(items)
+    mlflow.log_figure(ax.figure, "figures/credit.png")
+    plt.close(ax.figure)
+    if markov is not None and hasattr(markov, "chain_"):
+        ax = plot_transition_matrix(markov)
+        mlflow.log_figure(ax.figure, "figures/transition_matrix.png")
+        plt.close(ax.figure)
+        mlflow.log_text(markov.transition_matrix().to_csv(), "report/transition_matrix.csv")
+    mlflow.set_tag("mlflow.note.content", summary)
+    mlflow.set_tag("pathlift.kind", "attribution")
+    return dataset
+
+
+def track_attribution_run(
+    results: AttributionResult | Sequence[AttributionResult],
+    journeys: Journeys,
+    *,
+    source: str | os.PathLike[str] | pd.DataFrame | None = None,
+    config: Mapping[str, Any] | None = None,
+    markov: MarkovAttribution | None = None,
+    settings: TrackingSettings | None = None,
+    run_name: str | None = None,
+    register: bool = False,
+    model_name: str = DEFAULT_MARKOV_NAME,
+    alias: str | None = None,
+    separator: str = ">",
+    force: bool = False,
+    tags: Mapping[str, str] | None = None,
+) -> TrackedRun:
+    """Record an attribution run (and optionally register the Markov model).
+
+    Parameters
+    ----------
+    results, journeys, source, config, markov
+        See :func:`log_attribution_results`.
+    settings
+        The store (default :func:`experiments.tracking.resolve_tracking`).
+    run_name
+        Run name (default ``"attribution: <models>"``).
+    register
+        Log ``markov`` as a pyfunc model and register it under ``model_name`` (requires
+        ``markov``). A version trained on the same data and config is reused unless ``force``.
+    alias
+        Alias for a newly registered version; default ``champion`` when the model has none
+        yet, else ``challenger``.
+    separator
+        Channel separator of the ``path`` strings the registered model will receive.
+    tags
+        Extra run tags.
+
+    Returns
+    -------
+    TrackedRun
+        Run id, experiment id, store, and ``model_versions`` (``{model_name: version}``).
+    """
+    import mlflow
+
+    items = _as_list(results)
+    if register and markov is None:
+        raise ExperimentError("register=True needs the fitted Markov model: pass markov=<model>")
+    settings = settings or resolve_tracking()
+    name = run_name or f"attribution: {', '.join(r.model for r in items)}"
+    versions: dict[str, str] = {}
+    with tracked_run(name, settings=settings, tags=tags) as run:
+        dataset = log_attribution_results(
+            items, journeys, source=source, config=config, markov=markov
+        )
+        if register and markov is not None:
+            cfg = {"model": "markov", **markov.result_.params, "separator": separator}
+            chosen = markov
+
+            def _log() -> str:
+                return log_markov_model(chosen, separator=separator).model_uri
+
+            versions[model_name] = register_if_new(
+                _log,
+                model_name,
+                data_sha256=dataset.sha256,
+                config_sha256=config_hash(cfg),
+                alias=alias,
+                force=force,
+            )
+            mlflow.set_tag(f"pathlift.registered.{model_name}", versions[model_name])
+        info = run.info
+    return TrackedRun(
+        run_id=info.run_id,
+        experiment_id=info.experiment_id,
+        settings=settings,
+        artifact_uri=info.artifact_uri,
+        model_versions=versions,
+    )

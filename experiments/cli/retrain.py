@@ -1,0 +1,103 @@
+"""``pathlift retrain``: train a challenger and promote it to champion only on evidence."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from experiments.retrain import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_KEPT,
+    EXIT_PROMOTED,
+    EXIT_SKIPPED,
+    RetrainConfig,
+    run_retrain,
+)
+from experiments.tracking import resolve_tracking
+
+__all__ = ["command"]
+
+_EPILOG = f"""\b
+Exit status:
+  {EXIT_PROMOTED}  promoted: the challenger is the new champion
+  {EXIT_KEPT}  kept: the challenger is not better; it is the 'challenger' alias
+  {EXIT_SKIPPED}  skipped: a version with the same data and config exists
+  {EXIT_BAD_INPUT}  bad input: invalid config or data (nothing changed)
+  {EXIT_FAILURE}  failure: anything else (the champion is untouched)
+"""
+
+
+class _ExitStatus(click.ClickException):
+    """Carry a non-zero exit status through click without printing anything more."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__("")
+        self.exit_code = code
+
+    def show(self, file: object = None) -> None:
+        """Print nothing: the outcome was already printed."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # turn SIGTERM into an exception so the run is marked KILLED and the lock released
+    raise SystemExit(128 + signum)
+
+
+@click.command(name="retrain", epilog=_EPILOG)
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Retraining config (YAML); see docs/experiments.md.",
+)
+@click.option("--force", is_flag=True, help="Register a new version even if nothing changed.")
+@click.option(
+    "--tracking-uri",
+    default=None,
+    help="MLflow tracking URI (default: registry.tracking_uri, MLFLOW_TRACKING_URI, or "
+    "sqlite:///<project root>/mlflow.db).",
+)
+@click.option("--experiment", default=None, help="MLflow experiment (default: from the config).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def command(
+    config_path: str,
+    force: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    as_json: bool,
+) -> None:
+    """Train a challenger uplift model and promote it if it beats the champion.
+
+    The challenger and the current champion are evaluated on the same held-out rows; the
+    challenger becomes 'champion' only when it is better by the configured margin on the
+    configured metric and the paired bootstrap interval of the difference lies above 0.
+    """
+    config = RetrainConfig.from_yaml(config_path)
+    reg = config.registry
+    settings = resolve_tracking(
+        tracking_uri or reg["tracking_uri"], experiment or reg["experiment"]
+    )
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        outcome = run_retrain(config, force=force or None, settings=settings)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), indent=2))
+    else:
+        click.echo(f"{outcome.decision}: {outcome.reason}")
+        click.echo(
+            f"model {outcome.model_name}: version {outcome.version}, champion "
+            f"{outcome.champion_before} -> {outcome.champion_after}"
+        )
+        if outcome.run_id:
+            click.echo(f"run {outcome.run_id} in {settings.tracking_uri}")
+    sys.stdout.flush()
+    if outcome.exit_code:
+        raise _ExitStatus(outcome.exit_code)

@@ -1,0 +1,426 @@
+"""Log an uplift model and its held-out evaluation as an MLflow run.
+
+What a run holds:
+
+Params
+    ``learner`` and every :class:`uplift.UpliftModel` parameter (``n_estimators``,
+    ``learning_rate``, ...; nested mappings flattened as ``lgbm_params.<key>``), ``control``,
+    ``arms``, ``outcome_type``, ``treatment_col``, ``outcome_col``, ``n_features``, ``n_train``,
+    ``n_test``, and the evaluation settings ``eval.n_bootstrap``, ``eval.ci``, ``eval.seed``.
+Metrics
+    For each arm and each evaluation metric (``qini``, ``auuc``, ``uplift@10%``, ...,
+    ``ate``): ``<metric>.<arm>`` with ``<metric>.<arm>.ci_low``, ``.ci_high`` and ``.ci_width``
+    (bootstrap percentile interval, see :mod:`uplift.metrics`), and the mean over arms
+    ``<metric>.mean``. Metric names are made valid keys: ``uplift@10%`` becomes
+    ``uplift_at_10pct``. With a targeting plan: ``plan.n_contacts``, ``plan.cost``,
+    ``plan.expected_incremental_conversions``, ``plan.expected_profit``.
+Artifacts
+    ``report/evaluation.csv`` (one row per arm and metric), ``report/evaluation.json``,
+    ``report/deciles.csv``, ``report/curves.csv``, ``report/uplift.md`` (the run description),
+    ``report/targeting_plan.csv`` and ``report/targeting_plan.json`` (with a plan),
+    ``report/targeting_evaluation.csv`` (with a held-out plan evaluation), ``config.yaml``,
+    ``figures/qini.png``, ``figures/gain.png``, ``figures/deciles.png``.
+Inputs
+    The training data (context ``training``) and, when given separately, the held-out data
+    (context ``evaluation``), with digests from :func:`experiments.tracking.log_dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from experiments.errors import ExperimentError
+from experiments.registry import DEFAULT_UPLIFT_NAME, log_uplift_model, register_if_new
+from experiments.tracking import (
+    DatasetInfo,
+    TrackedRun,
+    TrackingSettings,
+    config_hash,
+    log_artifact_files,
+    log_dataset,
+    metric_key,
+    resolve_tracking,
+    tracked_run,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from uplift.learners import UpliftModel
+    from uplift.metrics import UpliftEvaluation
+
+__all__ = [
+    "evaluation_metrics",
+    "log_uplift_results",
+    "plot_deciles",
+    "track_uplift_run",
+    "uplift_metric_name",
+    "uplift_summary",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def uplift_metric_name(metric: str) -> str:
+    """Return the MLflow key of an evaluation metric: ``uplift@10%`` -> ``uplift_at_10pct``."""
+    return metric.replace("@", "_at_").replace("%", "pct").replace(".", "_")
+
+
+def evaluation_metrics(evaluation: UpliftEvaluation) -> dict[str, float]:
+    """Flatten an evaluation into MLflow metrics (see the module docstring); NaNs are dropped."""
+    out: dict[str, float] = {}
+    per_metric: dict[str, list[float]] = {}
+    for arm, ev in evaluation.arms.items():
+        for metric, value in ev.metrics.items():
+            name = uplift_metric_name(metric)
+            lo, hi = ev.intervals[metric]
+            key = metric_key(name, arm)
+            out[key] = float(value)
+            out[f"{key}.ci_low"] = float(lo)
+            out[f"{key}.ci_high"] = float(hi)
+            out[f"{key}.ci_width"] = float(hi - lo)
+            per_metric.setdefault(name, []).append(float(value))
+    for name, values in per_metric.items():
+        out[f"{name}.mean"] = float(np.mean(values))
+    return {k: v for k, v in out.items() if np.isfinite(v)}
+
+
+def _flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flat_params(value, prefix=f"{name}."))
+        else:
+            out[metric_key(name)] = "None" if value is None else value
+    return out
+
+
+def uplift_summary(
+    model: UpliftModel,
+    evaluation: UpliftEvaluation,
+    *,
+    plan: Any | None = None,
+    source: str | None = None,
+) -> str:
+    """Markdown summary for an analyst: data, learner, per-arm Qini/AUUC/uplift@k with intervals."""
+    meta = getattr(model, "metadata_", {})
+    training = meta.get("training", {})
+    lines = [f"# Uplift: {model.learner}-learner, {len(model.arms_)} arm(s)", ""]
+    data = (
+        f"**Data.** Trained on {training.get('n_rows', '?'):,} rows "
+        if isinstance(training.get("n_rows"), int)
+        else "**Data.** "
+    )
+    data += (
+        f"with outcome `{model.outcome_col_}` ({model.outcome_type_}), treatment "
+        f"`{model.treatment_col_}` (control `{model.control_}`, arms "
+        f"{', '.join(f'`{a}`' for a in model.arms_)}), {len(model.schema_.names)} features"
+    )
+    if source:
+        data += f", from `{source}`"
+    lines += [data + ".", ""]
+    lines.append(
+        f"**Held-out evaluation** ({evaluation.ci:.0%} bootstrap intervals, "
+        f"{evaluation.n_bootstrap} replicates, seed {evaluation.seed}). Qini: mean height of the "
+        "Qini curve above random targeting, per customer (random = 0)."
+    )
+    lines.append("")
+    frame = evaluation.to_frame()
+    lines.append("| arm | metric | value | interval | random targeting |")
+    lines.append("|---|---|---:|---|---:|")
+    for row in frame.itertuples(index=False):
+        lines.append(
+            f"| {row.arm} | {row.metric} | {row.value:.4g} | [{row.ci_low:.4g}, "
+            f"{row.ci_high:.4g}] | {row.random_baseline:.4g} |"
+        )
+    verdicts = []
+    for arm, ev in evaluation.arms.items():
+        lo, _hi = ev.intervals.get("qini", (np.nan, np.nan))
+        if np.isfinite(lo) and lo > 0:
+            verdicts.append(f"- `{arm}`: the ranking beats random targeting (Qini interval > 0).")
+        else:
+            verdicts.append(
+                f"- `{arm}`: no evidence that the ranking beats random targeting (the Qini "
+                "interval includes 0)."
+            )
+    lines += ["", "**Verdict.**", "", *verdicts]
+    if plan is not None:
+        lines += [
+            "",
+            f"**Targeting plan.** {plan!r}",
+        ]
+    lines += [
+        "",
+        "Artifacts: `report/evaluation.csv`, `report/deciles.csv`, `report/curves.csv`, "
+        "`figures/`" + (", `report/targeting_plan.csv`" if plan is not None else "") + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axes:
+    """Plot observed uplift per decile of predicted uplift (with intervals) for every arm."""
+    import matplotlib.pyplot as plt
+
+    table = evaluation.deciles_frame()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    arms = list(evaluation.arms)
+    width = 0.8 / max(1, len(arms))
+    for k, arm in enumerate(arms):
+        part = table[table["arm"] == arm]
+        x = np.arange(len(part)) + k * width - 0.4 + width / 2
+        y = part["observed_uplift"].to_numpy(dtype=float)
+        lo = part["ci_low"].to_numpy(dtype=float)
+        hi = part["ci_high"].to_numpy(dtype=float)
+        err = None
+        if np.isfinite(lo).any():
+            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        ax.bar(x, y, width=width, yerr=err, label=arm)
+    n_bins = int(table.groupby("arm").size().max())
+    ax.set_xticks(np.arange(n_bins), [str(b) for b in range(1, n_bins + 1)])
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_xlabel("decile of predicted uplift (1 = highest)")
+    ax.set_ylabel("observed uplift (treated - control mean)")
+    ax.set_title("Observed uplift by decile (bars: bootstrap intervals)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _log_data(
+    data: pd.DataFrame | str | os.PathLike[str] | None,
+    *,
+    name: str,
+    context: str,
+    sha256: str | None = None,
+) -> DatasetInfo | None:
+    if data is None:
+        return None
+    if isinstance(data, pd.DataFrame):
+        return log_dataset(data, name=name, context=context, sha256=sha256)
+    return log_dataset(data, name=Path(data).name, context=context, sha256=sha256)
+
+
+def log_uplift_results(
+    model: UpliftModel,
+    evaluation: UpliftEvaluation,
+    *,
+    data: pd.DataFrame | str | os.PathLike[str] | None = None,
+    eval_data: pd.DataFrame | str | os.PathLike[str] | None = None,
+    data_sha256: str | None = None,
+    n_test: int | None = None,
+    plan: Any | None = None,
+    targeting: Any | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> DatasetInfo | None:
+    """Log a fitted model's parameters and held-out evaluation into the *active* run.
+
+    Parameters
+    ----------
+    model
+        The fitted :class:`uplift.UpliftModel`.
+    evaluation
+        Its held-out :class:`uplift.metrics.UpliftEvaluation`.
+    data
+        The training input: a file path (its bytes are hashed) or a DataFrame.
+    eval_data
+        The held-out input, when it is separate from ``data``.
+    data_sha256
+        Digest of ``data`` already computed by the caller.
+    n_test
+        Held-out rows (logged as ``n_test``).
+    plan
+        A :class:`uplift.targeting.TargetingPlan` (anything with ``to_frame()``/``to_dict()``).
+    targeting
+        A held-out :class:`uplift.targeting.TargetingEvaluation` (anything with ``to_frame()``).
+    config
+        The run configuration (logged as ``config.yaml``).
+
+    Returns
+    -------
+    DatasetInfo or None
+        The logged training input.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    from uplift.plots import plot_gain, plot_qini
+
+    if not hasattr(model, "arms_"):
+        raise ExperimentError("the uplift model is not fitted: call fit(data) before logging it")
+    dataset = _log_data(data, name="uplift-data", context="training", sha256=data_sha256)
+    _log_data(eval_data, name="uplift-holdout", context="evaluation")
+    training = getattr(model, "metadata_", {}).get("training", {})
+    params: dict[str, Any] = {
+        **_flat_params(model.get_params()),
+        "control": model.control_,
+        "arms": ",".join(model.arms_),
+        "outcome_type": model.outcome_type_,
+        "treatment_col": model.treatment_col_,
+        "outcome_col": model.outcome_col_,
+        "n_features": len(model.schema_.names),
+        "n_train": training.get("n_rows", "unknown"),
+        "n_test": n_test if n_test is not None else "unknown",
+        "eval.n_bootstrap": evaluation.n_bootstrap,
+        "eval.ci": evaluation.ci,
+        "eval.seed": evaluation.seed,
+    }
+    if dataset is not None:
+        params["data_sha256"] = dataset.sha256
+    mlflow.log_params(params)
+    metrics = evaluation_metrics(evaluation)
+    if plan is not None:
+        for attr in ("n_contacts", "total_cost", "expected_incremental_conversions"):
+            if hasattr(plan, attr):
+                metrics[f"plan.{attr.replace('total_', '')}"] = float(getattr(plan, attr))
+        if hasattr(plan, "expected_profit"):
+            metrics["plan.expected_profit"] = float(plan.expected_profit)
+    mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+
+    summary = uplift_summary(
+        model,
+        evaluation,
+        plan=plan,
+        source=str(data) if data is not None and not isinstance(data, pd.DataFrame) else None,
+    )
+    files: dict[str, str] = {
+        "report/evaluation.csv": evaluation.to_frame().to_csv(index=False),
+        "report/evaluation.json": json.dumps(evaluation.to_dict(), indent=2, default=str),
+        "report/deciles.csv": evaluation.deciles_frame().to_csv(index=False),
+        "report/curves.csv": evaluation.curves_frame().to_csv(index=False),
+        "report/uplift.md": summary,
+    }
+    if plan is not None:
+        files["report/targeting_plan.csv"] = plan.to_frame().to_csv(index=False)
+        if hasattr(plan, "to_dict"):
+            files["report/targeting_plan.json"] = json.dumps(plan.to_dict(), indent=2, default=str)
+    if targeting is not None:
+        files["report/targeting_evaluation.csv"] = targeting.to_frame().to_csv(index=False)
+    if config is not None:
+        files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
+    log_artifact_files(files)
+    for name, draw in (("qini", plot_qini), ("gain", plot_gain), ("deciles", plot_deciles)):
+        ax = draw(evaluation)
+        mlflow.log_figure(ax.figure, f"figures/{name}.png")
+        plt.close(ax.figure)
+    mlflow.set_tag("mlflow.note.content", summary)
+    mlflow.set_tag("pathlift.kind", "uplift")
+    return dataset
+
+
+def model_config(model: UpliftModel) -> dict[str, Any]:
+    """Return what defines a trained uplift model besides its data (hashed for deduplication)."""
+    return {
+        "learner": model.learner,
+        "params": json.loads(json.dumps(model.get_params(), default=str)),
+        "control": model.control_,
+        "arms": list(model.arms_),
+        "features": list(model.schema_.names),
+        "outcome_col": model.outcome_col_,
+        "treatment_col": model.treatment_col_,
+    }
+
+
+def track_uplift_run(
+    model: UpliftModel,
+    evaluation: UpliftEvaluation,
+    *,
+    data: pd.DataFrame | str | os.PathLike[str] | None = None,
+    eval_data: pd.DataFrame | str | os.PathLike[str] | None = None,
+    n_test: int | None = None,
+    plan: Any | None = None,
+    targeting: Any | None = None,
+    config: Mapping[str, Any] | None = None,
+    settings: TrackingSettings | None = None,
+    run_name: str | None = None,
+    register: bool = False,
+    model_name: str = DEFAULT_UPLIFT_NAME,
+    alias: str | None = None,
+    input_example: pd.DataFrame | None = None,
+    force: bool = False,
+    tags: Mapping[str, str] | None = None,
+) -> TrackedRun:
+    """Record an uplift run and optionally register the model.
+
+    Parameters
+    ----------
+    model, evaluation, data, eval_data, n_test, plan, targeting, config
+        See :func:`log_uplift_results`.
+    settings
+        The store (default :func:`experiments.tracking.resolve_tracking`).
+    run_name
+        Run name (default ``"uplift: <learner>-learner"``).
+    register
+        Log the model as a pyfunc model and register it under ``model_name``. A version trained
+        on the same data (digest of ``data``) and model configuration is reused unless ``force``.
+    alias
+        Alias of a newly registered version; default ``champion`` when the model has none yet,
+        else ``challenger`` (use ``pathlift retrain`` to promote on evidence).
+    input_example
+        Rows with the feature columns for the model's input example and signature (default: the
+        first rows of ``data`` when it is a DataFrame).
+
+    Returns
+    -------
+    TrackedRun
+        Run id, experiment id, store and ``model_versions``.
+    """
+    import mlflow
+
+    if register and input_example is None:
+        if not isinstance(data, pd.DataFrame):
+            raise ExperimentError(
+                "register=True needs feature rows for the model signature: pass "
+                "input_example=<DataFrame with the feature columns> (or data as a DataFrame)"
+            )
+        input_example = data
+    settings = settings or resolve_tracking()
+    name = run_name or f"uplift: {model.learner}-learner"
+    versions: dict[str, str] = {}
+    with tracked_run(name, settings=settings, tags=tags) as run:
+        dataset = log_uplift_results(
+            model,
+            evaluation,
+            data=data,
+            eval_data=eval_data,
+            n_test=n_test,
+            plan=plan,
+            targeting=targeting,
+            config=config,
+        )
+        if register and input_example is not None:
+            example = input_example
+
+            def _log() -> str:
+                return log_uplift_model(model, example).model_uri
+
+            data_sha = dataset.sha256 if dataset is not None else "unknown"
+            versions[model_name] = register_if_new(
+                _log,
+                model_name,
+                data_sha256=data_sha,
+                config_sha256=config_hash(model_config(model)),
+                alias=alias,
+                force=force or dataset is None,
+            )
+            mlflow.set_tag(f"pathlift.registered.{model_name}", versions[model_name])
+        info = run.info
+    return TrackedRun(
+        run_id=info.run_id,
+        experiment_id=info.experiment_id,
+        settings=settings,
+        artifact_uri=info.artifact_uri,
+        model_versions=versions,
+    )
