@@ -12,21 +12,17 @@ import re
 import shutil
 from pathlib import Path
 
-import matplotlib
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
-matplotlib.use("Agg")
-
-import mlflow  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-
-from attribution import FirstTouch, Journeys, MarkovAttribution  # noqa: E402
-from experiments.attribution_runs import track_attribution_run  # noqa: E402
-from experiments.errors import ExperimentError, TrackingStoreError  # noqa: E402
-from experiments.registry import CHAMPION, DEFAULT_MARKOV_NAME, get_alias_version  # noqa: E402
-from experiments.tracking import (  # noqa: E402
+from attribution import FirstTouch, Journeys, MarkovAttribution
+from experiments.attribution_runs import track_attribution_run
+from experiments.errors import ExperimentError, TrackingStoreError
+from experiments.registry import CHAMPION, DEFAULT_MARKOV_NAME, get_alias_version
+from experiments.tracking import (
     TrackingSettings,
     config_hash,
     file_digest,
