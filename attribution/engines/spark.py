@@ -193,14 +193,20 @@ def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -
     keep = [opts.user_col, opts.channel_col, opts.conversion_col]
     if value_name:
         keep.append(value_name)
-    shipped = frame[keep].copy()
-    shipped[opts.time_col] = _timestamps(frame[opts.time_col], opts.time_col)
-    for name in keep:
-        if shipped[name].dtype == object:
-            shipped[name] = shipped[name].astype("string")
-    shipped["rn"] = np.arange(len(frame), dtype=np.int64)
+    table = pa.Table.from_pandas(frame[keep], preserve_index=False)
+    times = _timestamps(frame[opts.time_col], opts.time_col)
+    table = table.append_column(opts.time_col, pa.array(times, type=pa.int64()))
+    table = table.append_column("rn", pa.array(np.arange(len(frame), dtype=np.int64)))
+    table = pa.table(
+        {
+            name: pa.array(col.to_pylist(), type=pa.string())
+            if pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type)
+            else col
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
+    )
     try:
-        return spark.createDataFrame(shipped)
+        return spark.createDataFrame(table)
     except Exception as exc:  # PySpark raises several unrelated types for unsupported data
         raise InvalidJourneysError(
             f"cannot send the event frame to Spark: {_spark_message(exc)}; give each column "
