@@ -15,15 +15,15 @@ pytest.importorskip(
     "pyspark", reason="PySpark is not installed: pip install 'pathlift[spark]' to run Spark tests"
 )
 
-from attribution.engines import journeys_from_events  # noqa: E402
-from attribution.engines.duckdb import journeys_from_events_duckdb  # noqa: E402
-from attribution.engines.spark import journeys_from_events_spark, local_spark_session  # noqa: E402
-from attribution.errors import InvalidJourneysError  # noqa: E402
-from attribution.journeys import Journeys  # noqa: E402
-from attribution.markov import MarkovAttribution  # noqa: E402
-from attribution.shapley import SimplifiedShapley  # noqa: E402
+from attribution.engines import journeys_from_events
+from attribution.engines.duckdb import journeys_from_events_duckdb
+from attribution.engines.spark import journeys_from_events_spark, local_spark_session
+from attribution.errors import InvalidJourneysError
+from attribution.journeys import Journeys
+from attribution.markov import MarkovAttribution
+from attribution.shapley import SimplifiedShapley
 
-from ._cases import (  # noqa: E402
+from ._cases import (
     EDGE_EXPECTED,
     EDGE_EXPECTED_CAP_2,
     EDGE_EXPECTED_LOOKBACK_1D,
