@@ -1,0 +1,486 @@
+"""Reports: one data model, identical numbers in HTML, Markdown, CSV and JSON; atomic writes."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attribution.calibration import LiftTests
+from attribution.costs import CostTable
+from attribution.journeys import Provenance
+from attribution.result import AttributionResult, ConfidenceIntervals
+from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
+from experiments.cli import run_cli
+from experiments.reports import (
+    Report,
+    ReportError,
+    build_report,
+    report_documents,
+    report_from_events,
+    write_report,
+)
+from experiments.reports.render import fmt
+
+EVIL = "<script>alert('x')</script> | pipe"
+
+
+def _result(model: str, conv: list[float], spread: float, channels=("A", "B", EVIL)):
+    conv_a = np.array(conv, dtype=float)
+    value = conv_a * 12.5
+    return AttributionResult(
+        model=model,
+        params={},
+        channels=tuple(channels),
+        conversions=conv_a,
+        value=value,
+        total_conversions=float(conv_a.sum()),
+        total_value=float(value.sum()),
+        ci=ConfidenceIntervals(
+            conv_a - spread, conv_a + spread, value * 0.9, value * 1.1, 0.95, 200, "poisson", 0
+        ),
+        notes=(f"{model} note",),
+    )
+
+
+@pytest.fixture
+def report() -> Report:
+    current = [_result("last_touch", [50, 30, 20], 4.0), _result("markov", [40, 35, 25], 2.0)]
+    previous = [_result("last_touch", [30, 30, 20], 4.0), _result("markov", [30, 30, 20], 2.0)]
+    costs = CostTable.from_frame(
+        pd.DataFrame(
+            {"channel": ["A", "B", EVIL], "period": ["2024-01-08"] * 3, "cost": [100, 400, 0]}
+        )
+    )
+    tests = LiftTests.from_frame(
+        pd.DataFrame(
+            {"channel": ["B"], "incremental_conversions": [10.0], "ci_low": [6], "ci_high": [14]}
+        )
+    )
+    return build_report(
+        current,
+        costs=costs,
+        costs_previous=costs,
+        previous=previous,
+        lift_tests=tests,
+        calibration_options={"n_draws": 400},
+        provenance=Provenance(
+            source="events",
+            n_rows=1000,
+            n_users=300,
+            n_journeys=350,
+            start=pd.Timestamp("2024-01-08"),
+            end=pd.Timestamp("2024-01-14 23:00"),
+            lookback="30d",
+        ),
+        mlflow_run={"run_id": "0123abc", "experiment_id": "7"},
+        title="Weekly <report>",
+    )
+
+
+# ----------------------------------------------------------------------------- parsing helpers
+
+
+class TableParser(HTMLParser):
+    """Collect the cells of every table marked with data-test: text and data-value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[tuple[str, str | None]]]] = {}
+        self.headers: dict[str, list[str]] = {}
+        self._table: str | None = None
+        self._row: list[tuple[str, str | None]] | None = None
+        self._cell: list[str] | None = None
+        self._value: str | None = None
+        self._in_th = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and "data-test" in a:
+            self._table = a["data-test"]
+            self.tables[self._table] = []
+            self.headers[self._table] = []
+        elif self._table and tag == "tr":
+            self._row = []
+        elif self._table and tag in ("td", "th"):
+            self._cell, self._value, self._in_th = [], a.get("data-value"), tag == "th"
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif self._table and tag in ("td", "th") and self._cell is not None:
+            text = "".join(self._cell)
+            if self._in_th and self._row == [] and not self.tables[self._table]:
+                self.headers[self._table].append(text)
+            else:
+                self._row.append((text, self._value))
+            self._cell = None
+        elif self._table and tag == "tr" and self._row:
+            self.tables[self._table].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _html_tables(html: str) -> TableParser:
+    parser = TableParser()
+    parser.feed(html)
+    return parser
+
+
+def _md_table(markdown: str, first_header: str) -> list[list[str]]:
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().replace("\\|", "|") for c in _split_md(line)]
+        rows.append(cells)
+    return rows
+
+
+def _split_md(line: str) -> list[str]:
+    cells, cur, i = [], "", 1
+    while i < len(line) - 1:
+        if line[i] == "\\" and i + 1 < len(line):
+            cur += line[i : i + 2]
+            i += 2
+            continue
+        if line[i] == "|":
+            cells.append(cur)
+            cur = ""
+        else:
+            cur += line[i]
+        i += 1
+    cells.append(cur)
+    return cells
+
+
+def _same(a: float, b: float) -> bool:
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+# ----------------------------------------------------------------------------- consistency
+
+CHANNEL_COLUMNS = [
+    ("conversions", "count"),
+    ("conversions_low", "count"),
+    ("conversions_high", "count"),
+    ("share", "share"),
+    ("value", "money"),
+    ("spend", "money"),
+    ("cpa", "money"),
+    ("cpa_low", "money"),
+    ("cpa_high", "money"),
+    ("roas", "ratio"),
+    ("roas_low", "ratio"),
+    ("roas_high", "ratio"),
+]
+
+
+def test_all_formats_carry_identical_numbers(report: Report) -> None:
+    docs = report_documents(report)
+    data = json.loads(docs["report.json"])
+    csv = pd.read_csv(io.StringIO(docs["report.csv"]), keep_default_na=True)
+    html = _html_tables(docs["report.html"])
+    md_rows = _md_table(docs["report.md"], "Model")
+    html_rows = html.tables["channel-table"]
+    records = data["channels"]
+    assert len(records) == len(csv) == len(html_rows) == len(md_rows) == 9  # 3 models x 3
+    for i, rec in enumerate(records):
+        row_html = html_rows[i]
+        assert row_html[0][0] == rec["model"] == csv.loc[i, "model"] == md_rows[i][0]
+        assert row_html[1][0] == rec["channel"] == csv.loc[i, "channel"] == md_rows[i][1]
+        for j, (col, kind) in enumerate(CHANNEL_COLUMNS, start=2):
+            text, dv = row_html[j]
+            exact = float(dv)  # full-precision value carried by the HTML cell
+            from_csv = float(csv.loc[i, col])
+            assert _same(exact, from_csv), (col, exact, from_csv)
+            if rec[col] is None:  # JSON null: NaN or infinite
+                assert not math.isfinite(exact)
+            else:
+                assert rec[col] == exact
+            assert text == fmt(exact, kind) == md_rows[i][j]
+    # share table and headline agree across HTML, Markdown and JSON too
+    md_shares = _md_table(docs["report.md"], "Channel")
+    for i, rec in enumerate(data["shares"]):
+        cells = html.tables["share-table"][i]
+        assert cells[0][0] == rec["channel"] == md_shares[i][0]
+        for j, model in enumerate(data["models"], start=1):
+            assert float(cells[j][1]) == rec[model]
+            assert cells[j][0] == md_shares[i][j] == fmt(rec[model], "share")
+
+
+def test_sections_and_numbers_in_json(report: Report) -> None:
+    data = json.loads(report.to_json())
+    assert data["models"] == ["last_touch", "markov", "markov+calibrated"]
+    assert data["mlflow"] == {"run_id": "0123abc", "experiment_id": "7"}
+    assert data["coverage"]["n_journeys"] == 350
+    assert data["coverage"]["lookback"] == "30d"
+    assert data["reallocation"]["model"] == "markov+calibrated"
+    assert data["calibration"]["model"] == "markov"
+    assert data["headline"]["Spend"] == 500.0
+    assert data["headline"]["Conversions"] == 100.0
+    assert data["headline"]["Blended CPA"] == 5.0
+    calibrated = {r["channel"]: r for r in data["calibration"]["channels"]}
+    assert calibrated["B"]["calibrated"] == pytest.approx(10.0)
+    comparison = {(r["model"], r["channel"]): r for r in data["comparison"]["rows"]}
+    # last_touch A: [26, 34] -> [46, 54]: flagged; markov B [28, 32] -> [33, 37]: flagged
+    assert comparison[("last_touch", "A")]["conversions_flag"] is True
+    assert comparison[("last_touch", "B")]["conversions_flag"] is False
+    assert "last_touch: last_touch note" in data["notes"]
+    assert "Report('Weekly <report>'" in repr(report)
+
+
+def test_html_is_self_contained_and_escaped(report: Report) -> None:
+    html = report.to_html()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; | pipe" in html
+    assert "Weekly &lt;report&gt;" in html
+    lowered = html.lower()
+    for needle in ("<link", " src=", "@import", "url(", "https://"):
+        assert needle not in lowered, needle
+    # the only URL is the SVG namespace, which is never fetched
+    assert lowered.count("http://") == lowered.count('xmlns="http://www.w3.org/2000/svg"')
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert html.count("<svg") == 1 and 'data-test="channel-table"' in html
+    md = report.to_markdown()
+    assert "\\| pipe" in md  # the pipe in a channel name does not break the table
+
+
+def test_report_without_costs_or_intervals() -> None:
+    res = AttributionResult(
+        model="linear",
+        params={},
+        channels=("A", "B"),
+        conversions=np.array([1.0, 3.0]),
+        value=np.zeros(2),
+        total_conversions=4.0,
+        total_value=0.0,
+    )
+    report = build_report([res])
+    assert report.reallocation is None and report.comparison is None and report.level is None
+    data = json.loads(report.to_json())
+    assert data["channels"][0]["spend"] is None
+    assert "Not logged to MLflow" in report.to_html()
+    assert list(report.csv_tables()) == ["channels"]
+    with pytest.raises(ReportError, match="at least one"):
+        build_report([])
+    with pytest.raises(ReportError, match="distinct"):
+        build_report([res, res])
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_write_report_writes_all_files(report: Report, tmp_path: Path) -> None:
+    paths = write_report(report, tmp_path / "out")
+    assert set(paths) == {
+        "html",
+        "md",
+        "json",
+        "csv",
+        "comparison_csv",
+        "calibration_csv",
+        "reallocation_csv",
+    }
+    for path in paths.values():
+        assert path.exists() and path.stat().st_size > 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        p.name for p in paths.values()
+    )
+    comparison = pd.read_csv(paths["comparison_csv"])
+    assert len(comparison) == 6
+
+
+def test_failed_render_leaves_previous_report_intact(
+    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write_report(report, out)
+    before = _snapshot(out)
+    import experiments.reports.render as render
+
+    def broken(_report):  # rendering fails after HTML and Markdown were rendered
+        raise RuntimeError("disk of numbers on fire")
+
+    monkeypatch.setattr(render, "csv_tables", broken)
+    with pytest.raises(RuntimeError, match="on fire"):
+        write_report(report, out)
+    assert _snapshot(out) == before
+
+
+def test_failed_write_midway_leaves_previous_report_intact(
+    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write_report(report, out)
+    before = _snapshot(out)
+    calls = {"n": 0}
+    real_fsync = os.fsync
+
+    def failing_fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third file cannot be flushed to disk
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="No space"):
+        write_report(report, out)
+    assert _snapshot(out) == before  # no temporary files left, nothing replaced
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    sim = simulate_journeys(SimulationConfig(n_users=8000, seed=3))
+    root = tmp_path_factory.mktemp("sim")
+    sim.events.to_parquet(root / "events.parquet")
+    sim.costs.to_csv(root / "costs.csv", index=False)
+    lift = simulate_lift_test(sim, "paid_search", holdout_fraction=0.5, seed=2)
+    lift.to_frame().rename(
+        columns={
+            "ci_lower": "ci_low",
+            "ci_upper": "ci_high",
+            "confidence": "level",
+            "start": "period_start",
+            "end": "period_end",
+        }
+    ).to_csv(root / "lift.csv", index=False)
+    return sim, root
+
+
+def test_report_from_events_with_period_split(simulated) -> None:
+    sim, root = simulated
+    report = report_from_events(
+        sim.events,
+        costs=sim.costs,
+        lift_tests=root / "lift.csv",
+        split_date="2024-01-29",
+        models=["last_touch", "markov"],
+        n_bootstrap=20,
+        calibration_options={"n_draws": 400},
+    )
+    assert report.comparison is not None and report.calibration is not None
+    assert report.previous_coverage is not None
+    # every journey ends in exactly one period (simulated users have one journey each)
+    total = report.coverage["n_journeys"] + report.previous_coverage["n_journeys"]
+    assert total == sim.events["user_id"].nunique()
+    # the current period's spend is the cost rows from the split date on
+    spend = report.channels.loc[report.channels["model"] == "markov", "spend"].sum()
+    expected = sim.costs.loc[sim.costs["period"] >= "2024-01-29", "cost"].sum()
+    assert spend == pytest.approx(expected)
+
+
+def test_cli_report_end_to_end(simulated, tmp_path: Path, capsys) -> None:
+    _, root = simulated
+    out = tmp_path / "report"
+    status = run_cli(
+        [
+            "report",
+            str(root / "events.parquet"),
+            "--events",
+            "--out",
+            str(out),
+            "--costs",
+            str(root / "costs.csv"),
+            "--lift-tests",
+            str(root / "lift.csv"),
+            "--split-date",
+            "2024-01-29",
+            "--lookback",
+            "30d",
+            "-m",
+            "linear",
+            "-m",
+            "markov",
+            "--bootstrap",
+            "20",
+            "--mlflow-run-id",
+            "feedbeef",
+        ]
+    )
+    assert status == 0
+    printed = capsys.readouterr().out.split()
+    assert str(out / "report.html") in printed
+    data = json.loads((out / "report.json").read_text())
+    assert data["models"] == ["linear", "markov", "markov+calibrated"]
+    assert data["mlflow"]["run_id"] == "feedbeef"
+    assert data["coverage"]["lookback"] == "30d"
+    assert data["comparison"] is not None
+
+
+def test_cli_report_bad_input_is_one_line(simulated, tmp_path: Path, capsys) -> None:
+    _, root = simulated
+    bad = tmp_path / "costs.csv"
+    bad.write_text("channel,period,cost\npaid_search,2024-01-01,-5\n")
+    status = run_cli(
+        [
+            "report",
+            str(root / "events.parquet"),
+            "--events",
+            "--out",
+            str(tmp_path / "o"),
+            "--costs",
+            str(bad),
+            "--bootstrap",
+            "0",
+            "-m",
+            "linear",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: column 'cost' must be non-negative; row 0")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "report.html").exists()
+    status = run_cli(
+        [
+            "report",
+            str(root / "costs.csv"),
+            "--out",
+            str(tmp_path / "o"),
+            "--split-date",
+            "2024-01-01",
+        ]
+    )
+    assert status == 2
+    assert "add --events" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # creating and migrating a sqlite store takes ~15 s
+def test_report_files_log_as_mlflow_artifacts(report: Report, tmp_path: Path) -> None:
+    """The written directory logs as MLflow artifacts (real sqlite store) and reads back."""
+    from mlflow import MlflowClient
+
+    paths = write_report(report, tmp_path / "out")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment(
+        "reports", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
+    run = client.create_run(experiment)
+    client.log_artifacts(run.info.run_id, str(tmp_path / "out"), artifact_path="report")
+    client.set_terminated(run.info.run_id)
+    names = sorted(Path(a.path).name for a in client.list_artifacts(run.info.run_id, "report"))
+    assert names == sorted(p.name for p in paths.values())
+    local = client.download_artifacts(run.info.run_id, "report/report.json", str(tmp_path / "d"))
+    assert json.loads(Path(local).read_text()) == json.loads(paths["json"].read_text())
