@@ -73,8 +73,7 @@ logger = logging.getLogger(__name__)
 
 CONSTANT_RETURNS = (
     "constant returns within the cap: each extra unit of spend on a channel returns what its "
-    "average unit returned in this period (attributed, not necessarily incremental), and each "
-    "unit removed loses the same"
+    "average unit returned in this period, and each unit removed loses the same"
 )
 
 ECONOMICS_COLUMNS = (

@@ -75,8 +75,9 @@ class Report:
         The channel x model table (:func:`attribution.costs.channel_economics` columns), including
         the calibrated model (``"<model>+calibrated"``) when there is one.
     headline
-        Ordered headline numbers: ``{label: (value, kind)}`` with kind ``count``, ``money``,
-        ``ratio``, ``share`` or ``text``.
+        Ordered headline numbers: ``{label: (value, kind)}`` with a kind of
+        :func:`experiments.reports.render.fmt` (``count``, ``int``, ``money``, ``ratio``,
+        ``share`` or ``text``).
     level
         Interval coverage of the attribution results (``None`` without intervals).
     reallocation, comparison, calibration
@@ -231,7 +232,7 @@ def _headline(
         out["Blended CPA"] = (spend / conv if conv > 0 else math.nan, "money")
         out["Blended ROAS"] = (value / spend if spend > 0 else math.nan, "ratio")
     if coverage.get("n_journeys"):
-        out["Journeys"] = (float(coverage["n_journeys"]), "count")
+        out["Journeys"] = (float(coverage["n_journeys"]), "int")
     shares = channels.pivot(index="channel", columns="model", values="share")
     observational = [r.model for r in results]
     spread = shares[observational].max(axis=1) - shares[observational].min(axis=1)

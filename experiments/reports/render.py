@@ -43,9 +43,10 @@ def _float(value: Any) -> float | None:
 def fmt(value: Any, kind: str) -> str:
     """Format a number for display.
 
-    ``count``: one decimal with thousands separators; ``money``: two decimals with separators;
-    ``ratio``: two decimals; ``factor``: three decimals; ``share``: percent with one decimal;
-    ``bool``: yes/no; ``text``: ``str``. Missing/NaN is an em dash, infinity ``∞``.
+    ``count``: one decimal with thousands separators; ``int``: no decimals; ``money``: two
+    decimals with separators; ``ratio``: two decimals; ``factor``: three decimals; ``share``:
+    percent with one decimal; ``bool``: yes/no; ``text``: ``str``. Missing/NaN is an em dash,
+    infinity ``∞``.
     """
     if kind == "text":
         return DASH if value is None else str(value)
@@ -58,6 +59,8 @@ def fmt(value: Any, kind: str) -> str:
         return "∞" if number > 0 else "−∞"
     if kind == "count":
         return f"{number:,.1f}"
+    if kind == "int":
+        return f"{number:,.0f}"
     if kind == "money":
         return f"{number:,.2f}"
     if kind == "ratio":
@@ -96,6 +99,10 @@ class Table:
     columns: Sequence[Column]
     frame: pd.DataFrame
     row_class: Callable[[pd.Series], str] | None = None
+
+
+def _metric_label(metric: str) -> str:
+    return "ROAS" if metric == "roas" else "conversions per unit of spend"
 
 
 def _ci(level: float | None) -> str:
@@ -236,14 +243,14 @@ def calibration_table(report: Report) -> Table | None:
 
 COVERAGE_LABELS = (
     ("source", "Source", "text"),
-    ("n_rows", "Rows read", "count"),
-    ("n_users", "Users", "count"),
-    ("n_journeys", "Journeys", "count"),
+    ("n_rows", "Rows read", "int"),
+    ("n_users", "Users", "int"),
+    ("n_journeys", "Journeys", "int"),
     ("start", "First event", "text"),
     ("end", "Last event", "text"),
     ("lookback", "Lookback window", "text"),
     ("max_touches", "Touch cap", "text"),
-    ("dropped_conversions", "Conversions without touch in window (dropped)", "count"),
+    ("dropped_conversions", "Conversions without touch in window (dropped)", "int"),
     ("dropped_value", "Value of dropped conversions", "money"),
 )
 
@@ -423,7 +430,7 @@ def render_html(report: Report) -> str:
         out.append(
             f"<p>Based on <strong>{escape(r.model)}</strong>: move at most "
             f"{r.max_shift:.0%} of the smaller of the two budgets from the channel with the "
-            f"lowest to the one with the highest {escape(r.metric)}.</p>"
+            f"lowest to the one with the highest {_metric_label(r.metric)}.</p>"
         )
         out.append(f'<p class="assumption">Assumption: {escape(r.assumption)}.</p>')
         out.append(_html_table(table))
@@ -530,7 +537,8 @@ def render_markdown(report: Report) -> str:
             "## Reallocation suggestion",
             "",
             f"Based on **{_md_escape(r.model)}**: move at most {r.max_shift:.0%} of the smaller "
-            f"of the two budgets from the lowest to the highest {r.metric} channel.",
+            f"of the two budgets from the lowest to the highest {_metric_label(r.metric)} "
+            "channel.",
             "",
             f"> Assumption: {_md_escape(r.assumption)}.",
             "",
