@@ -180,7 +180,7 @@ class UpliftData:
     Attributes
     ----------
     features
-        The feature columns (a copy of the input columns, index preserved).
+        The feature columns of the input (index preserved).
     treatment
         Arm of each row, as strings (``object`` array).
     outcome
@@ -374,7 +374,7 @@ class UpliftData:
             )
         if len(set(feature_cols)) != len(feature_cols):
             raise InvalidUpliftDataError(f"feature_cols has duplicates: {feature_cols!r}")
-        features = frame.loc[:, feature_cols].copy()
+        features = frame.loc[:, feature_cols]  # copy-on-write: no eager copy
         schema = FeatureSchema.from_frame(features, feature_cols)
 
         probs = _assignment_probabilities(propensity, control, arms)
