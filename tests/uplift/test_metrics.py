@@ -161,12 +161,12 @@ def test_bootstrap_interval_coverage_for_random_ranking():
     sims = 40
     for seed in range(sims):
         rng = np.random.default_rng(100 + seed)
-        n = 3000
+        n = 2000
         tau = np.where(rng.random(n) < 0.5, 0.3, 0.0)
         t = rng.integers(0, 2, n)
         y = (rng.random(n) < 0.2 + tau * t).astype(float)
         ev = evaluate_uplift(
-            {"A": rng.random(n)}, y, np.where(t == 1, "A", "c"), "c", n_bootstrap=200, seed=seed
+            {"A": rng.random(n)}, y, np.where(t == 1, "A", "c"), "c", n_bootstrap=100, seed=seed
         )
         lo, hi = ev.arms["A"].intervals["qini"]
         covered += lo < 0 < hi
