@@ -350,7 +350,6 @@ class Journeys:
         """
         if not separator:
             raise InvalidJourneysError("separator must be a non-empty string, e.g. '>'")
-        table = _read_table(data)
         value_name = "total_conversion_value" if value_col is _DEFAULT else value_col
         required = {
             "path_col": path_col,
@@ -359,22 +358,19 @@ class Journeys:
         }
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
-        _require_columns(table.column_names, required)
-        n_rows = table.num_rows
-        if n_rows == 0:
+        reader = _PathTableReader(path_col, conversions_col, nulls_col, separator)
+        try:
+            for batch in _path_batches(data, required, value_name):
+                reader.add(batch, value_name if value_name in batch.schema.names else None)
+        except _TypedReadFailed:
+            # a cell did not convert: re-read with inferred types so validation names it
+            reader = _PathTableReader(path_col, conversions_col, nulls_col, separator)
+            for batch in _path_batches(_read_table(data), required, value_name):
+                reader.add(batch, value_name if value_name in batch.schema.names else None)
+        if reader.n_rows == 0:
             raise InvalidJourneysError("the path table is empty: it has a header but no rows")
-
-        paths = _as_string_array(table.column(path_col), path_col)
-        conversions = _count_column(
-            table.column(conversions_col), conversions_col, "conversions_col"
-        )
-        nulls = _count_column(table.column(nulls_col), nulls_col, "nulls_col")
-        if value_name is not None and value_name in table.column_names:
-            value = _value_column(table.column(value_name), value_name)
-        else:
-            value = np.zeros(n_rows)
-
-        codes, token_offsets, channels = _tokenize(paths, separator, path_col)
+        codes, token_offsets, channels, conversions, nulls, value = reader.finish()
+        n_rows = reader.n_rows
         keep = (conversions + nulls) > 0
         if not keep.all():
             # rows with no journeys carry no information
@@ -402,6 +398,7 @@ class Journeys:
             ),
         )
         _require_conversions(journeys, f"column {conversions_col!r} sums to zero")
+        _release_memory()
         return journeys
 
     @classmethod
@@ -640,29 +637,32 @@ def _first_index(mask: np.ndarray | pa.Array) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _as_string_array(column: pa.ChunkedArray, name: str) -> pa.Array:
+def _as_string_array(column: pa.ChunkedArray, name: str, offset: int = 0) -> pa.Array:
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         if pa.types.is_null(array.type):
-            raise InvalidJourneysError(f"column {name!r} is empty (all values missing) at row 0")
+            raise InvalidJourneysError(
+                f"column {name!r} is empty (all values missing) at row {offset}"
+            )
         raise InvalidJourneysError(
             f"column {name!r} must hold path strings such as 'search > email', "
             f"got type {array.type}"
         )
     if array.null_count:
-        row = _first_index(pc.is_null(array))
+        row = _first_index(pc.is_null(array)) + offset
         raise InvalidJourneysError(
             f"column {name!r} has a missing path at row {row}: fill it or drop the row"
         )
     return array
 
 
-def _count_column(column: pa.ChunkedArray, name: str, option: str) -> np.ndarray:
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)):
+def _count_column(column: pa.ChunkedArray, name: str, option: str, offset: int = 0) -> np.ndarray:
+    array = _numeric_or_none(column)
+    if array is None:
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         bad = _first_non_numeric(array)
         raise InvalidJourneysError(
-            f"column {name!r} must hold non-negative integer counts; row {bad} has "
+            f"column {name!r} must hold non-negative integer counts; row {bad + offset} has "
             f"{_cell(array, bad)!r}: fix the value or point {option} at the right column"
         )
     values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -670,20 +670,21 @@ def _count_column(column: pa.ChunkedArray, name: str, option: str) -> np.ndarray
     if bad_mask.any():
         row = int(np.flatnonzero(bad_mask)[0])
         raise InvalidJourneysError(
-            f"column {name!r} must hold non-negative integer counts; row {row} has "
+            f"column {name!r} must hold non-negative integer counts; row {row + offset} has "
             f"{values[row]:g}: fix or drop that row"
         )
     return values.astype(np.int64)
 
 
-def _value_column(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if pa.types.is_null(array.type):
-        return np.zeros(len(array))
-    if not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)):
+def _value_column(column: pa.ChunkedArray, name: str, offset: int = 0) -> np.ndarray:
+    if pa.types.is_null(column.type):
+        return np.zeros(len(column))
+    array = _numeric_or_none(column)
+    if array is None:
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         bad = _first_non_numeric(array)
         raise InvalidJourneysError(
-            f"column {name!r} must hold numeric conversion values; row {bad} has "
+            f"column {name!r} must hold numeric conversion values; row {bad + offset} has "
             f"{_cell(array, bad)!r}: fix the value or pass value_col=None to ignore value"
         )
     values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -691,10 +692,23 @@ def _value_column(column: pa.ChunkedArray, name: str) -> np.ndarray:
     if bad_mask.any():
         row = int(np.flatnonzero(bad_mask)[0])
         raise InvalidJourneysError(
-            f"column {name!r} must hold finite non-negative values; row {row} has "
+            f"column {name!r} must hold finite non-negative values; row {row + offset} has "
             f"{values[row]:g}: fix or drop that row"
         )
     return values
+
+
+def _numeric_or_none(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """The column as numbers (text such as '3' is converted), or None if a cell is not numeric."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        return array
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        try:
+            return pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return None
 
 
 def _cell(array: pa.Array, row: int) -> Any:
@@ -711,31 +725,177 @@ def _first_non_numeric(array: pa.Array) -> int:
     return int(np.flatnonzero(mask)[0]) if mask.any() else 0
 
 
-def _tokenize(
-    paths: pa.Array, separator: str, column: str
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Split path strings into sorted channel codes (vectorised in Arrow)."""
-    lists = pc.split_pattern(paths, pattern=separator)
-    tokens = pc.utf8_trim_whitespace(lists.flatten())
-    offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
-    empty = pc.equal(pc.utf8_length(tokens), 0)
-    if pc.any(empty).as_py():
-        token = _first_index(empty)
-        row = int(np.searchsorted(offsets, token, side="right") - 1)
-        raise InvalidJourneysError(
-            f"column {column!r} has an empty path or an empty channel name at row {row} "
-            f"({paths[row].as_py()!r}): remove empty paths and doubled separators "
-            f"({separator!r})"
+class _PathTableReader:
+    """Validate and tokenize a path table batch by batch.
+
+    Channel names get provisional codes in order of appearance; :meth:`finish` renumbers them
+    by sorted name. Memory stays proportional to the output (codes and counts), not to the
+    text of the file.
+    """
+
+    def __init__(self, path_col: str, conversions_col: str, nulls_col: str, separator: str):
+        self.path_col = path_col
+        self.conversions_col = conversions_col
+        self.nulls_col = nulls_col
+        self.separator = separator
+        self.n_rows = 0
+        self.names: dict[str, int] = {}
+        self.parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("codes", "lengths", "conversions", "nulls", "value")
+        }
+
+    def add(self, batch: pa.RecordBatch, value_name: str | None) -> None:
+        """Validate and tokenize one batch (row numbers in errors count from the file start)."""
+        start = self.n_rows
+        n = batch.num_rows
+        self.n_rows += n
+        if n == 0:
+            return
+        paths = _as_string_array(batch.column(self.path_col), self.path_col, start)
+        conv = _count_column(
+            batch.column(self.conversions_col), self.conversions_col, "conversions_col", start
         )
-    encoded = tokens.dictionary_encode()
-    dictionary = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-    order = np.argsort(dictionary.astype(str), kind="stable")
-    remap = np.empty_like(order)
-    remap[order] = np.arange(order.shape[0])
-    indices = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
-    codes = remap[indices].astype(np.int32)
-    channels = tuple(str(c) for c in dictionary[order])
-    return codes, offsets, channels
+        nulls = _count_column(batch.column(self.nulls_col), self.nulls_col, "nulls_col", start)
+        if value_name is not None:
+            value = _value_column(batch.column(value_name), value_name, start)
+        else:
+            value = np.zeros(n)
+        codes, offsets = self._tokenize(paths, start)
+        _release_memory()
+        self.parts["codes"].append(codes)
+        self.parts["lengths"].append(np.diff(offsets))
+        self.parts["conversions"].append(conv)
+        self.parts["nulls"].append(nulls)
+        self.parts["value"].append(value)
+
+    def _tokenize(self, paths: pa.Array, start: int) -> tuple[np.ndarray, np.ndarray]:
+        pool = pa.system_memory_pool()  # freed memory goes back to NumPy's allocator
+        lists = pc.split_pattern(paths, pattern=self.separator, memory_pool=pool)
+        offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
+        offsets = offsets - offsets[0]
+        encoded = pc.dictionary_encode(lists.flatten(), memory_pool=pool)
+        del lists
+        raw = encoded.dictionary.to_pylist()
+        mapping = np.empty(len(raw), dtype=np.int32)
+        for i, token in enumerate(raw):
+            name = token.strip()
+            if not name:
+                indices = np.asarray(encoded.indices.to_numpy())
+                position = int(np.flatnonzero(indices == i)[0])
+                row = int(np.searchsorted(offsets, position, side="right") - 1)
+                raise InvalidJourneysError(
+                    f"column {self.path_col!r} has an empty path or an empty channel name at "
+                    f"row {row + start} ({paths[row].as_py()!r}): remove empty paths and "
+                    f"doubled separators ({self.separator!r})"
+                )
+            mapping[i] = self.names.setdefault(name, len(self.names))
+        codes = mapping[np.asarray(encoded.indices.to_numpy())]
+        return codes, offsets
+
+    def finish(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+        """Return codes, offsets, sorted channel names, conversions, nulls and value."""
+        names = np.array(list(self.names), dtype=object)
+        order = np.argsort(names.astype(str), kind="stable")
+        remap = np.empty(order.shape[0], dtype=np.int32)
+        remap[order] = np.arange(order.shape[0], dtype=np.int32)
+        cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self.parts.items()}
+        self.parts.clear()
+        codes = remap[cat.pop("codes").astype(np.int32, copy=False)]
+        offsets = np.concatenate([[0], np.cumsum(cat["lengths"])]).astype(np.int64)
+        return (
+            codes,
+            offsets,
+            tuple(str(n) for n in names[order]),
+            cat["conversions"].astype(np.int64),
+            cat["nulls"].astype(np.int64),
+            cat["value"].astype(np.float64),
+        )
+
+
+def _trim_function() -> Any:
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _trim_function()
+
+
+def _release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc keeps them otherwise, inflating peak RSS)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+class _TypedReadFailed(Exception):
+    """A streamed CSV cell did not convert to its column's type."""
+
+
+def _columns(wanted: list[str], value_name: str | None, available: list[str]) -> list[str]:
+    extra = [value_name] if value_name and value_name in available else []
+    return list(dict.fromkeys([*wanted, *extra]))
+
+
+def _path_batches(
+    data: pd.DataFrame | pa.Table | str | os.PathLike[str],
+    required: dict[str, str],
+    value_name: str | None,
+) -> Any:
+    """Yield record batches holding the needed columns (CSV and Parquet files are streamed).
+
+    A CSV file is streamed with explicit column types; if a value does not convert (a typo in
+    a count column, say) :class:`_TypedReadFailed` tells the caller to re-read the file with
+    inferred types, so that validation can name the column and row.
+    """
+    wanted = list(dict.fromkeys(required.values()))
+    if isinstance(data, (pd.DataFrame, pa.Table)):
+        table = _read_table(data)
+        _require_columns(table.column_names, required)
+        cols = _columns(wanted, value_name, table.column_names)
+        yield from table.select(cols).to_batches(max_chunksize=1 << 18)
+        return
+    path = Path(data)
+    if not path.exists():
+        raise InvalidJourneysError(f"input file {str(path)!r} does not exist")
+    try:
+        if _is_parquet(path):
+            import pyarrow.dataset as ds
+
+            dataset = ds.dataset(path, format="parquet")
+            names = dataset.schema.names
+            _require_columns(names, required)
+            cols = _columns(wanted, value_name, names)
+            yield from dataset.to_batches(columns=cols, batch_size=1 << 18)
+            return
+        import pyarrow.csv as pacsv
+
+        header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+        names = header.schema.names
+        _require_columns(names, required)
+        cols = _columns(wanted, value_name, names)
+        types = {c: pa.float64() for c in cols}
+        types[required["path_col"]] = pa.string()
+        try:
+            stream = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=1 << 24),
+                convert_options=pacsv.ConvertOptions(include_columns=cols, column_types=types),
+                memory_pool=pa.system_memory_pool(),
+            )
+            yield from stream
+        except pa.ArrowInvalid as exc:
+            raise _TypedReadFailed from exc
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidJourneysError(
+            f"cannot read {str(path)!r}: {' '.join(str(exc).split())}"
+        ) from exc
 
 
 def _select_lists(
@@ -758,7 +918,7 @@ def _unique_sequences(codes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarra
     data = pa.py_buffer(np.ascontiguousarray(codes, dtype=np.int32).view(np.uint8))
     byte_offsets = pa.py_buffer((offsets * 4).astype(np.int64))
     keys = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, byte_offsets, data])
-    encoded = keys.dictionary_encode()
+    encoded = pc.dictionary_encode(keys, memory_pool=pa.system_memory_pool())
     inverse = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
     n_unique = len(encoded.dictionary)
     first = np.full(n_unique, n, dtype=np.int64)

@@ -58,7 +58,7 @@ import scipy.sparse.linalg as spla
 
 from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
-from attribution.journeys import Journeys
+from attribution.journeys import Journeys, _release_memory
 from attribution.result import AttributionResult
 
 __all__ = [
@@ -90,17 +90,22 @@ def _state_keys(journeys: Journeys, order: int) -> tuple[np.ndarray, np.ndarray,
     """
     touches = journeys.touches
     base = journeys.n_channels + 1
+    key_type = np.int32 if order * np.log2(base) < 31 else np.int64
     if order == 1:
-        return journeys.path_of_touch(), touches.astype(np.int64) + 1, base
+        return journeys.path_of_touch(), touches.astype(key_type) + 1, base
     lengths = journeys.lengths
     n_touches = touches.shape[0]
-    remaining = np.repeat(journeys.offsets[1:], lengths) - np.arange(n_touches)
-    first = np.zeros(n_touches, dtype=bool)
-    first[journeys.offsets[:-1]] = True
-    idx = np.flatnonzero((remaining >= order) | (first & (remaining < order)))
-    rem = remaining[idx]
-    padded = np.concatenate([touches.astype(np.int64) + 1, np.zeros(order, dtype=np.int64)])
-    key = np.zeros(idx.shape[0], dtype=np.int64)
+    index_type = np.int32 if n_touches < 2**31 - 1 else np.int64
+    remaining = np.repeat(journeys.offsets[1:].astype(index_type), lengths)
+    remaining -= np.arange(n_touches, dtype=index_type)
+    starts = remaining >= order
+    starts[journeys.offsets[:-1]] = True  # a path shorter than k is one state
+    del remaining
+    idx = np.flatnonzero(starts).astype(index_type)
+    del starts
+    rem = (journeys.offsets[1:][journeys.path_of_touch()[idx]] - idx).astype(index_type)
+    padded = np.concatenate([touches.astype(key_type) + 1, np.zeros(order, dtype=key_type)])
+    key = np.zeros(idx.shape[0], dtype=key_type)
     for i in range(order):
         digit = padded[idx + i]
         digit[rem <= i] = 0
@@ -132,7 +137,8 @@ class _Structure:
     contains: np.ndarray  # (n_states, n_channels) bool
     first_state: np.ndarray  # (n_paths,)
     last_state: np.ndarray  # (n_paths,)
-    edge_incidence: sp.csr_matrix  # (n_edges, n_paths): times each path uses each edge
+    edge_id: np.ndarray  # (n_edge_occurrences,): distinct transition of each occurrence
+    edge_path: np.ndarray  # (n_edge_occurrences,): path of each occurrence
     edge_from: np.ndarray  # (n_edges,)
     edge_to: np.ndarray  # (n_edges,)
 
@@ -154,7 +160,6 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
         same = np.zeros(state.shape[0], dtype=bool)
         same[1:] = (path[1:] == path[:-1]) & (state[1:] == state[:-1])
         path, state = path[~same], state[~same]
-    n_paths = journeys.n_paths
     boundary = np.ones(path.shape[0] + 1, dtype=bool)
     boundary[1:-1] = path[1:] != path[:-1]
     first = state[boundary[:-1]]
@@ -164,10 +169,7 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
     e_from, e_to, e_path = state[:-1][inner], state[1:][inner], path[1:][inner]
     edge_universe = n_states * n_states if n_states <= 1 << 12 else 0
     edge_id, uniq_edges = _dense_ids(e_from.astype(np.int64) * n_states + e_to, edge_universe)
-    incidence = sp.csr_matrix(
-        (np.ones(edge_id.shape[0]), (edge_id, e_path)),
-        shape=(uniq_edges.shape[0], n_paths),
-    )
+    del e_from, e_to
     contains = np.zeros((n_states, journeys.n_channels), dtype=bool)
     for i in range(state_digits.shape[1]):
         used = state_digits[:, i] > 0
@@ -179,7 +181,8 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
         contains=contains,
         first_state=first,
         last_state=last,
-        edge_incidence=incidence,
+        edge_id=edge_id,
+        edge_path=e_path.astype(np.int32),
         edge_from=uniq_edges // n_states,
         edge_to=uniq_edges % n_states,
     )
@@ -298,7 +301,9 @@ def _chain_from_counts(
 ) -> MarkovChain:
     n = structure.n_states
     weight = conversions + nulls
-    edge_weight = structure.edge_incidence @ weight
+    edge_weight = np.bincount(
+        structure.edge_id, weight[structure.edge_path], structure.edge_from.shape[0]
+    )
     transitions = sp.csr_matrix(
         (edge_weight, (structure.edge_from, structure.edge_to)), shape=(n, n)
     )
@@ -395,6 +400,7 @@ class MarkovAttribution(AttributionModel):
 
     def _prepare(self, journeys: Journeys) -> _Prepared:
         structure = _build_structure(journeys, int(self.order), self.keep_self_loops)
+        _release_memory()
         logger.info(
             "Markov order %d: %d states, %d distinct transitions",
             self.order,

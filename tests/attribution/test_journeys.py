@@ -266,7 +266,9 @@ def test_bad_options():
         Journeys.from_events(frame, lookback="30 days")
     with pytest.raises(InvalidJourneysError, match="max_touches must be a positive integer"):
         Journeys.from_events(frame, max_touches=0)
-    with pytest.raises(InvalidJourneysError, match=r"no journey has a touch inside the lookback window"):
+    with pytest.raises(
+        InvalidJourneysError, match=r"no journey has a touch inside the lookback window"
+    ):
         Journeys.from_events(frame, lookback="1h")
 
 
@@ -324,3 +326,26 @@ def test_event_log_matches_python_reference():
     j = Journeys.from_events(frame, lookback="10d", max_touches=cap)
     got = {j.path(i): [j.conversions[i], j.nulls[i], j.value[i]] for i in range(j.n_paths)}
     assert got == expected
+
+
+def test_errors_in_later_batches_name_the_file_row(tmp_path):
+    """Large files are read in batches: row numbers in errors still count from the file start."""
+    n = 300_000
+    frame = pd.DataFrame(
+        {"path": ["a > b"] * n, "total_conversions": [1] * n, "total_null": [0] * n}
+    )
+    frame.loc[290_000, "total_null"] = -2
+    csv = tmp_path / "big.csv"
+    frame.to_csv(csv, index=False)
+    with pytest.raises(InvalidJourneysError, match=r"'total_null'.*row 290000 has -2"):
+        Journeys.from_paths(csv)
+    frame.loc[290_000, "total_null"] = 0
+    frame.loc[299_999, "path"] = "a >  > b"
+    with pytest.raises(InvalidJourneysError, match=r"empty channel name at row 299999"):
+        Journeys.from_paths(frame)
+    frame.loc[299_999, "path"] = "a > b"
+    frame["total_conversions"] = frame["total_conversions"].astype(object)
+    frame.loc[250_001, "total_conversions"] = "many"
+    frame.to_csv(csv, index=False)
+    with pytest.raises(InvalidJourneysError, match=r"'total_conversions'.*row 250001 has 'many'"):
+        Journeys.from_paths(csv)
