@@ -699,7 +699,7 @@ def _value_column(column: pa.ChunkedArray, name: str, offset: int = 0) -> np.nda
 
 
 def _numeric_or_none(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
-    """The column as numbers (text such as '3' is converted), or None if a cell is not numeric."""
+    """Return the column as numbers (text such as '3' converted), or None if a cell is not."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
         return array
