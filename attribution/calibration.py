@@ -54,6 +54,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings as _warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -770,7 +771,8 @@ class Calibrator:
         q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
         z_lo, z_hi = np.percentile(z_d, q, axis=0)
         b_lo, b_hi = np.percentile(base_d, q)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", RuntimeWarning)  # channels never credited: NaN
             f_lo, f_hi = np.nanpercentile(
                 np.where(np.isfinite(factor_d), factor_d, np.nan), q, axis=0
             )

@@ -354,6 +354,12 @@ def build_report(
             unknown=unknown_cost_channels,
         )
     coverage = _coverage(provenance)
+    if costs is not None and costs.has_periods:
+        info = costs.to_dict()
+        coverage["spend_periods"] = (
+            f"{info['first_period'][:10]} to {info['last_period'][:10]} "
+            f"({info['n_periods']} period starts)"
+        )
     level = next((r.ci.level for r in results if r.ci is not None), None)
     created = created or dt.datetime.now(dt.UTC)
     return Report(

@@ -252,6 +252,7 @@ COVERAGE_LABELS = (
     ("max_touches", "Touch cap", "text"),
     ("dropped_conversions", "Conversions without touch in window (dropped)", "int"),
     ("dropped_value", "Value of dropped conversions", "money"),
+    ("spend_periods", "Spend periods (cost table)", "text"),
 )
 
 

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution.calibration import (
     CalibratedAttribution,
@@ -351,3 +353,33 @@ def test_simulated_lift_interval_propagates_and_covers_truth(simulation) -> None
     assert row["calibrated_low"] <= true <= row["calibrated_high"]
     assert isinstance(cal, CalibratedAttribution)
     assert not math.isnan(cal.baseline_low)
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    credit=st.lists(st.floats(0.0, 500.0), min_size=2, max_size=6),
+    measured=st.floats(-50.0, 800.0),
+    half_width=st.floats(0.0, 100.0),
+    extra=st.floats(0.0, 300.0),
+    pooled=st.booleans(),
+)
+def test_calibration_invariants(credit, measured, half_width, extra, pooled) -> None:
+    total = sum(credit) + extra
+    res = result(credit, total=total)
+    tests = lift_for(A=(measured, measured - half_width, measured + half_width))
+    cal = calibrate(res, tests, untested="pooled" if pooled else "keep", n_draws=200)
+    z = cal.table["calibrated"].to_numpy()
+    assert (z >= 0).all()
+    # credit and baseline add up to the attributed total; the baseline is never negative
+    assert z.sum() + cal.baseline == pytest.approx(total, abs=1e-6 * max(total, 1))
+    assert cal.baseline >= -1e-9
+    # the tested channel gets its measurement unless that alone exceeds the total
+    if max(measured, 0) <= total:
+        assert z[0] == pytest.approx(max(measured, 0))
+    # intervals bracket the point estimates
+    t = cal.table
+    assert (t["calibrated_low"] <= t["calibrated_high"] + 1e-9).all()
+    assert cal.baseline_low <= cal.baseline_high + 1e-9
