@@ -208,7 +208,8 @@ def resolve_tracking(
     experiment
         Experiment name (default ``MLFLOW_EXPERIMENT_NAME`` or ``"pathlift"``).
     registry_uri
-        Explicit registry URI (default ``MLFLOW_REGISTRY_URI`` or the tracking URI).
+        Explicit registry URI (default: the tracking URI, or ``MLFLOW_REGISTRY_URI`` when the
+        tracking URI comes from ``MLFLOW_TRACKING_URI``).
     root
         Project root for the default store (default: :func:`find_project_root`).
 
@@ -218,6 +219,7 @@ def resolve_tracking(
         The default store would sit next to old file-store data (``mlruns/<id>/meta.yaml``), or
         the URI is a plain path (the file store, which MLflow 3 no longer accepts).
     """
+    from_env = not tracking_uri and bool(os.environ.get("MLFLOW_TRACKING_URI"))
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
     name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
     if uri is None:
@@ -248,7 +250,11 @@ def resolve_tracking(
             db = Path(uri[len("sqlite:///") :])
             artifacts = (db.resolve().parent / "mlruns").as_uri()
         default = False
-    registry = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or uri
+    # MLFLOW_REGISTRY_URI only applies with MLFLOW_TRACKING_URI: an explicit tracking URI (or
+    # the project store) keeps its registry with it (mlflow.set_registry_uri also exports
+    # MLFLOW_REGISTRY_URI, which must not leak into the next resolution)
+    env_registry = os.environ.get("MLFLOW_REGISTRY_URI") if from_env else None
+    registry = registry_uri or env_registry or uri
     return TrackingSettings(
         tracking_uri=uri,
         registry_uri=registry,
