@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -83,11 +84,15 @@ def local_spark_session(
     Notes
     -----
     The session time zone is UTC so that naive timestamps mean what they mean in the reference
-    engine. ``getOrCreate`` semantics: an active session is reused and re-configured.
+    engine. ``PYSPARK_PYTHON`` defaults to the running interpreter, so Python workers see the
+    same packages (needed by model scoring with ``env_manager="local"``). ``getOrCreate`` semantics: an active session is reused and re-configured.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
 
+    # Python workers (UDFs, model scoring) run this interpreter and environment unless the
+    # caller chose another one; PySpark reads the variable when the context starts.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -308,6 +313,7 @@ def journeys_from_events_spark(
         (0-based, in input order) and the fix; Spark read errors are reported the same way.
     """
     require_pyspark()
+    from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
     from pyspark.sql import DataFrame as SparkDataFrame
 
@@ -368,7 +374,7 @@ def journeys_from_events_spark(
         )
         result = session.sql(sql)
         table = result.toArrow() if hasattr(result, "toArrow") else _to_arrow(result)
-    except PySparkException as exc:
+    except (PySparkException, Py4JError) as exc:
         raise InvalidJourneysError(
             f"Spark cannot read the event log: {_spark_message(exc)}"
         ) from exc
