@@ -85,7 +85,8 @@ def local_spark_session(
     -----
     The session time zone is UTC so that naive timestamps mean what they mean in the reference
     engine. ``PYSPARK_PYTHON`` defaults to the running interpreter, so Python workers see the
-    same packages (needed by model scoring with ``env_manager="local"``). ``getOrCreate`` semantics: an active session is reused and re-configured.
+    same packages (needed by model scoring with ``env_manager="local"``). ``getOrCreate``
+    semantics: an active session is reused and re-configured.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
