@@ -2,12 +2,13 @@
 
 Run on demand (never in unit tests)::
 
-    .venv/bin/python benchmarks/bench_calibration.py [--users 1000000] [--replications 20]
+    .venv/bin/python benchmarks/bench_calibration.py [--users 1000000] [--replications 50]
 
 Dataset: :func:`attribution.simulate.simulate_journeys` with the default, selection-biased
 configuration (paid search, direct and affiliate reach high-intent users). Lift tests are
 simulated randomized holdouts (:func:`attribution.simulate.simulate_lift_test`, 50% holdout,
-whole population) on a subset of channels, replicated with different assignment seeds; an
+whole population) on a subset of channels, replicated with independent assignment seeds (per
+channel and replication); an
 "exact" row uses the true incremental conversions with zero-width intervals.
 
 For every model, scenario (tested channels) and rule for untested channels, the script prints
@@ -89,7 +90,7 @@ def tv(credit: pd.Series, reference: pd.Series) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--replications", type=int, default=20)
+    parser.add_argument("--replications", type=int, default=50)
     parser.add_argument("--bootstrap", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -107,12 +108,14 @@ def main() -> None:
         )
     t_fit = time.perf_counter() - t0
 
+    # independent assignments per channel and replication (as separate real tests would be)
+    tested_channels = sorted({c for chans in SCENARIOS.values() for c in chans})
     lifts = {
         channel: [
-            simulate_lift_test(sim, channel, holdout_fraction=0.5, seed=1000 + r)
+            simulate_lift_test(sim, channel, holdout_fraction=0.5, seed=10_000 * (k + 1) + r)
             for r in range(args.replications)
         ]
-        for channel in {c for chans in SCENARIOS.values() for c in chans}
+        for k, channel in enumerate(tested_channels)
     }
 
     rows = []
