@@ -58,6 +58,7 @@ def write_report(
         for name, text in docs.items():
             fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
             temps[name] = Path(tmp_name)
+            os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; reports are meant to be shared
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
                 handle.flush()
