@@ -40,7 +40,16 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, Dalessandro et al. 2012)
         non-conversions; an L2 penalty of 1 on ``b_c`` keeps channels that never convert
         finite). Unobserved sets get ``v(S) = m(S)``; observed sets are shrunk towards it,
         ``v(S) = (conversions(S) + k m(S)) / (journeys(S) + k)`` with ``k = smoothing``
-        pseudo-journeys.
+        pseudo-journeys. ``smoothing="auto"`` (default) estimates ``k`` by empirical Bayes: the
+        observed sets are treated as beta-binomial around ``m(S)`` with intra-set correlation
+        ``rho = 1 / (k + 1)``, estimated by the method of moments
+
+            rho = sum_S [(c_S - n_S m_S)^2 - n_S m_S (1 - m_S)] / sum_S n_S (n_S - 1) m_S (1 - m_S)
+
+        (``c_S`` conversions, ``n_S`` journeys of set ``S``), and ``k = 1 / rho - 1`` clipped to
+        ``[0, 1e9]``; ``rho <= 0`` (the main-effects model explains the observed sets within
+        binomial noise) gives ``k = 1e9``, i.e. ``v = m``. The ``k`` used is reported in
+        ``diagnostics["smoothing"]``.
     ``"zero"``
         ``v(S) = conversions(S) / journeys(S)`` for observed sets and ``0`` otherwise: the
         naive estimate of other tools, kept for comparison.
@@ -89,6 +98,7 @@ __all__ = [
     "SimplifiedShapley",
     "channel_masks",
     "conversion_rate_shapley_attribution",
+    "empirical_bayes_smoothing",
     "exact_shapley",
     "ordered_shapley_attribution",
     "shapley_attribution",
@@ -385,6 +395,30 @@ def _fit_logistic(
     return beta
 
 
+MAX_SMOOTHING = 1e9
+
+
+def empirical_bayes_smoothing(conv: np.ndarray, journeys: np.ndarray, model: np.ndarray) -> float:
+    """Pseudo-count ``k`` shrinking set rates towards ``model`` (method of moments).
+
+    Treats conversions of each set as beta-binomial with mean ``model`` and intra-set
+    correlation ``rho = 1 / (k + 1)``; ``rho`` is estimated as
+    ``sum[(c - n m)^2 - n m (1 - m)] / sum[n (n - 1) m (1 - m)]`` over sets with journeys and
+    ``k = 1 / rho - 1``, clipped to ``[0, MAX_SMOOTHING]``.
+    """
+    seen = journeys > 0
+    c, n = conv[seen], journeys[seen]
+    m = np.clip(model[seen], 1e-12, 1 - 1e-12)
+    spread = m * (1 - m)
+    den = float((n * (n - 1) * spread).sum())
+    if den <= 0:
+        return MAX_SMOOTHING
+    rho = float((((c - n * m) ** 2) - n * spread).sum()) / den
+    if rho <= 1.0 / (MAX_SMOOTHING + 1):
+        return MAX_SMOOTHING
+    return float(min(max(1.0 / rho - 1.0, 0.0), MAX_SMOOTHING))
+
+
 def _subset_sums(coefs: np.ndarray) -> np.ndarray:
     """``out[mask] = sum of coefs over the set bits of mask``, for all ``2^n`` masks."""
     out = np.zeros(1)
@@ -418,8 +452,8 @@ class ConversionRateShapley(_ShapleyBase):
     unobserved
         ``"logistic"`` (smoothed main-effects logistic fallback, default) or ``"zero"``.
     smoothing
-        Pseudo-journeys shrinking observed rates towards the logistic model (``>= 0``; only with
-        ``unobserved="logistic"``).
+        Pseudo-journeys shrinking observed rates towards the logistic model: a number ``>= 0``
+        or ``"auto"`` (default, empirical Bayes); only used with ``unobserved="logistic"``.
     baseline
         ``v(empty)``: ``"zero"`` (default) or ``"model"`` (logistic intercept).
     max_exact_channels
@@ -448,7 +482,7 @@ class ConversionRateShapley(_ShapleyBase):
         self,
         *,
         unobserved: str = "logistic",
-        smoothing: float = 1.0,
+        smoothing: float | str = "auto",
         baseline: str = "zero",
         max_exact_channels: int = 20,
         n_permutations: int = 1000,
@@ -482,16 +516,17 @@ class ConversionRateShapley(_ShapleyBase):
             raise InvalidModelOptionError(
                 "baseline='model' needs the logistic model: use unobserved='logistic'"
             )
-        try:
-            smoothing = float(self.smoothing)
-        except (TypeError, ValueError) as exc:
-            raise InvalidModelOptionError(
-                f"smoothing must be a non-negative number, got {self.smoothing!r}"
-            ) from exc
-        if not (math.isfinite(smoothing) and smoothing >= 0):
-            raise InvalidModelOptionError(
-                f"smoothing must be a non-negative number, got {self.smoothing!r}"
-            )
+        if self.smoothing != "auto":
+            try:
+                smoothing = float(self.smoothing)
+            except (TypeError, ValueError) as exc:
+                raise InvalidModelOptionError(
+                    f"smoothing must be 'auto' or a non-negative number, got {self.smoothing!r}"
+                ) from exc
+            if not (math.isfinite(smoothing) and smoothing >= 0):
+                raise InvalidModelOptionError(
+                    f"smoothing must be 'auto' or a non-negative number, got {self.smoothing!r}"
+                )
         _check_int_option("max_exact_channels", self.max_exact_channels, 1, MAX_EXACT_CHANNELS)
         _check_int_option("n_permutations", self.n_permutations, 2)
 
@@ -537,11 +572,15 @@ class ConversionRateShapley(_ShapleyBase):
         total_conv, total_val = float(conversions.sum()), float(value.sum())
         seen = jour > 0
         mean_value = total_val / total_conv if total_conv > 0 else 0.0
-        k = float(self.smoothing)
+        k = 0.0
         beta: np.ndarray | None = None
         if self.unobserved == "logistic":
             beta = _fit_logistic(prepared.set_bits, conv, jour - conv)
             model_seen = expit(beta[0] + prepared.set_bits @ beta[1:])
+            if self.smoothing == "auto":
+                k = empirical_bayes_smoothing(conv, jour, model_seen)
+            else:
+                k = float(self.smoothing)
             rate = (conv + k * model_seen) / np.maximum(jour + k, 1e-300)
         else:
             rate = conv / np.maximum(jour, 1.0)
@@ -612,6 +651,7 @@ class ConversionRateShapley(_ShapleyBase):
         if beta is not None:
             extras["logit_coefficient"] = beta[1:]
             diagnostics["logit_intercept"] = float(beta[0])
+            diagnostics["smoothing"] = k
         return Credit(
             conversions=credit, value=credit_value, extras=extras, diagnostics=diagnostics
         )

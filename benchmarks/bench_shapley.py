@@ -212,6 +212,11 @@ def main() -> None:
     mnull = mjourneys.nulls.astype(float)
     t_mrep, _ = best_of(lambda: markov._credit(mprep, mconv, mnull, mjourneys.value), repeat)
     add("Markov order 1, one replicate (_credit)", mlabel, t_mrep)
+    from attribution.bootstrap import resample_counts
+
+    rng = np.random.default_rng(0)
+    t_resample, _ = best_of(lambda: resample_counts(mjourneys, rng, "poisson"), repeat)
+    add("one Poisson resample of the counts (resample_counts)", mlabel, t_resample)
     t_mboot, _ = best_of(lambda: MarkovAttribution(order=1, n_bootstrap=200).fit(mjourneys), 1)
     add("Markov order 1 + 200 bootstrap replicates", mlabel, t_mboot, note="target < 30 s")
 

@@ -20,7 +20,13 @@ from attribution import (
     ordered_shapley_attribution,
     shapley_attribution,
 )
-from attribution.shapley import channel_masks, exact_shapley, shapley_weights
+from attribution.shapley import (
+    MAX_SMOOTHING,
+    channel_masks,
+    empirical_bayes_smoothing,
+    exact_shapley,
+    shapley_weights,
+)
 
 
 def brute_force_shapley(v: dict[frozenset[int], float], n: int) -> np.ndarray:
@@ -357,8 +363,8 @@ def test_exact_shapley_rejects_wrong_length() -> None:
         ({"unobserved": "mean"}, "unobserved must be 'logistic' or 'zero'"),
         ({"baseline": "one"}, "baseline must be 'zero' or 'model'"),
         ({"baseline": "model", "unobserved": "zero"}, "needs the logistic model"),
-        ({"smoothing": -1.0}, "smoothing must be a non-negative number"),
-        ({"smoothing": "a lot"}, "smoothing must be a non-negative number"),
+        ({"smoothing": -1.0}, "smoothing must be .auto. or a non-negative number"),
+        ({"smoothing": "a lot"}, "smoothing must be .auto. or a non-negative number"),
         ({"max_exact_channels": 30}, "max_exact_channels must be at least 1 and at most 24"),
         ({"n_permutations": 1}, "n_permutations must be at least 2"),
         ({"max_exact_channels": 2.5}, "max_exact_channels must be an integer"),
@@ -393,3 +399,37 @@ def test_params_and_repr() -> None:
     fitted = ConversionRateShapley(n_bootstrap=0).fit(j).result_
     assert fitted.params["unobserved"] == "logistic"
     assert isinstance(fitted.to_frame(), pd.DataFrame)
+
+
+# ------------------------------------------------------------------------------ smoothing
+
+
+def test_empirical_bayes_smoothing_hand_computed() -> None:
+    """n = (10, 10), c = (2, 8), m = 0.5: rho = (6.5 + 6.5) / (2 * 10 * 9 * 0.25) = 13/45,
+    k = 45/13 - 1 = 32/13."""
+    k = empirical_bayes_smoothing(np.array([2.0, 8.0]), np.array([10.0, 10.0]), np.full(2, 0.5))
+    assert k == pytest.approx(32 / 13)
+
+
+def test_empirical_bayes_smoothing_limits() -> None:
+    # counts exactly at the model: no over-dispersion, the model is trusted
+    n = np.array([100.0, 200.0, 50.0])
+    m = np.array([0.1, 0.2, 0.3])
+    assert empirical_bayes_smoothing(n * m, n, m) == MAX_SMOOTHING
+    # one journey per set: nothing to estimate from
+    assert empirical_bayes_smoothing(np.array([1.0, 0.0]), np.ones(2), np.full(2, 0.5)) == (
+        MAX_SMOOTHING
+    )
+    # sets far from the model: little shrinkage
+    k = empirical_bayes_smoothing(np.array([0.0, 1000.0]), np.full(2, 1000.0), np.full(2, 0.5))
+    assert k < 0.01
+
+
+def test_auto_smoothing_is_reported_and_used() -> None:
+    rng = np.random.default_rng(8)
+    j = _random_journeys(rng, 4, 30)
+    model = ConversionRateShapley(n_bootstrap=0).fit(j)
+    k = model.result_.diagnostics["smoothing"]
+    explicit = ConversionRateShapley(n_bootstrap=0, smoothing=k).fit(j)
+    np.testing.assert_allclose(model.result_.conversions, explicit.result_.conversions)
+    assert model.get_params()["smoothing"] == "auto"
