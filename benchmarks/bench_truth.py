@@ -5,8 +5,9 @@ Run: ``.venv/bin/python benchmarks/bench_truth.py [--users N] [--seeds 0 1 2]``;
 For each simulator preset (``selection_bias``: the default, where paid search, direct and
 affiliate reach high-intent users; ``no_selection``: the same channels with reach independent
 of intent) and each seed, the event log is cut into journeys with ``Journeys.from_events`` and
-every model of the catalog (plus Markov orders 2 and 3 and conversion-rate Shapley with the
-naive ``unobserved="zero"`` policy) is fitted without intervals. The table reports the
+every model of the catalog with its defaults (plus Markov orders 2 and 3, conversion-rate
+Shapley with the naive ``unobserved="zero"`` policy, a fixed ``smoothing=1`` and
+``baseline="model"``, and data-driven with ``baseline="model"``) is fitted without intervals. The table reports the
 total-variation distance
 
     TV = 0.5 * sum_c |share_c - true_share_c|
@@ -45,6 +46,9 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
         "conversion_rate_shapley",
         {"unobserved": "zero"},
     ),
+    ("conversion_rate_shapley (smoothing=1)", "conversion_rate_shapley", {"smoothing": 1.0}),
+    ("conversion_rate_shapley (baseline=model)", "conversion_rate_shapley", {"baseline": "model"}),
+    ("data_driven (baseline=model)", "data_driven", {"baseline": "model"}),
 ]
 
 
