@@ -57,6 +57,13 @@ def fmt(value: Any, kind: str) -> str:
         return DASH
     if math.isinf(number):
         return "∞" if number > 0 else "−∞"
+    if kind == "share":
+        number = number * 100
+    decimals = {"count": 1, "int": 0, "money": 2, "ratio": 2, "factor": 3, "share": 1}.get(kind)
+    if decimals is not None and round(number, decimals) == 0:
+        number = 0.0  # no "-0.0"
+    if kind == "share":
+        return f"{number:.1f}%"
     if kind == "count":
         return f"{number:,.1f}"
     if kind == "int":
@@ -67,8 +74,6 @@ def fmt(value: Any, kind: str) -> str:
         return f"{number:,.2f}"
     if kind == "factor":
         return f"{number:,.3f}"
-    if kind == "share":
-        return f"{number * 100:.1f}%"
     raise ValueError(f"unknown format kind {kind!r}")
 
 
