@@ -7,8 +7,8 @@ affiliate reach high-intent users; ``no_selection``: the same channels with reac
 of intent) and each seed, the event log is cut into journeys with ``Journeys.from_events`` and
 every model of the catalog with its defaults (plus Markov orders 2 and 3, conversion-rate
 Shapley with the naive ``unobserved="zero"`` policy, a fixed ``smoothing=1`` and
-``baseline="model"``, and data-driven with ``baseline="model"``) is fitted without intervals. The table reports the
-total-variation distance
+``baseline="model"``, and data-driven with ``baseline="model"``) is fitted without intervals.
+The table reports the total-variation distance
 
     TV = 0.5 * sum_c |share_c - true_share_c|
 
