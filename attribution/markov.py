@@ -473,7 +473,7 @@ class MarkovAttribution(AttributionModel):
         unattributed = int(journeys.conversions[row_sum == 0].sum())
         inv = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
         fractions = sp.diags(inv) @ weights
-        notes = ()
+        notes: tuple[str, ...] = ()
         if unattributed:
             notes = (
                 f"{unattributed} conversions on paths with no fitted channel are unattributed",
@@ -533,7 +533,7 @@ class OrderSelection:
 def _last_state_keys(journeys: Journeys, order: int) -> np.ndarray:
     """Integer key of each path's last state at ``order`` (the last ``min(L, k)`` channels)."""
     base = journeys.n_channels + 1
-    key = np.zeros(journeys.n_paths, dtype=np.float64 if order * np.log2(base) >= 52 else np.int64)
+    key = np.zeros(journeys.n_paths, dtype=np.int64)  # exact: orders are capped at 62 bits
     ends = journeys.offsets[1:]
     lengths = journeys.lengths
     for i in range(order):
@@ -624,5 +624,5 @@ def select_order(
                 }
             )
     table = pd.DataFrame(rows)
-    best = int(table.loc[table["log_loss"].idxmin(), "order"])
+    best = int(table["order"].to_numpy()[int(np.argmin(table["log_loss"].to_numpy()))])
     return OrderSelection(table=table, best_order=best)

@@ -211,8 +211,12 @@ def _table(
             f"Markov order chosen by held-out log-loss: {order_selection.best_order} "
             + "("
             + ", ".join(
-                f"order {int(r.order)}: {r.log_loss:.4f}"
-                for r in order_selection.table.itertuples()
+                f"order {order}: {loss:.4f}"
+                for order, loss in zip(
+                    order_selection.table["order"].tolist(),
+                    order_selection.table["log_loss"].tolist(),
+                    strict=True,
+                )
             )
             + ")"
         )
@@ -236,7 +240,7 @@ def _table(
         table = pd.DataFrame({"channel": list(journeys.channels)})
         for r in results:
             frame = r.to_frame()
-            cells = frame["conversions"].map("{:,.1f}".format)
+            cells: list[str] = [f"{c:,.1f}" for c in frame["conversions"]]
             if r.ci is not None:
                 cells = [
                     f"{c} {_interval(lo, hi)}"
