@@ -45,6 +45,7 @@ CHANNELS = np.array(
 )
 CHANNEL_P = np.array([0.28, 0.2, 0.15, 0.12, 0.09, 0.07, 0.05, 0.04])
 CHUNK = 5_000_000
+LOAD_BEFORE = os.getloadavg()[0]
 
 
 def dataset_dir(n_events: int) -> Path:
@@ -96,7 +97,8 @@ def generate(n_events: int, seed: int = 7) -> Path:
 def _markov(journeys):  # type: ignore[no-untyped-def]
     from attribution.markov import MarkovAttribution
 
-    return MarkovAttribution(order=1).fit(journeys).result_.to_frame()
+    # point credit (no bootstrap intervals): the end-to-end target is journeys + credit
+    return MarkovAttribution(order=1, n_bootstrap=0).fit(journeys).result_.to_frame()
 
 
 def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> dict:
@@ -192,7 +194,8 @@ def _table(results: list[dict], n_events: int, memory_limit: str | None) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.python_version()} — dataset: {n_events:,} events "
         f"({n_events // 10:,} users, Parquet) — date: {dt.date.today().isoformat()}"
-        + (f" — DuckDB memory_limit {memory_limit}" if memory_limit else ""),
+        + (f" — DuckDB memory_limit {memory_limit}" if memory_limit else "")
+        + f" — load average before the run {LOAD_BEFORE:.1f} (shared machine)",
         "",
         "| engine | journeys (s) | Markov o1 (s) | end to end (s) | process wall (s) "
         "| peak RSS (MB) | unique paths | journeys | vs duckdb |",
