@@ -9,7 +9,11 @@ report`` and the demo).
 """
 
 from experiments.reports.model import Report, ReportError, build_report
-from experiments.reports.pipeline import DEFAULT_MODELS, report_from_events
+from experiments.reports.pipeline import (
+    DEFAULT_MODELS,
+    lift_tests_from_mlflow_run,
+    report_from_events,
+)
 from experiments.reports.write import report_documents, write_report
 
 __all__ = [
@@ -17,6 +21,7 @@ __all__ = [
     "Report",
     "ReportError",
     "build_report",
+    "lift_tests_from_mlflow_run",
     "report_documents",
     "report_from_events",
     "write_report",

@@ -20,7 +20,13 @@ from attribution.journeys import Journeys
 from attribution.result import AttributionResult
 from experiments.reports.model import Report, build_report
 
-__all__ = ["DEFAULT_MODELS", "fit_models", "report_from_events", "report_from_journeys"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "fit_models",
+    "lift_tests_from_mlflow_run",
+    "report_from_events",
+    "report_from_journeys",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,80 @@ def fit_models(
         cls = model_class(name)
         out.append(cls(n_bootstrap=n_bootstrap, random_state=seed).fit(journeys).result_)  # type: ignore[call-arg]
     return out
+
+
+def lift_tests_from_mlflow_run(
+    run_id: str,
+    channels: Mapping[str, str],
+    *,
+    population: float | Mapping[str, float],
+    tracking_uri: str | None = None,
+    metric: str = "ate",
+    period_start: Any = None,
+    period_end: Any = None,
+    population_share: float = 1.0,
+) -> LiftTests:
+    """Read lift tests from a pathlift uplift run logged in MLflow.
+
+    The uplift run logs, per arm, the held-out average treatment effect ``ate.<arm>`` with its
+    bootstrap interval ``ate.<arm>.ci_low`` / ``ate.<arm>.ci_high`` and the interval level as the
+    parameter ``eval.ci`` (see :func:`experiments.uplift_runs.evaluation_metrics`). Incremental
+    conversions are ``ate * population`` (``population``: customers the increments refer to, one
+    number or a mapping by arm), as in :meth:`LiftTests.from_uplift`.
+
+    Parameters
+    ----------
+    run_id
+        The uplift run.
+    channels
+        Arm name -> channel name.
+    tracking_uri
+        MLflow tracking URI (default: MLflow's current one).
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from attribution.calibration import InvalidLiftTestError
+    from experiments.tracking import metric_key
+
+    client = MlflowClient(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        raise InvalidLiftTestError(f"cannot read MLflow run {run_id!r}: {exc.message}") from exc
+    metrics, params = run.data.metrics, run.data.params
+    try:
+        level = float(params.get("eval.ci", 0.95))
+    except ValueError as exc:
+        raise InvalidLiftTestError(f"run {run_id}: parameter eval.ci is not a number") from exc
+    rows = []
+    for arm, channel in channels.items():
+        key = metric_key(metric, arm)
+        missing = [k for k in (key, f"{key}.ci_low", f"{key}.ci_high") if k not in metrics]
+        if missing:
+            raise InvalidLiftTestError(
+                f"MLflow run {run_id} has no metric {missing[0]!r} for arm {arm!r}: is it an "
+                "uplift run with an evaluation (pathlift uplift)?"
+            )
+        n = population.get(arm) if isinstance(population, Mapping) else population
+        if n is None or not n > 0:
+            raise InvalidLiftTestError(f"population for arm {arm!r} must be positive, got {n!r}")
+        rows.append(
+            {
+                "channel": channel,
+                "incremental_conversions": metrics[key] * n,
+                "ci_low": metrics[f"{key}.ci_low"] * n,
+                "ci_high": metrics[f"{key}.ci_high"] * n,
+                "level": level,
+                "period_start": period_start,
+                "period_end": period_end,
+                "population_share": population_share,
+                "source": f"mlflow run {run_id} arm {arm}",
+            }
+        )
+    if not rows:
+        raise InvalidLiftTestError("no arm mapped to a channel")
+    return LiftTests.from_frame(pd.DataFrame(rows))
 
 
 def _costs(costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None) -> CostTable | None:

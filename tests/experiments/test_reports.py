@@ -467,16 +467,23 @@ def test_cli_report_bad_input_is_one_line(simulated, tmp_path: Path, capsys) -> 
     assert "add --events" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # creating and migrating a sqlite store takes ~15 s
-def test_report_files_log_as_mlflow_artifacts(report: Report, tmp_path: Path) -> None:
-    """The written directory logs as MLflow artifacts (real sqlite store) and reads back."""
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory):
+    """A real MLflow sqlite store (created and migrated once for this module)."""
     from mlflow import MlflowClient
 
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("reports", artifact_location=(root / "a").as_uri())
+    return client, experiment, uri
+
+
+@pytest.mark.slow  # creating and migrating a sqlite store takes ~15 s
+def test_report_files_log_as_mlflow_artifacts(report: Report, tmp_path: Path, mlflow_store) -> None:
+    """The written directory logs as MLflow artifacts (real sqlite store) and reads back."""
+    client, experiment, uri = mlflow_store
     paths = write_report(report, tmp_path / "out")
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = client.create_experiment(
-        "reports", artifact_location=(tmp_path / "artifacts").as_uri()
-    )
     run = client.create_run(experiment)
     client.log_artifacts(run.info.run_id, str(tmp_path / "out"), artifact_path="report")
     client.set_terminated(run.info.run_id)
@@ -484,3 +491,52 @@ def test_report_files_log_as_mlflow_artifacts(report: Report, tmp_path: Path) ->
     assert names == sorted(p.name for p in paths.values())
     local = client.download_artifacts(run.info.run_id, "report/report.json", str(tmp_path / "d"))
     assert json.loads(Path(local).read_text()) == json.loads(paths["json"].read_text())
+
+
+@pytest.mark.slow
+def test_lift_tests_from_uplift_run_in_mlflow(mlflow_store) -> None:
+    """Lift tests read from the metrics an uplift run logs (keys by experiments.uplift_runs)."""
+    from attribution.calibration import InvalidLiftTestError
+    from experiments.reports import lift_tests_from_mlflow_run
+    from experiments.uplift_runs import evaluation_metrics
+    from uplift.metrics import evaluate_uplift
+
+    client, experiment, uri = mlflow_store
+    rng = np.random.default_rng(1)
+    n = 3000
+    arm = rng.choice(["control", "email offer", "sms"], size=n)
+    outcome = (rng.random(n) < np.where(arm == "control", 0.05, 0.08)).astype(float)
+    evaluation = evaluate_uplift(
+        {"email offer": rng.random(n), "sms": rng.random(n)},
+        outcome,
+        arm,
+        "control",
+        n_bootstrap=30,
+        ci=0.9,
+    )
+    run = client.create_run(experiment)
+    for key, value in evaluation_metrics(evaluation).items():
+        client.log_metric(run.info.run_id, key, value)
+    client.log_param(run.info.run_id, "eval.ci", evaluation.ci)
+    tests = lift_tests_from_mlflow_run(
+        run.info.run_id,
+        {"email offer": "email", "sms": "sms"},
+        population={"email offer": 1000, "sms": 500},
+        tracking_uri=uri,
+    )
+    frame = tests.frame.set_index("channel")
+    assert frame.loc["email", "incremental_conversions"] == pytest.approx(
+        evaluation.value("email offer", "ate") * 1000
+    )
+    lo, hi = evaluation.arms["sms"].intervals["ate"]
+    assert (frame.loc["sms", "ci_low"], frame.loc["sms", "ci_high"]) == pytest.approx(
+        (lo * 500, hi * 500)
+    )
+    assert (frame["level"] == 0.9).all()
+    with pytest.raises(InvalidLiftTestError, match="no metric"):
+        lift_tests_from_mlflow_run(
+            run.info.run_id,
+            {"push": "app_push"},
+            population=10,
+            tracking_uri=uri,
+        )
