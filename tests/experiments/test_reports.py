@@ -482,7 +482,7 @@ def mlflow_store(tmp_path_factory):
 @pytest.mark.slow  # creating and migrating a sqlite store takes ~15 s
 def test_report_files_log_as_mlflow_artifacts(report: Report, tmp_path: Path, mlflow_store) -> None:
     """The written directory logs as MLflow artifacts (real sqlite store) and reads back."""
-    client, experiment, uri = mlflow_store
+    client, experiment, _ = mlflow_store
     paths = write_report(report, tmp_path / "out")
     run = client.create_run(experiment)
     client.log_artifacts(run.info.run_id, str(tmp_path / "out"), artifact_path="report")
