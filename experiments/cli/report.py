@@ -9,7 +9,12 @@ import click
 
 from attribution.catalog import MODELS
 from attribution.errors import InvalidModelOptionError
-from experiments.reports.pipeline import DEFAULT_MODELS, report_from_events, report_from_journeys
+from experiments.reports.pipeline import (
+    DEFAULT_MODELS,
+    lift_tests_from_mlflow_run,
+    report_from_events,
+    report_from_journeys,
+)
 from experiments.reports.write import write_report
 
 __all__ = ["command"]
@@ -44,6 +49,24 @@ __all__ = ["command"]
     default=None,
     help="Lift tests (CSV/Parquet: channel, incremental_conversions, ci_low, ci_high, ...).",
 )
+@click.option(
+    "--uplift-run",
+    default=None,
+    help="MLflow run of `pathlift uplift` whose per-arm ATE serves as lift tests (with --arm).",
+)
+@click.option(
+    "--arm",
+    "arms",
+    multiple=True,
+    help="ARM=CHANNEL: map an uplift arm to a channel (repeatable; with --uplift-run).",
+)
+@click.option(
+    "--arm-population",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Customers the uplift ATE is scaled to (incremental = ATE x population).",
+)
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI for --uplift-run.")
 @click.option("--calibrate-model", default=None, help="Model to calibrate (default: markov).")
 @click.option(
     "--untested",
@@ -102,6 +125,10 @@ def command(
     costs: str | None,
     cost_col: str | None,
     lift_tests: str | None,
+    uplift_run: str | None,
+    arms: tuple[str, ...],
+    arm_population: float | None,
+    tracking_uri: str | None,
     calibrate_model: str | None,
     untested: str,
     split_date: str | None,
@@ -157,6 +184,27 @@ def command(
                 raise InvalidModelOptionError(
                     f"{option} needs an event log with timestamps: add --events"
                 )
+    tests: Any = lift_tests
+    if uplift_run is not None:
+        if lift_tests is not None:
+            raise InvalidModelOptionError("give either --lift-tests or --uplift-run, not both")
+        mapping = {}
+        for item in arms:
+            arm, sep, channel = item.partition("=")
+            if not sep or not arm.strip() or not channel.strip():
+                raise InvalidModelOptionError(
+                    f"--arm takes ARM=CHANNEL, e.g. --arm 'email offer=email'; got {item!r}"
+                )
+            mapping[arm.strip()] = channel.strip()
+        if not mapping or arm_population is None:
+            raise InvalidModelOptionError(
+                "--uplift-run needs at least one --arm ARM=CHANNEL and --arm-population N"
+            )
+        tests = lift_tests_from_mlflow_run(
+            uplift_run, mapping, population=arm_population, tracking_uri=tracking_uri
+        )
+    elif arms or arm_population is not None:
+        raise InvalidModelOptionError("--arm and --arm-population go with --uplift-run")
     names = list(MODELS) if "all" in models else list(models or DEFAULT_MODELS)
     mlflow_run: dict[str, Any] | None = None
     if mlflow_run_id is not None:
@@ -179,7 +227,7 @@ def command(
             file,
             costs=costs,
             cost_col=cost_col,
-            lift_tests=lift_tests,
+            lift_tests=tests,
             split_date=split_date,
             period_start=period_start,
             period_end=period_end,
@@ -212,7 +260,7 @@ def command(
         report = report_from_journeys(
             journeys,
             costs=costs,
-            lift_tests=lift_tests,
+            lift_tests=tests,
             models=names,
             n_bootstrap=n_bootstrap,
             seed=seed,

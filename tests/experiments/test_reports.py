@@ -494,7 +494,7 @@ def test_report_files_log_as_mlflow_artifacts(report: Report, tmp_path: Path, ml
 
 
 @pytest.mark.slow
-def test_lift_tests_from_uplift_run_in_mlflow(mlflow_store) -> None:
+def test_lift_tests_from_uplift_run_in_mlflow(mlflow_store, simulated, tmp_path: Path) -> None:
     """Lift tests read from the metrics an uplift run logs (keys by experiments.uplift_runs)."""
     from attribution.calibration import InvalidLiftTestError
     from experiments.reports import lift_tests_from_mlflow_run
@@ -540,3 +540,35 @@ def test_lift_tests_from_uplift_run_in_mlflow(mlflow_store) -> None:
             population=10,
             tracking_uri=uri,
         )
+    # the same from the command line: arms mapped to channels of the event log
+    _, root = simulated
+    status = run_cli(
+        [
+            "report",
+            str(root / "events.parquet"),
+            "--events",
+            "--out",
+            str(tmp_path / "r"),
+            "-m",
+            "linear",
+            "--bootstrap",
+            "0",
+            "--uplift-run",
+            run.info.run_id,
+            "--arm",
+            "email offer=email",
+            "--arm",
+            "sms=app_push",
+            "--arm-population",
+            "8000",
+            "--tracking-uri",
+            uri,
+        ]
+    )
+    assert status == 0
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    tested = {r["channel"]: r for r in data["calibration"]["channels"] if r["tested"]}
+    assert set(tested) == {"email", "app_push"}
+    assert tested["email"]["measured"] == pytest.approx(
+        evaluation.value("email offer", "ate") * 8000, rel=1e-3
+    )
