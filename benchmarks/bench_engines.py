@@ -17,6 +17,11 @@ Usage::
     python benchmarks/bench_engines.py run --events 10000000 --engines duckdb,numpy,spark
     python benchmarks/bench_engines.py run --events 100000000 --engines duckdb-ooc \
         --memory-limit 4GB
+    python benchmarks/bench_engines.py score --rows 2000000
+
+``score`` fits a small uplift T-learner, registers it in a SQLite MLflow store under
+``benchmarks/.data/mlflow`` and scores a Parquet feature set with ``spark_udf``; the Spark figure
+includes writing the output and reading every prediction back (means), so the UDF really runs.
 
 Data lives under ``benchmarks/.data/`` (git-ignored). The log has ``events / 10`` users, 8
 channels with skewed frequencies, timestamps spread over 90 days (second resolution, written as
@@ -162,6 +167,117 @@ def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> 
     }
 
 
+# ------------------------------------------------------------------------------ uplift scoring
+
+
+def scoring_data(n_rows: int, seed: int = 11) -> Path:
+    """Features for scoring (Parquet, 1M-row files): 4 numeric features and a segment string."""
+    import pandas as pd
+
+    out = DATA / f"scoring_{n_rows}"
+    if out.exists() and any(out.glob("*.parquet")):
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for part, start in enumerate(range(0, n_rows, 1_000_000)):
+        n = min(1_000_000, n_rows - start)
+        pd.DataFrame(
+            {
+                "customer_id": np.arange(start, start + n),
+                "recency": rng.integers(1, 365, n).astype(float),
+                "history": rng.gamma(2.0, 120.0, n),
+                "visits": rng.poisson(3.0, n).astype(float),
+                "mens": rng.integers(0, 2, n).astype(float),
+                "segment": rng.choice(["web", "phone", "multichannel"], n),
+            }
+        ).to_parquet(out / f"part-{part:05d}.parquet")
+    return out
+
+
+def registered_uplift_model() -> str:
+    """Fit a T-learner on 20k synthetic rows, log and register it in benchmarks/.data/mlflow."""
+    import mlflow
+    import pandas as pd
+
+    from experiments.registry import log_uplift_model
+    from uplift.data import UpliftData
+    from uplift.learners import UpliftModel
+
+    store = DATA / "mlflow"
+    store.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(f"sqlite:///{store}/mlflow.db")
+    mlflow.set_registry_uri(f"sqlite:///{store}/mlflow.db")
+    name = "bench-uplift"
+    client = mlflow.MlflowClient()
+    try:
+        client.get_model_version_by_alias(name, "champion")
+        return f"models:/{name}@champion"
+    except mlflow.exceptions.MlflowException:
+        pass
+    rng = np.random.default_rng(3)
+    n = 20_000
+    frame = pd.DataFrame(
+        {
+            "recency": rng.integers(1, 365, n).astype(float),
+            "history": rng.gamma(2.0, 120.0, n),
+            "visits": rng.poisson(3.0, n).astype(float),
+            "mens": rng.integers(0, 2, n).astype(float),
+            "segment": rng.choice(["web", "phone", "multichannel"], n),
+            "arm": rng.choice(["control", "email", "sms"], n),
+        }
+    )
+    lift = np.where(frame["arm"] == "email", 0.05 * frame["mens"], 0.0) + np.where(
+        frame["arm"] == "sms", 0.03, 0.0
+    )
+    frame["y"] = (rng.random(n) < 0.1 + lift).astype(int)
+    features = ["recency", "history", "visits", "mens", "segment"]
+    data = UpliftData.from_frame(
+        frame, treatment_col="arm", control="control", outcome_col="y", feature_cols=features
+    )
+    model = UpliftModel("t", n_estimators=50).fit(data)
+    experiment = mlflow.set_experiment("bench-scoring")
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
+        info = log_uplift_model(model, frame[features], registered_model_name=name)
+    client.set_registered_model_alias(name, "champion", info.registered_model_version)
+    return f"models:/{name}@champion"
+
+
+def run_scoring(n_rows: int, threads: int) -> dict:
+    """Score with Spark (spark_udf) and, as the peer, the pyfunc model in one pandas process."""
+    import shutil
+
+    import mlflow
+    import pandas as pd
+
+    from attribution.engines.spark import local_spark_session
+    from experiments.spark_scoring import score_parquet_with_spark
+
+    uri = registered_uplift_model()
+    src = scoring_data(n_rows)
+    out = DATA / f"scored_{n_rows}"
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    spark = local_spark_session(f"local[{threads}]", shuffle_partitions=8)
+    start = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    summary = score_parquet_with_spark(src, uri, out, spark=spark)
+    spark_s = time.perf_counter() - t0
+    spark.stop()
+    t0 = time.perf_counter()
+    model = mlflow.pyfunc.load_model(uri)
+    frame = pd.read_parquet(src)
+    pred = model.predict(frame)
+    pandas_s = time.perf_counter() - t0
+    return {
+        "rows": summary.n_rows,
+        "spark_start_s": start,
+        "spark_score_s": spark_s,
+        "pandas_score_s": pandas_s,
+        "spark_mean_best_uplift": summary.means.get("best_uplift"),
+        "pandas_mean_best_uplift": float(pred["best_uplift"].mean()),
+    }
+
+
 # ------------------------------------------------------------------------------ driver
 
 
@@ -227,6 +343,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--engines", default="duckdb,numpy,spark")
     run.add_argument("--memory-limit", default=None)
     run.add_argument("--threads", type=int, default=2)
+    score = sub.add_parser("score")
+    score.add_argument("--rows", type=int, default=2_000_000)
+    score.add_argument("--threads", type=int, default=2)
     child = sub.add_parser("child")
     child.add_argument("--engine", required=True)
     child.add_argument("--path", required=True)
@@ -237,6 +356,19 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         out = generate(args.events)
         print(f"{out} ready in {time.perf_counter() - t0:.1f} s")
+    elif args.cmd == "score":
+        r = run_scoring(args.rows, args.threads)
+        print(
+            f"Uplift batch scoring, {r['rows']:,} rows (Parquet), T-learner 3 arms, "
+            f"{os.cpu_count()} cores, {dt.date.today().isoformat()}, load average before "
+            f"{LOAD_BEFORE:.1f}\n\n"
+            "| path | time (s) | rows/s | mean best_uplift |\n|---|---|---|---|\n"
+            f"| Spark local[{args.threads}] spark_udf, write Parquet + read back "
+            f"(+{r['spark_start_s']:.1f} s start) | {r['spark_score_s']:.1f} "
+            f"| {r['rows'] / r['spark_score_s']:,.0f} | {r['spark_mean_best_uplift']:.6f} |\n"
+            f"| pandas pyfunc predict in one process | {r['pandas_score_s']:.1f} "
+            f"| {r['rows'] / r['pandas_score_s']:,.0f} | {r['pandas_mean_best_uplift']:.6f} |"
+        )
     elif args.cmd == "child":
         result = run_one(args.engine, Path(args.path), args.memory_limit, args.threads)
         print(json.dumps(result))
