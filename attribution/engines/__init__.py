@@ -4,7 +4,8 @@ The heavy step of attribution (event log to journeys to unique paths) runs in a 
 math after aggregation works on the small unique-path table. Both engines run the one SQL
 definition in :mod:`attribution.engines.sql` and give the same :class:`Journeys` as the
 in-memory reference :meth:`Journeys.from_events` (``engine="pandas"``), apart from
-:attr:`Journeys.timing`, which the engines do not return, and ``provenance.source``.
+``provenance.source`` and :attr:`Journeys.timing` (per-journey timestamps), which DuckDB returns
+only with ``keep_timing=True`` and Spark does not return.
 
 * ``"duckdb"`` (default): in-process, out of core with ``memory_limit`` and ``temp_directory``;
 * ``"spark"``: Apache Spark (``pip install 'pathlift[spark]'``), local or on a cluster;
@@ -63,8 +64,9 @@ def journeys_from_events(
     user_col, time_col, channel_col, conversion_col, value_col, lookback, max_touches, separator
         As in :meth:`Journeys.from_events`.
     **engine_options
-        DuckDB: ``memory_limit``, ``temp_directory``, ``threads``, ``connection``.
-        Spark: ``spark`` (a ``SparkSession``; default: a local session).
+        DuckDB: ``memory_limit``, ``temp_directory``, ``threads``, ``connection``,
+        ``keep_timing``. Spark: ``spark`` (a ``SparkSession``; default: a local session),
+        ``order_col``.
 
     Returns
     -------
@@ -88,8 +90,8 @@ def journeys_from_events(
         "separator": separator,
     }
     allowed = {
-        "duckdb": {"memory_limit", "temp_directory", "threads", "connection"},
-        "spark": {"spark"},
+        "duckdb": {"memory_limit", "temp_directory", "threads", "connection", "keep_timing"},
+        "spark": {"spark", "order_col"},
         "pandas": set(),
     }
     if engine not in allowed:

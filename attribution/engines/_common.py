@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from attribution.errors import InvalidJourneysError
-from attribution.journeys import Journeys, Provenance, parse_duration
+from attribution.journeys import Journeys, JourneyTiming, Provenance, parse_duration
 from attribution.journeys import _require_columns as require_columns
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "require_columns",
     "resolve_files",
     "resolve_options",
+    "timing_from_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -307,3 +308,31 @@ def finish_journeys(table: pa.Table, opts: EventOptions, source: str) -> Journey
     )
     journeys = Journeys.from_paths(paths, separator=opts.separator)
     return dataclasses.replace(journeys, provenance=provenance)
+
+
+def timing_from_rows(rows: pa.Table, journeys: Journeys, join: str) -> JourneyTiming:
+    """Build :class:`JourneyTiming` from per-journey rows of kept journeys.
+
+    ``rows`` has ``path`` (the path string joined with ``join``), ``end_ts``, ``converted``,
+    ``value`` and ``touch_ts`` (list of int64 nanoseconds, in path order), one row per journey
+    that kept a touch.
+    """
+    import pyarrow.compute as pc
+
+    paths = np.asarray(rows.column("path").to_numpy(zero_copy_only=False), dtype=object)
+    index = pd.Index(journeys.path_strings(join)).get_indexer(paths)
+    if np.any(index < 0):  # cannot happen: both come from the same journey rows
+        raise InvalidJourneysError("internal error: a journey's path is not among the paths")
+    touch_ts = rows.column("touch_ts")
+    lengths = np.asarray(pc.list_value_length(touch_ts).to_numpy(), dtype=np.int64)
+    flat = pc.list_flatten(touch_ts)
+    return JourneyTiming(
+        path_index=index.astype(np.int64),
+        touch_offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        touch_time=np.asarray(flat.to_numpy(), dtype=np.int64).astype("datetime64[ns]"),
+        end_time=np.asarray(rows.column("end_ts").to_numpy(), dtype=np.int64).astype(
+            "datetime64[ns]"
+        ),
+        converted=np.asarray(rows.column("converted").to_numpy(), dtype=np.int64) == 1,
+        value=np.asarray(rows.column("value").to_numpy(), dtype=np.float64),
+    )

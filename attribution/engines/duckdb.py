@@ -8,6 +8,7 @@ The query is :func:`attribution.engines.sql.journey_paths_sql`; only the unique-
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -19,7 +20,13 @@ import pyarrow as pa
 
 from attribution.engines import _common
 from attribution.engines._common import DEFAULT, EventOptions, InputFiles
-from attribution.engines.sql import DUCKDB, journey_paths_sql, validation_sql
+from attribution.engines.sql import (
+    DUCKDB,
+    journey_paths_sql,
+    journey_rows_sql,
+    path_aggregate_sql,
+    validation_sql,
+)
 from attribution.errors import InvalidJourneysError
 from attribution.journeys import Journeys
 
@@ -28,6 +35,7 @@ __all__ = ["journeys_from_events_duckdb"]
 logger = logging.getLogger(__name__)
 
 _SOURCE = "__pathlift_events"
+_JOURNEYS = "__pathlift_journeys"
 _INTEGER_TYPES = {
     "TINYINT",
     "SMALLINT",
@@ -167,6 +175,7 @@ def journeys_from_events_duckdb(
     temp_directory: str | os.PathLike[str] | None = None,
     threads: int | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
+    keep_timing: bool = False,
 ) -> Journeys:
     """Cut an event log into journeys with DuckDB; same result as :meth:`Journeys.from_events`.
 
@@ -189,11 +198,15 @@ def journeys_from_events_duckdb(
         DuckDB worker threads (default: all cores).
     connection
         An existing DuckDB connection to run on (settings above are applied to it).
+    keep_timing
+        Also return per-journey timestamps (:attr:`Journeys.timing`, as the reference does), for
+        models that use time. The journey table (one row per journey) is materialised in DuckDB
+        and fetched; journeys are ordered by user id, then time.
 
     Returns
     -------
     Journeys
-        With ``provenance.source == "duckdb"`` and ``timing`` ``None``.
+        With ``provenance.source == "duckdb"``; ``timing`` is ``None`` unless ``keep_timing``.
 
     Raises
     ------
@@ -216,7 +229,7 @@ def journeys_from_events_duckdb(
     con = duckdb.connect() if connection is None else connection
     try:
         _configure(con, memory_limit, temp_directory, threads)
-        return _run(con, data, opts)
+        return _run(con, data, opts, keep_timing=keep_timing)
     finally:
         if own:
             con.close()
@@ -224,7 +237,9 @@ def journeys_from_events_duckdb(
             con.unregister(_SOURCE)
 
 
-def _run(con: duckdb.DuckDBPyConnection, data: Any, opts: EventOptions) -> Journeys:
+def _run(
+    con: duckdb.DuckDBPyConnection, data: Any, opts: EventOptions, *, keep_timing: bool
+) -> Journeys:
     try:
         raw, files = _raw_source(con, data)
         described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()  # noqa: S608
@@ -248,15 +263,27 @@ def _run(con: duckdb.DuckDBPyConnection, data: Any, opts: EventOptions) -> Journ
            CASE WHEN conv = 1 THEN value_num ELSE 0.0 END AS value
     FROM {typed}
 )"""  # noqa: S608
-    sql = journey_paths_sql(
-        DUCKDB,
-        events,
-        lookback_ns=opts.lookback_ns,
-        max_touches=opts.max_touches,
-        join=_common.path_join(opts.separator),
-    )
+    join = _common.path_join(opts.separator)
+    shape: dict[str, Any] = {
+        "lookback_ns": opts.lookback_ns,
+        "max_touches": opts.max_touches,
+        "join": join,
+    }
+    rows: pa.Table | None = None
     try:
-        table = con.sql(sql).to_arrow_table()
+        if keep_timing:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_JOURNEYS} AS "
+                + journey_rows_sql(DUCKDB, events, **shape)
+            )
+            table = con.sql(path_aggregate_sql(_JOURNEYS)).to_arrow_table()
+            rows = con.sql(
+                f"SELECT path, end_ts, converted, value, touch_ts FROM {_JOURNEYS} "  # noqa: S608
+                "WHERE path IS NOT NULL ORDER BY user_id, journey"
+            ).to_arrow_table()
+            con.execute(f"DROP TABLE {_JOURNEYS}")
+        else:
+            table = con.sql(journey_paths_sql(DUCKDB, events, **shape)).to_arrow_table()
     except duckdb.OutOfMemoryException as exc:
         raise InvalidJourneysError(
             f"DuckDB ran out of memory: {_duckdb_message(exc)}; raise memory_limit or set "
@@ -266,4 +293,8 @@ def _run(con: duckdb.DuckDBPyConnection, data: Any, opts: EventOptions) -> Journ
         raise InvalidJourneysError(f"cannot read the event log: {_duckdb_message(exc)}") from exc
     if files is not None:
         logger.info("read %d %s file(s) with DuckDB", len(files.files), files.kind)
-    return _common.finish_journeys(table, opts, "duckdb")
+    journeys = _common.finish_journeys(table, opts, "duckdb")
+    if rows is not None:
+        timing = _common.timing_from_rows(rows, journeys, join)
+        journeys = dataclasses.replace(journeys, timing=timing)
+    return journeys

@@ -13,7 +13,8 @@ in :mod:`attribution._events`). They are written here once, as a chain of named 
 ``value``    the conversion value on conversion rows, 0 elsewhere
 ==========  ===================================================================================
 
-Steps (:func:`journey_paths_sql`):
+Steps (:func:`journey_rows_sql` then :func:`path_aggregate_sql`; :func:`journey_paths_sql` is
+both as one statement):
 
 ``numbered``
     ``journey = SUM(conv) OVER (PARTITION BY user_id ORDER BY ts, rn ROWS UNBOUNDED PRECEDING)
@@ -30,7 +31,7 @@ Steps (:func:`journey_paths_sql`):
 ``cut``
     The lookback window keeps touches with ``end_ts - ts <= lookback`` (boundary kept) and the cap
     keeps the last ``max_touches`` touches of the sorted array.
-``paths``
+path aggregate
     Journeys grouped by their path string (channels joined with ``" > "``): conversions, nulls and
     value per unique path. Journeys left without touches fall into the group whose path is NULL:
     its conversions and value are the dropped conversions and dropped value. The same pass sums
@@ -51,6 +52,8 @@ __all__ = [
     "SPARK",
     "Dialect",
     "journey_paths_sql",
+    "journey_rows_sql",
+    "path_aggregate_sql",
     "validation_sql",
 ]
 
@@ -133,7 +136,7 @@ DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")
 
 
-def journey_paths_sql(
+def journey_rows_sql(
     dialect: Dialect,
     events: str,
     *,
@@ -141,11 +144,11 @@ def journey_paths_sql(
     max_touches: int | None,
     join: str = PATH_JOIN,
 ) -> str:
-    """Return the query from typed events (a relation name or subquery) to unique paths.
+    """Return the query from typed events to one row per journey (the first three steps).
 
-    Output columns: ``path`` (NULL for the group of journeys left without touches),
-    ``total_conversions``, ``total_null``, ``total_conversion_value``, ``n_rows`` (events),
-    ``n_users``, ``n_journeys`` (journeys before dropping), ``start_ts``, ``end_ts``.
+    Output columns: ``user_id``, ``journey`` (index within the user), ``path`` (NULL when the
+    journey has no touch left), ``converted``, ``value``, ``n_events``, ``start_ts``, ``end_ts``
+    and ``touch_ts`` (the kept touches' times, in path order).
     """
     touch = dialect.struct("ts", "rn", "channel")
     kept = "touches"
@@ -154,6 +157,7 @@ def journey_paths_sql(
     if max_touches is not None:
         kept = dialect.array_last(f"({kept})", max_touches)
     channels = dialect.array_map("kept", "x", "x.channel")
+    touch_ts = dialect.array_map("kept", "x", "x.ts")
     path = dialect.array_join("channels", join)
     return f"""
 WITH numbered AS (
@@ -165,7 +169,7 @@ WITH numbered AS (
     FROM {events}
 ),
 journeys AS (
-    SELECT journey,
+    SELECT user_id, journey,
            MIN(ts) AS start_ts,
            MAX(ts) AS end_ts,
            MAX(conv) AS converted,
@@ -176,16 +180,26 @@ journeys AS (
     GROUP BY user_id, journey
 ),
 cut AS (
-    SELECT journey, start_ts, end_ts, converted, value, n_events,
+    SELECT user_id, journey, start_ts, end_ts, converted, value, n_events,
            coalesce(cardinality(kept), 0) AS n_touches,
-           {channels} AS channels
+           {channels} AS channels,
+           {touch_ts} AS touch_ts
     FROM (SELECT *, {kept} AS kept FROM journeys) AS windowed
-),
-paths AS (
-    SELECT CASE WHEN n_touches > 0 THEN {path} END AS path,
-           converted, value, n_events, journey, start_ts, end_ts
-    FROM cut
 )
+SELECT user_id, journey, CASE WHEN n_touches > 0 THEN {path} END AS path,
+       converted, value, n_events, start_ts, end_ts, touch_ts
+FROM cut
+"""  # noqa: S608
+
+
+def path_aggregate_sql(journey_rows: str) -> str:
+    """Return the last step: journeys (a relation or subquery) grouped into unique paths.
+
+    Output columns: ``path`` (NULL for the group of journeys left without touches),
+    ``total_conversions``, ``total_null``, ``total_conversion_value``, ``n_rows`` (events),
+    ``n_users``, ``n_journeys``, ``start_ts``, ``end_ts``. The text is the same in both dialects.
+    """
+    return f"""
 SELECT path,
        SUM(converted) AS total_conversions,
        SUM(1 - converted) AS total_null,
@@ -195,9 +209,27 @@ SELECT path,
        COUNT(*) AS n_journeys,
        MIN(start_ts) AS start_ts,
        MAX(end_ts) AS end_ts
-FROM paths
+FROM {journey_rows} AS journeys
 GROUP BY path
 """  # noqa: S608
+
+
+def journey_paths_sql(
+    dialect: Dialect,
+    events: str,
+    *,
+    lookback_ns: int | None,
+    max_touches: int | None,
+    join: str = PATH_JOIN,
+) -> str:
+    """Return the whole query from typed events to unique paths (see :func:`path_aggregate_sql`).
+
+    It is :func:`journey_rows_sql` followed by :func:`path_aggregate_sql`, as one statement.
+    """
+    rows = journey_rows_sql(
+        dialect, events, lookback_ns=lookback_ns, max_touches=max_touches, join=join
+    )
+    return path_aggregate_sql(f"({rows})")
 
 
 def validation_sql(dialect: Dialect, typed: str, *, separator: str) -> str:

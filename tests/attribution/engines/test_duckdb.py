@@ -272,3 +272,38 @@ def test_dispatcher_engines_agree_and_reject_unknown_options():
         journeys_from_events(log, engine="polars")  # type: ignore[arg-type]
     with pytest.raises(InvalidJourneysError, match="do not apply to engine 'pandas'"):
         journeys_from_events(log, engine="pandas", memory_limit="1GB")
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def _journey_records(journeys):
+    t = journeys.timing
+    paths = journeys.path_strings(" > ")
+    out = []
+    for j in range(t.n_journeys):
+        touches = t.touch_time[t.touch_offsets[j] : t.touch_offsets[j + 1]]
+        out.append(
+            (
+                str(paths[t.path_index[j]]),
+                int(t.end_time[j].astype(np.int64)),
+                bool(t.converted[j]),
+                float(t.value[j]),
+                tuple(touches.astype(np.int64).tolist()),
+            )
+        )
+    return sorted(out)
+
+
+@pytest.mark.parametrize("options", [{}, {"lookback": "1d", "max_touches": 2}])
+def test_keep_timing_gives_the_reference_per_journey_timestamps(options):
+    log = edge_log()
+    got = journeys_from_events_duckdb(log, keep_timing=True, **options)
+    want = Journeys.from_events(log, **options)
+    assert_same_journeys(got, want)
+    assert got.timing is not None
+    assert got.timing.n_journeys == want.timing.n_journeys == got.provenance.n_journeys
+    assert _journey_records(got) == _journey_records(want)
+    np.testing.assert_allclose(
+        np.sort(got.timing.touch_age_seconds()), np.sort(want.timing.touch_age_seconds())
+    )
