@@ -482,6 +482,15 @@ class UpliftModel:
                 te = learner.predict(X)
             elif self.learner == "x":
                 te = learner.predict(X, p=self._predict_propensity(X), verbose=False)
+            elif self.learner == "dr":
+                # causalml's DR predict also scores every outcome model, which the effect does
+                # not need; average the cross-fitted effect models only (same numbers).
+                te = np.column_stack(
+                    [
+                        np.mean([m.predict(X) for m in learner.models_tau[g]], axis=0)
+                        for g in learner.t_groups
+                    ]
+                )
             else:
                 te = learner.predict(X, verbose=False)
         return np.asarray(te, dtype=np.float64).reshape(n, len(self.arms_))

@@ -182,3 +182,13 @@ def test_progress_and_repr(small):
     assert messages[-1].endswith("done")
     assert "arms=['A', 'B']" in repr(model)
     assert "unfitted" in repr(UpliftModel())
+
+
+@pytest.mark.parametrize("outcome", ["y", "spend"])
+def test_dr_fast_predict_equals_causalml_predict(outcome):
+    frame = make_frame(900, seed=6, continuous=outcome == "spend")
+    data = UpliftData.from_frame(frame, treatment_col="arm", control=CONTROL, outcome_col=outcome)
+    model = UpliftModel("dr", **FAST).fit(data)
+    X = data.schema.transform(frame)
+    expected = model.learner_.predict(X, verbose=False)
+    np.testing.assert_allclose(model.predict_uplift(frame), expected, rtol=1e-12, atol=1e-12)
