@@ -307,3 +307,33 @@ def test_keep_timing_gives_the_reference_per_journey_timestamps(options):
     np.testing.assert_allclose(
         np.sort(got.timing.touch_age_seconds()), np.sort(want.timing.touch_age_seconds())
     )
+
+
+# ----------------------------------------------------------------------------- input types
+
+
+def test_arrow_input_string_timestamps_with_offsets_and_unix_seconds():
+    import pyarrow as pa
+
+    log = edge_log()
+    want = Journeys.from_events(log, lookback="1d")
+    # ISO strings with an offset: the same instants, written in another zone
+    shifted = log.assign(
+        timestamp=(log["timestamp"] + pd.Timedelta("2h")).dt.strftime("%Y-%m-%dT%H:%M:%S+02:00")
+    )
+    assert_same_journeys(journeys_from_events_duckdb(shifted, lookback="1d"), want)
+    seconds = log.assign(timestamp=log["timestamp"].astype("datetime64[s]").astype(np.int64))
+    assert_same_journeys(journeys_from_events_duckdb(seconds, lookback="1d"), want)
+    table = pa.Table.from_pandas(log, preserve_index=False)
+    assert_same_journeys(journeys_from_events_duckdb(table, lookback="1d"), want)
+
+
+def test_separator_with_quotes_is_quoted_safely():
+    log = edge_log()
+    log["channel"] = log["channel"].str.replace("search", "paid > search")
+    got = journeys_from_events_duckdb(log, separator="'")
+    want = Journeys.from_events(log, separator="'")
+    assert got.channels == want.channels
+    bad = log.assign(channel=log["channel"].where(log.index != 4, "o'clock"))
+    with pytest.raises(InvalidJourneysError, match=r"row 4 which contains the path separator"):
+        journeys_from_events_duckdb(bad, separator="'")
