@@ -568,7 +568,7 @@ def _calibrate_draws(
     Returns calibrated credit, factors, baseline and the pooled factor per draw, plus a flag per
     draw telling whether the tested channels alone exceeded the total.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         sum_x = np.where(tested, credit, 0.0).sum(axis=1)
         sum_y = np.where(tested, measured, 0.0).sum(axis=1)
         pooled = np.where(sum_x > 0, sum_y / sum_x, np.nan)
@@ -576,21 +576,24 @@ def _calibrate_draws(
     if untested == "keep":
         z_untested = credit
     else:
-        z_untested = np.nan_to_num(pooled, nan=1.0)[:, None] * credit
-    z_untested = np.maximum(z_untested, 0.0)
+        factor = np.nan_to_num(pooled, nan=1.0, posinf=np.finfo(float).max, neginf=0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z_untested = factor[:, None] * credit
+    # no channel can be credited more than the total (also keeps inf/NaN out of the capping)
+    z_untested = np.clip(np.nan_to_num(z_untested, nan=0.0, posinf=total), 0.0, total)
     z = np.where(tested, z_tested, z_untested)
     tested_sum = np.where(tested, z, 0.0).sum(axis=1)
     untested_sum = np.where(tested, 0.0, z).sum(axis=1)
     over = tested_sum + untested_sum > total
     tested_over = tested_sum > total
     # untested scaled down to fill the remainder; if tested alone exceed, everything scaled
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         room = np.maximum(total - tested_sum, 0.0)
         scale_untested = np.where(untested_sum > 0, np.minimum(room / untested_sum, 1.0), 1.0)
         scale_all = np.where(tested_sum > 0, total / tested_sum, 1.0)
     z = np.where((over & ~tested_over)[:, None] & ~tested, z * scale_untested[:, None], z)
     z = np.where(tested_over[:, None], np.where(tested, z * scale_all[:, None], 0.0), z)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         factor = np.where(credit > 0, z / np.where(credit > 0, credit, 1.0), np.nan)
     baseline = total - z.sum(axis=1)
     return z, factor, baseline, np.stack([pooled, over, tested_over])
