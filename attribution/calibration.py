@@ -591,8 +591,9 @@ def _calibrate_draws(
         room = np.maximum(total - tested_sum, 0.0)
         scale_untested = np.where(untested_sum > 0, np.minimum(room / untested_sum, 1.0), 1.0)
         scale_all = np.where(tested_sum > 0, total / tested_sum, 1.0)
-    z = np.where((over & ~tested_over)[:, None] & ~tested, z * scale_untested[:, None], z)
-    z = np.where(tested_over[:, None], np.where(tested, z * scale_all[:, None], 0.0), z)
+        # (inf scales can only occur in rows that the masks do not select)
+        z = np.where((over & ~tested_over)[:, None] & ~tested, z * scale_untested[:, None], z)
+        z = np.where(tested_over[:, None], np.where(tested, z * scale_all[:, None], 0.0), z)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         factor = np.where(credit > 0, z / np.where(credit > 0, credit, 1.0), np.nan)
     baseline = total - z.sum(axis=1)
