@@ -15,7 +15,7 @@ import pytest
 
 from attribution.calibration import LiftTests
 from attribution.costs import CostTable
-from attribution.journeys import Provenance
+from attribution.journeys import Journeys, Provenance
 from attribution.result import AttributionResult, ConfidenceIntervals
 from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
 from experiments.cli import run_cli
@@ -572,3 +572,52 @@ def test_lift_tests_from_uplift_run_in_mlflow(mlflow_store, simulated, tmp_path:
     assert tested["email"]["measured"] == pytest.approx(
         evaluation.value("email offer", "ate") * 8000, rel=1e-3
     )
+
+
+def test_cli_report_from_path_table_and_cost_column(simulated, tmp_path: Path) -> None:
+    sim, root = simulated
+    journeys = Journeys.from_events(sim.events)
+    journeys.to_path_table().to_csv(tmp_path / "paths.csv", index=False)
+    assert (
+        run_cli(
+            [
+                "report",
+                str(tmp_path / "paths.csv"),
+                "--out",
+                str(tmp_path / "p"),
+                "-m",
+                "linear",
+                "--bootstrap",
+                "0",
+            ]
+        )
+        == 0
+    )
+    data = json.loads((tmp_path / "p" / "report.json").read_text())
+    assert data["coverage"]["source"] == "paths"
+    assert data["headline"]["Conversions"] == journeys.total_conversions
+    assert data["reallocation"] is None  # no costs, no suggestion
+    # spend summed from the event log's per-touch cost column
+    assert (
+        run_cli(
+            [
+                "report",
+                str(root / "events.parquet"),
+                "--events",
+                "--cost-col",
+                "cost",
+                "--out",
+                str(tmp_path / "e"),
+                "-m",
+                "linear",
+                "--bootstrap",
+                "0",
+            ]
+        )
+        == 0
+    )
+    data = json.loads((tmp_path / "e" / "report.json").read_text())
+    spend = {r["channel"]: r["spend"] for r in data["channels"]}
+    expected = sim.events.groupby("channel")["cost"].sum()
+    for channel, value in expected.items():
+        assert spend[channel] == pytest.approx(value)
