@@ -18,7 +18,7 @@ randomized experiment the known value is used (``UpliftData.pairwise_propensity`
 arm) -- causalml would otherwise fit its own propensity model, which is much slower at scale and
 brings nothing in an RCT. For observational data (``randomized=False``) a LightGBM
 :class:`~uplift.propensity.PropensityModel` estimates it (out of fold for training rows) and
-warns about poor overlap.
+warns about poor overlap -- for every learner, since poor overlap undermines all of them.
 
 Reproducibility: every LightGBM model gets ``random_state=seed`` and ``deterministic=True``;
 cross-fitting folds (R, DR) and the uplift forest use the same seed. With ``n_jobs=1`` everything
@@ -347,22 +347,21 @@ class UpliftModel:
         propensity_model: PropensityModel | None = None
         constants: dict[str, float] | None = None
         p_train: dict[str, np.ndarray] | None = None
-        if self.learner in ("x", "r", "dr"):
-            if data.randomized:
-                constants = data.pairwise_propensity()
+        if data.randomized:
+            constants = data.pairwise_propensity()
+            if self.learner in ("x", "r", "dr"):
                 p_train = {a: np.full(len(data), constants[a]) for a in data.arms}
                 stage(
                     "using the known assignment propensity "
                     + ", ".join(f"{a}={p:.4f}" for a, p in constants.items())
                 )
-            else:
-                stage("estimating propensity scores (assignment not randomized)")
-                propensity_model = PropensityModel(
-                    lgbm_params=self._lgbm_kwargs(cat_indices), seed=int(self.seed)
-                )
-                p_train = propensity_model.fit(X, treatment, data.arms, data.control)
-        elif data.randomized:
-            constants = data.pairwise_propensity()
+        else:
+            # estimated for every learner: X/R/DR use it, and the overlap check concerns all
+            stage("estimating propensity scores (assignment not randomized)")
+            propensity_model = PropensityModel(
+                lgbm_params=self._lgbm_kwargs(cat_indices), seed=int(self.seed)
+            )
+            p_train = propensity_model.fit(X, treatment, data.arms, data.control)
 
         learner = self._build(data.outcome_type, data.control, cat_indices)
         stage(

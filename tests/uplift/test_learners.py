@@ -172,6 +172,10 @@ def test_observational_data_estimates_propensity_and_warns_on_overlap():
         warnings.simplefilter("error", OverlapWarning)
         m2 = fit_uplift_model(rct, "x", **FAST)
     assert m2.propensity_ == pytest.approx({"A": treated.mean()})
+    # learners that do not use the propensity still get the overlap check
+    with pytest.warns(OverlapWarning, match="poor overlap for arm 'A'"):
+        t_model = fit_uplift_model(data, "t", n_estimators=50)
+    assert t_model.metadata_["propensity"]["overlap_outside_share"]["A"] > 0.01
 
 
 def test_progress_and_repr(small):
