@@ -101,10 +101,12 @@ def _channels(
     column: pd.Series, name: str, converted: np.ndarray, separator: str
 ) -> tuple[np.ndarray, list[str]]:
     """Factorize channel names (trimmed) to sorted codes; -1 marks a conversion-only row."""
-    missing = column.isna().to_numpy()
     as_str = column.astype("string").str.strip()
     empty = (as_str == "").fillna(False).to_numpy(dtype=bool)
-    bad = (missing & ~converted) | empty
+    # CSV readers turn a missing channel into "": on a conversion row both mean "marker only"
+    missing = column.isna().to_numpy() | (empty & converted)
+    as_str = as_str.mask(pd.Series(missing, index=as_str.index))
+    bad = (missing & ~converted) | (empty & ~converted)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(

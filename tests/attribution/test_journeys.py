@@ -349,3 +349,18 @@ def test_errors_in_later_batches_name_the_file_row(tmp_path):
     frame.to_csv(csv, index=False)
     with pytest.raises(InvalidJourneysError, match=r"'total_conversions'.*row 250001 has 'many'"):
         Journeys.from_paths(csv)
+
+
+def test_csv_event_log_with_empty_channel_on_conversion_rows(tmp_path):
+    csv = tmp_path / "events.csv"
+    csv.write_text(
+        "user_id,timestamp,channel,conversion,value\n"
+        "1,2024-01-01,search,0,0\n1,2024-01-02,,1,20\n2,2024-01-01,email,0,0\n"
+    )
+    j = Journeys.from_events(csv)
+    assert sorted(j.to_path_table()["path"]) == ["email", "search"]
+    assert j.total_conversions == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,timestamp,channel,conversion,value\n1,2024-01-01,,0,0\n")
+    with pytest.raises(InvalidJourneysError, match="missing or empty channel at row 0"):
+        Journeys.from_events(bad)
