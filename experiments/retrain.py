@@ -738,7 +738,7 @@ def _log_outcome(outcome: RetrainOutcome) -> None:
         {
             "pathlift.decision": outcome.decision,
             "pathlift.decision_reason": outcome.reason[:5000],
-            "pathlift.version": outcome.version or "",
+            "pathlift.model_version": outcome.version or "",
             "pathlift.champion_before": outcome.champion_before or "",
             "pathlift.champion_after": outcome.champion_after or "",
         }

@@ -63,7 +63,7 @@ def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("template")
-    MlflowClient(f"sqlite:///{root / 'mlflow.db'}").search_experiments()
+    MlflowClient(*[f"sqlite:///{root / 'mlflow.db'}"] * 2).search_experiments()
     return root / "mlflow.db"
 
 
@@ -175,7 +175,7 @@ def test_uplift_run_logs_evaluation_and_registers(settings: TrackingSettings, fi
         settings=settings,
         register=True,
     )
-    client = MlflowClient(settings.tracking_uri)
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
     run = client.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"
     params, metrics = run.data.params, run.data.metrics

@@ -40,7 +40,7 @@ from experiments.tracking import (
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An initialised (migrated) empty sqlite store, copied by tests that need a fresh one."""
     root = tmp_path_factory.mktemp("template")
-    MlflowClient(f"sqlite:///{root / 'mlflow.db'}").search_experiments()
+    MlflowClient(*[f"sqlite:///{root / 'mlflow.db'}"] * 2).search_experiments()
     return root / "mlflow.db"
 
 
@@ -120,7 +120,12 @@ def test_metric_key_is_accepted_by_mlflow(settings: TrackingSettings) -> None:
     assert re.fullmatch(r"[0-9A-Za-z_\-./]+", key)
     with tracked_run("keys", settings=settings) as run:
         mlflow.log_metric(key, 1.5)
-    assert MlflowClient(settings.tracking_uri).get_run(run.info.run_id).data.metrics[key] == 1.5
+    assert (
+        MlflowClient(settings.tracking_uri, settings.registry_uri)
+        .get_run(run.info.run_id)
+        .data.metrics[key]
+        == 1.5
+    )
 
 
 def test_file_digest_matches_hashlib(tmp_path: Path) -> None:
@@ -154,7 +159,11 @@ def test_log_dataset_uses_own_digest(settings: TrackingSettings, tmp_path: Path)
     with tracked_run("data", settings=settings) as run:
         info = log_dataset(csv, name="data.csv", frame=frame)
     assert info.sha256 == hashlib.sha256(csv.read_bytes()).hexdigest()
-    inputs = MlflowClient(settings.tracking_uri).get_run(run.info.run_id).inputs.dataset_inputs
+    inputs = (
+        MlflowClient(settings.tracking_uri, settings.registry_uri)
+        .get_run(run.info.run_id)
+        .inputs.dataset_inputs
+    )
     assert len(inputs) == 1
     ds = inputs[0].dataset
     assert ds.digest == info.sha256[:32] and ds.name == "data.csv"
@@ -170,7 +179,11 @@ def test_log_dataset_uses_own_digest(settings: TrackingSettings, tmp_path: Path)
 def test_run_tags(settings: TrackingSettings) -> None:
     with tracked_run("tags", settings=settings, description="# hello") as run:
         pass
-    tags = MlflowClient(settings.tracking_uri).get_run(run.info.run_id).data.tags
+    tags = (
+        MlflowClient(settings.tracking_uri, settings.registry_uri)
+        .get_run(run.info.run_id)
+        .data.tags
+    )
     assert tags["version.mlflow"] == mlflow.__version__
     assert tags["version.numpy"] == np.__version__
     assert tags["version.pandas"] == pd.__version__
@@ -186,7 +199,7 @@ def test_failed_run_is_marked_with_traceback(settings: TrackingSettings, tmp_pat
         with tracked_run("fails", settings=settings) as run:
             mlflow.log_param("stage", "before")
             raise ExperimentError("broken on purpose")
-    client = MlflowClient(settings.tracking_uri)
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
     finished = client.get_run(run.info.run_id)
     assert finished.info.status == "FAILED"
     assert finished.data.tags["pathlift.error"] == "ExperimentError: broken on purpose"
@@ -202,7 +215,12 @@ def test_interrupted_run_is_killed(settings: TrackingSettings) -> None:
     with pytest.raises(KeyboardInterrupt):
         with tracked_run("interrupted", settings=settings) as run:
             raise KeyboardInterrupt
-    assert MlflowClient(settings.tracking_uri).get_run(run.info.run_id).info.status == "KILLED"
+    assert (
+        MlflowClient(settings.tracking_uri, settings.registry_uri)
+        .get_run(run.info.run_id)
+        .info.status
+        == "KILLED"
+    )
 
 
 # ------------------------------------------------------------------------------ attribution runs
@@ -223,7 +241,7 @@ def test_attribution_run_params_metrics_artifacts(
         markov=markov,
         settings=settings,
     )
-    client = MlflowClient(settings.tracking_uri)
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
     run = client.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"
     params, metrics = run.data.params, run.data.metrics
@@ -311,5 +329,5 @@ def test_markov_model_registered_and_served_from_alias(
         markov.result_, worked_example, markov=markov, settings=settings, register=True
     )
     assert again.model_versions == {DEFAULT_MARKOV_NAME: "1"}
-    client = MlflowClient(settings.tracking_uri)
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
     assert len(client.search_model_versions(f"name='{DEFAULT_MARKOV_NAME}'")) == 1
