@@ -52,7 +52,9 @@ MODEL_CODE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def spark():
-    session = local_spark_session("local[2]", shuffle_partitions=2)
+    # tiny test data: compiling generated code costs more than it saves
+    fast = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+    session = local_spark_session("local[2]", shuffle_partitions=2, config=fast)
     yield session
     session.stop()
 

@@ -41,9 +41,16 @@ pytestmark = [
 ]
 
 
+# tiny test data: compiling generated code costs more than it saves
+FAST_SMALL_JOBS = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
 @pytest.fixture(scope="module")
 def spark():
-    session = local_spark_session("local[2]", shuffle_partitions=2)
+    session = local_spark_session("local[2]", shuffle_partitions=2, config=FAST_SMALL_JOBS)
     yield session
     session.stop()
 
