@@ -66,7 +66,7 @@ class DemoResult:
     aliases: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """The closing message: report files, runs, registered models, how to open MLflow."""
+        """Return the closing message: report files, runs, models, how to open MLflow."""
         settings = self.settings
         lines = ["", "Reports:"]
         lines += [f"  {p}" for p in self.report_files.values()]

@@ -47,6 +47,9 @@ def test_demo_tracks_registers_and_reports(tmp_path, capsys):
     assert all(r.info.status == "FINISHED" for r in runs)
     attribution, uplift = runs
     assert attribution.data.tags.get("mlflow.note.content")
+    assert "uplift_model" in {a.path for a in client.list_artifacts(uplift.info.run_id)} or (
+        uplift.data.tags.get("pathlift.registered.pathlift-uplift") == "1"
+    )
     artifacts = {a.path for a in client.list_artifacts(attribution.info.run_id, "report")}
     assert "report/report.html" in artifacts
     report = json.loads((out / "report.json").read_text())
