@@ -330,20 +330,29 @@ def journeys_from_events_spark(
     )
     session = spark if spark is not None else local_spark_session()
     ns_long = False
+    dense = True  # is rn already the 0-based row position?
     views: list[str] = []
     previous_nanos = str(session.conf.get("spark.sql.legacy.parquet.nanosAsLong", "false"))
     try:
         if isinstance(data, SparkDataFrame):
             from pyspark.sql import functions as F
 
+            if order_col is not None and order_col not in data.columns:
+                raise InvalidJourneysError(
+                    f"order_col {order_col!r} is not a column of the DataFrame (available: "
+                    f"{', '.join(map(repr, data.columns))})"
+                )
             rn = F.col(order_col) if order_col else F.monotonically_increasing_id()
             df = data.withColumn("rn", rn)
+            dense = False
         elif isinstance(data, pd.DataFrame | pa.Table):
             frame = data.to_pandas() if isinstance(data, pa.Table) else data
             df = _from_pandas(session, frame, opts)
             ns_long = True
         else:
-            df, ns_long = _from_files(session, _common.resolve_files(data))
+            files = _common.resolve_files(data)
+            df, ns_long = _from_files(session, files)
+            dense = files.kind == "parquet"
         schema = {field.name: field.dataType for field in df.schema.fields}
         columns = [c for c in schema if c != "rn"]
         _common.require_columns(columns, opts.required())
@@ -359,7 +368,11 @@ def journeys_from_events_spark(
                 "could not number the input rows (a file path did not map back to the input "
                 "list): pass the files as local paths"
             )
-        checks = {k: _row_number(session, typed, v) for k, v in checks.items()}
+        if not dense:
+            checks = {
+                k: _row_position(session, typed, v) if k.startswith("bad_") else v
+                for k, v in checks.items()
+            }
         _common.raise_for_checks(checks, opts, value_name)
         events = f"""(
     SELECT user_id, ts, rn, channel, conv,
@@ -390,13 +403,22 @@ def _to_arrow(result: SparkDataFrame) -> pa.Table:
     return pa.Table.from_pandas(result.toPandas(), preserve_index=False)
 
 
-def _row_number(session: SparkSession, typed: str, rn: Any) -> Any:
-    """Turn a first-offending ``rn`` into a 0-based row position (CSV ``rn`` is a struct)."""
-    if rn is None or isinstance(rn, int | float):
-        return rn
-    file, row = rn["file"], rn["row"]
-    count = session.sql(
-        f"SELECT COUNT(*) AS n FROM {typed} AS t "  # noqa: S608
-        f"WHERE t.rn.file < {int(file)} OR (t.rn.file = {int(file)} AND t.rn.row < {int(row)})"
-    ).collect()[0]["n"]
+def _row_position(session: SparkSession, typed: str, rn: Any) -> int | None:
+    """Turn a first-offending ``rn`` (an order key) into a 0-based position in input order.
+
+    Counts the rows ordered before it; only run on the error path.
+    """
+    if rn is None:
+        return None
+    if hasattr(rn, "asDict"):  # CSV: struct(file, row)
+        file, row = int(rn["file"]), int(rn["row"])
+        where = f"t.rn.file < {file} OR (t.rn.file = {file} AND t.rn.row < {row})"
+        count = session.sql(
+            f"SELECT COUNT(*) AS n FROM {typed} AS t WHERE {where}"  # noqa: S608
+        ).collect()[0]["n"]
+    else:
+        count = session.sql(
+            f"SELECT COUNT(*) AS n FROM {typed} AS t WHERE t.rn < :bad",  # noqa: S608
+            args={"bad": rn},
+        ).collect()[0]["n"]
     return int(count)

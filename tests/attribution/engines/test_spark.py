@@ -109,8 +109,18 @@ def test_random_logs_and_credits_identical_across_engines(spark):
             pd.testing.assert_frame_equal(a, b, rtol=1e-9)
 
 
-def test_bad_input_and_empty_results_are_the_reference_errors(spark):
+def test_bad_input_and_empty_results_are_the_reference_errors(spark, tmp_path):
     log = edge_log()
+    # error rows are positions in input order for every kind of input
+    csv = tmp_path / "bad.csv"
+    log.assign(conversion=log["conversion"].replace({1: 2})).to_csv(csv, index=False)
+    with pytest.raises(InvalidJourneysError, match=r"'conversion' must be 0/1.*row 3 "):
+        journeys_from_events_spark(csv, spark=spark)
+    frame = log.assign(timestamp=log["timestamp"].astype("datetime64[us]"))
+    frame.loc[2, "user_id"] = None
+    sdf = spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))
+    with pytest.raises(InvalidJourneysError, match=r"missing user id at row 2:"):
+        journeys_from_events_spark(sdf, spark=spark)
     with pytest.raises(InvalidJourneysError, match=r"required column 'channel' is missing"):
         journeys_from_events_spark(log.drop(columns="channel"), spark=spark)
     bad = log.assign(channel=log["channel"].where(log.index != 2, "a>b"))
