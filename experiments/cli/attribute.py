@@ -70,14 +70,22 @@ def load_journeys(
     conversion_col: str,
     lookback: str | None,
     max_touches: int | None,
+    engine: str = "duckdb",
+    keep_timing: bool = False,
 ) -> Journeys:
-    """Read a path table or an event log with the CLI's options."""
+    """Read a path table, or an event log with the chosen engine, with the CLI's options."""
     value_kw: dict[str, Any] = {} if value_col is None else {"value_col": value_col}
     if value_col == "none":
         value_kw = {"value_col": None}
     if events:
-        return Journeys.from_events(
+        from attribution.engines import journeys_from_events
+
+        engine_kw: dict[str, Any] = (
+            {"keep_timing": True} if engine == "duckdb" and keep_timing else {}
+        )
+        return journeys_from_events(
             file,
+            engine=engine,  # type: ignore[arg-type]
             user_col=user_col,
             time_col=time_col,
             channel_col=channel_col,
@@ -86,6 +94,7 @@ def load_journeys(
             max_touches=max_touches,
             separator=separator,
             **value_kw,
+            **engine_kw,
         )
     if lookback is not None or max_touches is not None:
         raise InvalidModelOptionError(
@@ -125,8 +134,13 @@ def build_models(
     half_life: str | None,
     n_bootstrap: int,
     seed: int,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> list[AttributionModel]:
-    """Instantiate the requested models with the CLI's options."""
+    """Instantiate the requested models with the CLI's options.
+
+    ``extra`` maps a model name to further constructor arguments (Shapley and data-driven
+    options).
+    """
     wanted = list(MODELS) if (not names or "all" in names) else list(dict.fromkeys(names))
     first, middle, last = _parse_position_weights(position_weights)
     options: dict[str, dict[str, Any]] = {
@@ -135,6 +149,8 @@ def build_models(
         "position_based": {"first": first, "middle": middle, "last": last},
         "time_decay": {"half_life": _half_life_value(half_life)},
     }
+    for name, kwargs in (extra or {}).items():
+        options.setdefault(name, {}).update(kwargs)
     models = []
     for name in wanted:
         cls = model_class(name)
@@ -315,6 +331,41 @@ _MODEL_CHOICES = [*MODELS, "all"]
 )
 @click.option("--output", "-o", default=None, help="Write to this file (atomically).")
 @click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: auto).")
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark", "pandas"]),
+    default="duckdb",
+    show_default=True,
+    help="Event logs: engine that cuts journeys (FILE may be a directory or a glob).",
+)
+@click.option("--max-position", default=5, show_default=True, help="ordered_shapley: positions.")
+@click.option(
+    "--unobserved",
+    type=click.Choice(["logistic", "zero"]),
+    default="logistic",
+    show_default=True,
+    help="conversion_rate_shapley: value of never-observed channel sets.",
+)
+@click.option(
+    "--max-exact-channels",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Shapley: exact up to this many channels, sampled beyond (default: per model).",
+)
+@click.option("--permutations", default=None, type=click.IntRange(min=10))
+@click.option("--trees", default=200, show_default=True, help="data_driven: LightGBM trees.")
+@click.option("--n-jobs", default=1, show_default=True, help="data_driven: LightGBM threads.")
+@click.option(
+    "--track/--no-track",
+    default=True,
+    show_default=True,
+    help="Record the run in MLflow.",
+)
+@click.option("--tracking-uri", default=None, help="MLflow store (default: the project's).")
+@click.option("--experiment", default=None, help="MLflow experiment (default: pathlift).")
+@click.option(
+    "--register", is_flag=True, help="Register the fitted Markov model (needs -m markov)."
+)
 def command(
     file: str,
     models: tuple[str, ...],
@@ -340,6 +391,17 @@ def command(
     fmt: str,
     output: str | None,
     progress: bool | None,
+    engine: str,
+    max_position: int,
+    unobserved: str,
+    max_exact_channels: int | None,
+    permutations: int | None,
+    trees: int,
+    n_jobs: int,
+    track: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    register: bool,
 ) -> None:
     """Attribute conversions to channels from FILE (CSV or Parquet).
 
@@ -351,7 +413,8 @@ def command(
         raise InvalidModelOptionError(
             f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
         )
-    if not Path(file).exists():
+    is_pattern = events and any(ch in file for ch in "*?[")
+    if not is_pattern and not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
     size = Path(file).stat().st_size if Path(file).is_file() else 0
     show = progress if progress is not None else size > PROGRESS_ROWS * 20
@@ -371,10 +434,22 @@ def command(
         conversion_col=conversion_col,
         lookback=lookback,
         max_touches=max_touches,
+        engine=engine,
+        keep_timing=bool({"time_decay", "data_driven", "all"} & set(models)),
     )
     prog.stage(repr(journeys))
     selection = None
     names = models or ("markov",)
+    shapley_sampling: dict[str, Any] = {}
+    if max_exact_channels is not None:
+        shapley_sampling["max_exact_channels"] = max_exact_channels
+    if permutations is not None:
+        shapley_sampling["n_permutations"] = permutations
+    extra = {
+        "ordered_shapley": {"max_position": max_position},
+        "conversion_rate_shapley": {"unobserved": unobserved, **shapley_sampling},
+        "data_driven": {"n_estimators": trees, "n_jobs": n_jobs, **shapley_sampling},
+    }
     if order == "auto":
         if "markov" in names or "all" in names:
             prog.stage("choosing the Markov order on held-out journeys")
@@ -396,7 +471,10 @@ def command(
         half_life=half_life,
         n_bootstrap=n_bootstrap,
         seed=seed,
+        extra=extra,
     )
+    if register and not any(m.name == "markov" for m in fitted):
+        raise InvalidModelOptionError("--register registers the Markov model: add -m markov")
     results = []
     for model in fitted:
         prog.stage(f"fitting {model.name}")
@@ -408,3 +486,30 @@ def command(
         prog.stage(f"wrote {output}")
     else:
         sys.stdout.write(text)
+    if track:
+        from experiments.attribution_runs import track_attribution_run
+        from experiments.tracking import resolve_tracking
+
+        markov = next((m for m in fitted if m.name == "markov"), None)
+        config = {
+            "command": "attribute",
+            "file": str(file),
+            "events": events,
+            "engine": engine if events else None,
+            "lookback": lookback,
+            "max_touches": max_touches,
+            "n_bootstrap": n_bootstrap,
+            "seed": seed,
+            "order_selection": None if selection is None else selection.to_dict(),
+        }
+        run = track_attribution_run(
+            results,
+            journeys,
+            source=file if Path(file).is_file() else None,
+            config=config,
+            markov=markov,  # type: ignore[arg-type]
+            settings=resolve_tracking(tracking_uri, experiment),
+            register=register,
+        )
+        prog.enabled = True
+        prog.stage(f"tracked as MLflow run {run.run_id}: {run.ui_url}")

@@ -11,7 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli import run_cli
+from experiments.cli import run_cli as _run_cli
+
+
+def run_cli(args):
+    """The CLI without MLflow tracking (tracking has its own test below)."""
+    return _run_cli([*args, "--no-track"])
+
 
 HAND_CASE = (
     "path,total_conversions,total_null,total_conversion_value\nA > B,1,0,10\nB,0,1,0\nA,1,1,5\n"
@@ -172,7 +178,16 @@ def test_failed_run_keeps_previous_output(paths_csv, tmp_path):
 def test_console_script(paths_csv):
     exe = Path(sys.executable).parent / "pathlift"
     proc = subprocess.run(
-        [str(exe), "attribute", str(paths_csv), "--bootstrap", "0", "--order", "auto"],
+        [
+            str(exe),
+            "attribute",
+            str(paths_csv),
+            "--bootstrap",
+            "0",
+            "--order",
+            "auto",
+            "--no-track",
+        ],
         capture_output=True,
         text=True,
         env={**os.environ},
@@ -189,3 +204,79 @@ def test_console_script(paths_csv):
     )
     assert proc.returncode == 0, proc.stderr
     assert "1.20" in proc.stdout and "0.80" in proc.stdout
+
+
+def test_tracked_run_and_registered_markov(tmp_path, paths_csv, capsys):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/store.db"
+    code = _run_cli(
+        [
+            "attribute",
+            str(paths_csv),
+            "-m",
+            "markov",
+            "-m",
+            "linear",
+            "--bootstrap",
+            "20",
+            "--tracking-uri",
+            uri,
+            "--experiment",
+            "cli-test",
+            "--register",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    client = MlflowClient(uri, uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("cli-test").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert any(k.startswith("credit.markov.") for k in run.data.metrics)
+    assert str(client.get_model_version_by_alias("pathlift-markov", "champion").version) == "1"
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_events_engines_agree(tmp_path, capsys, engine):
+    events = pd.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 2, 3, 3],
+            "timestamp": pd.to_datetime(
+                [
+                    "2024-01-01",
+                    "2024-01-02",
+                    "2024-01-03",
+                    "2024-01-01",
+                    "2024-01-05",
+                    "2024-01-02",
+                    "2024-01-02",
+                ]
+            ),
+            "channel": ["a", "b", None, "b", None, "a", "c"],
+            "conversion": [0, 0, 1, 0, 1, 0, 0],
+            "value": [0, 0, 10.0, 0, 5.0, 0, 0],
+        }
+    )
+    f = tmp_path / "events.parquet"
+    events.to_parquet(f)
+    assert (
+        run_cli(
+            [
+                "attribute",
+                str(f),
+                "--events",
+                "--engine",
+                engine,
+                "-m",
+                "all",
+                "--bootstrap",
+                "0",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    linear = frame[frame["model"] == "linear"].set_index("channel")["conversions"]
+    assert linear.to_dict() == pytest.approx({"a": 0.5, "b": 1.5, "c": 0.0})
+    assert set(frame["model"]) >= {"shapley", "conversion_rate_shapley", "data_driven"}
