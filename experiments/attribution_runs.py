@@ -370,11 +370,11 @@ def log_attribution_results(
 
     ax = plot_credit(items)
     mlflow.log_figure(ax.figure, "figures/credit.png")
-    plt.close(ax.figure)
+    plt.close(ax.get_figure(root=True))
     if markov is not None and hasattr(markov, "chain_"):
         ax = plot_transition_matrix(markov)
         mlflow.log_figure(ax.figure, "figures/transition_matrix.png")
-        plt.close(ax.figure)
+        plt.close(ax.get_figure(root=True))
         mlflow.log_text(markov.transition_matrix().to_csv(), "report/transition_matrix.csv")
     mlflow.set_tag("mlflow.note.content", summary)
     mlflow.set_tag("pathlift.kind", "attribution")

@@ -115,7 +115,7 @@ _EXIT = {"promoted": EXIT_PROMOTED, "kept": EXIT_KEPT, "skipped": EXIT_SKIPPED}
 # Configuration
 # --------------------------------------------------------------------------------------------
 
-_SCHEMA: dict[str, dict[str, Any]] = {
+_SCHEMA: dict[str, Any] = {
     "data": {
         "path": None,
         "treatment_col": None,
@@ -546,7 +546,7 @@ def _paired_evaluations(
             f"the champion predicts columns {list(champion_predictions.columns)!r} and the "
             f"challenger arms {list(challenger.arms_)!r}: no arm in common to compare"
         )
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "arms": arms,
         "ks": config.ks,
         "n_bootstrap": int(ev["n_bootstrap"]),
@@ -655,7 +655,7 @@ def run_retrain(
         challenger = UpliftModel(
             model_cfg["learner"], seed=int(model_cfg["seed"]), **dict(model_cfg["params"])
         ).fit(train)
-        eval_kwargs = {
+        eval_kwargs: dict[str, Any] = {
             "ks": config.ks,
             "n_bootstrap": int(ev["n_bootstrap"]),
             "ci": float(ev["ci"]),
@@ -753,7 +753,10 @@ def _log_outcome(outcome: RetrainOutcome) -> None:
             }
         )
     mlflow.log_text(json.dumps(outcome.to_dict(), indent=2), "decision.json")
-    note = mlflow.get_run(mlflow.active_run().info.run_id).data.tags.get("mlflow.note.content", "")
+    active = mlflow.active_run()
+    note = ""
+    if active is not None:
+        note = mlflow.get_run(active.info.run_id).data.tags.get("mlflow.note.content", "")
     mlflow.set_tag(
         "mlflow.note.content",
         f"**Decision: {outcome.decision}.** {outcome.reason}\n\n{note}",

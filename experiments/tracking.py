@@ -583,7 +583,9 @@ def log_dataset(
         from mlflow.data.code_dataset_source import CodeDatasetSource
 
         dataset_source = CodeDatasetSource(tags={"pathlift.source": src})
-    dataset = MetaDataset(dataset_source, name=name, digest=full[:_DIGEST_CHARS], schema=schema)
+    dataset = MetaDataset(  # type: ignore[abstract]  # profile is optional in practice
+        dataset_source, name=name, digest=full[:_DIGEST_CHARS], schema=schema
+    )
     input_tags = {"sha256": full}
     if n_rows >= 0:
         input_tags["n_rows"] = str(n_rows)

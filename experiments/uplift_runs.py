@@ -314,7 +314,7 @@ def log_uplift_results(
     for name, draw in (("qini", plot_qini), ("gain", plot_gain), ("deciles", plot_deciles)):
         ax = draw(evaluation)
         mlflow.log_figure(ax.figure, f"figures/{name}.png")
-        plt.close(ax.figure)
+        plt.close(ax.get_figure(root=True))
     mlflow.set_tag("mlflow.note.content", summary)
     mlflow.set_tag("pathlift.kind", "uplift")
     return dataset

@@ -37,7 +37,7 @@ class _ExitStatus(click.ClickException):
 
     def __init__(self, code: int) -> None:
         super().__init__("")
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]
 
     def show(self, file: object = None) -> None:
         """Print nothing: the outcome was already printed."""
