@@ -230,3 +230,33 @@ def test_metric_names_are_valid_keys(fitted) -> None:
     metrics = evaluation_metrics(evaluate_model(model, test, n_bootstrap=0))
     assert "qini.email" in metrics and "qini.email.ci_low" not in metrics  # NaN dropped
     assert all(np.isfinite(v) for v in metrics.values())
+
+
+def test_uplift_run_logs_targeting_plan(settings: TrackingSettings, fitted, tmp_path: Path) -> None:
+    from uplift.targeting import evaluate_targeting, plan_targeting
+
+    model, _train, test, _frame = fitted
+    evaluation = evaluate_model(model, test, n_bootstrap=0)
+    predictions = model.predict(test.features)
+    plan = plan_targeting(
+        predictions, control="control", budget=100, value_per_conversion=20.0, cost_per_contact=1.0
+    )
+    targeting = evaluate_targeting(plan, test.outcome, test.treatment, n_bootstrap=20)
+    tracked = track_uplift_run(
+        model, evaluation, data=test.features, plan=plan, targeting=targeting, settings=settings
+    )
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
+    metrics = client.get_run(tracked.run_id).data.metrics
+    assert metrics["plan.n_contacts"] == plan.n_contacts <= 100
+    assert metrics["plan.cost"] == pytest.approx(plan.total_cost)
+    assert metrics["plan.expected_profit"] == pytest.approx(plan.expected_profit)
+    report = {a.path for a in client.list_artifacts(tracked.run_id, "report")}
+    assert {
+        "report/targeting_plan.csv",
+        "report/targeting_plan.json",
+        "report/targeting_evaluation.csv",
+    } <= report
+    csv = client.download_artifacts(tracked.run_id, "report/targeting_plan.csv", str(tmp_path))
+    table = pd.read_csv(csv)
+    assert table.iloc[-1]["arm"] == "total" and table.iloc[-1]["n_contacts"] == plan.n_contacts
+    assert tracked.model_versions == {}

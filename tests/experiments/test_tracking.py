@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from attribution import FirstTouch, Journeys, MarkovAttribution
 from experiments.attribution_runs import track_attribution_run
@@ -324,6 +325,11 @@ def test_markov_model_registered_and_served_from_alias(
     for channel in ("A", "B"):
         i = expected.channels.index(channel)
         assert out[f"credit_{channel}"].sum() == pytest.approx(expected.conversions[i])
+    # bad rows get a clear error naming the column
+    with pytest.raises(MlflowException, match="path"):
+        model.predict(pd.DataFrame({"conversions": [1.0]}))
+    with pytest.raises(MlflowException, match="'conversions' must hold finite non-negative"):
+        model.predict(pd.DataFrame({"path": ["A"], "conversions": [-1.0]}))
     # same data and config: no second version
     again = track_attribution_run(
         markov.result_, worked_example, markov=markov, settings=settings, register=True
