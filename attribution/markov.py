@@ -298,12 +298,16 @@ def _chain_from_counts(
     conversions: np.ndarray,
     nulls: np.ndarray,
     value: np.ndarray,
+    incidence: sp.csr_matrix | None = None,
 ) -> MarkovChain:
     n = structure.n_states
     weight = conversions + nulls
-    edge_weight = np.bincount(
-        structure.edge_id, weight[structure.edge_path], structure.edge_from.shape[0]
-    )
+    if incidence is not None:
+        edge_weight = incidence @ weight
+    else:
+        edge_weight = np.bincount(
+            structure.edge_id, weight[structure.edge_path], structure.edge_from.shape[0]
+        )
     transitions = sp.csr_matrix(
         (edge_weight, (structure.edge_from, structure.edge_to)), shape=(n, n)
     )
@@ -337,6 +341,8 @@ def _state_names(structure: _Structure, channels: tuple[str, ...]) -> tuple[str,
 class _Prepared:
     structure: _Structure
     state_names: tuple[str, ...]
+    #: (n_edges, n_paths) path-edge incidence, built when many replicates will reuse it
+    incidence: sp.csr_matrix | None = None
 
 
 class MarkovAttribution(AttributionModel):
@@ -407,13 +413,29 @@ class MarkovAttribution(AttributionModel):
             structure.n_states,
             structure.edge_from.shape[0],
         )
-        return _Prepared(structure, _state_names(structure, journeys.channels))
+        incidence = None
+        if self.n_bootstrap:
+            # one sparse mat-vec per replicate beats a gather + bincount over every edge
+            incidence = sp.csr_matrix(
+                (
+                    np.ones(structure.edge_id.shape[0], dtype=np.float32),
+                    (structure.edge_id, structure.edge_path),
+                ),
+                shape=(structure.edge_from.shape[0], journeys.n_paths),
+            )
+            incidence.sum_duplicates()
+        return _Prepared(structure, _state_names(structure, journeys.channels), incidence)
 
     def _credit(
         self, prepared: _Prepared, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
     ) -> Credit:
         chain = _chain_from_counts(
-            prepared.structure, prepared.state_names, conversions, nulls, value
+            prepared.structure,
+            prepared.state_names,
+            conversions,
+            nulls,
+            value,
+            incidence=prepared.incidence,
         )
         re_conv, re_value = chain.removal_effects()
         return Credit(
