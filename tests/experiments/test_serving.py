@@ -150,6 +150,14 @@ def test_serve_champion_uplift_model(tmp_path: Path) -> None:
         status, text = post(f"{base}/invocations", missing.encode())
         assert 400 <= status < 500
         assert "x2" in json.loads(text)["message"]
+        # a number column holding text: 4xx naming the column
+        text_rows = rows.head(3).astype({"x1": str}).assign(x1=["abc", "1", "2"])
+        wrong = json.dumps(
+            {"dataframe_split": json.loads(text_rows.to_json(orient="split", index=False))}
+        )
+        status, text = post(f"{base}/invocations", wrong.encode())
+        assert 400 <= status < 500
+        assert "x1" in json.loads(text)["message"]
         # malformed JSON: 4xx with a message
         status, text = post(f"{base}/invocations", b"{not json")
         assert 400 <= status < 500 and json.loads(text)["message"]
