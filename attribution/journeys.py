@@ -915,15 +915,22 @@ def _unique_sequences(codes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarra
     int32 codes and dictionary-encoded by Arrow, so equal byte strings are equal paths.
     """
     n = offsets.shape[0] - 1
-    data = pa.py_buffer(np.ascontiguousarray(codes, dtype=np.int32).view(np.uint8))
-    byte_offsets = pa.py_buffer((offsets * 4).astype(np.int64))
+    top = int(codes.max()) if codes.size else 0
+    width = 1 if top < 1 << 8 else (2 if top < 1 << 16 else 4)  # narrowest exact code width
+    dtype = {1: np.uint8, 2: np.uint16, 4: np.uint32}[width]
+    data = pa.py_buffer(np.ascontiguousarray(codes, dtype=dtype).view(np.uint8))
+    byte_offsets = pa.py_buffer((offsets * width).astype(np.int64))
     keys = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, byte_offsets, data])
     encoded = pc.dictionary_encode(keys, memory_pool=pa.system_memory_pool())
     inverse = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
     n_unique = len(encoded.dictionary)
-    first = np.full(n_unique, n, dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(n, dtype=np.int64))
-    return inverse, first
+    if n_unique == n:  # already unique: groups are the rows, in order
+        return inverse, inverse.copy()
+    # groups are numbered by first appearance: row i opens a group iff inverse[i] is a new max
+    running = np.maximum.accumulate(inverse)
+    opens = np.ones(n, dtype=bool)
+    opens[1:] = running[1:] > running[:-1]
+    return inverse, np.flatnonzero(opens)
 
 
 def _assemble(
@@ -940,11 +947,15 @@ def _assemble(
     timing: JourneyTiming | None = None,
 ) -> Journeys:
     """Build :class:`Journeys` from grouped sequences and drop channels that never occur."""
-    lengths = np.diff(offsets)[first]
-    starts = offsets[first]
-    new_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    gather = np.repeat(starts - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
-    touches = codes[gather].astype(np.int32)
+    if first.shape[0] == offsets.shape[0] - 1:  # every sequence is its own group, in order
+        new_offsets = offsets.astype(np.int64, copy=False)
+        touches = codes.astype(np.int32, copy=False)
+    else:
+        lengths = np.diff(offsets)[first]
+        starts = offsets[first]
+        new_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        gather = np.repeat(starts - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
+        touches = codes[gather].astype(np.int32)
     used = np.zeros(len(channels), dtype=bool)
     used[touches] = True
     if not used.all():
