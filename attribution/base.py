@@ -37,6 +37,8 @@ class Credit:
     value: np.ndarray
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     diagnostics: dict[str, float] = field(default_factory=dict)
+    #: fitted objects a model keeps from its point estimate (e.g. the Markov chain)
+    fitted: dict[str, Any] = field(default_factory=dict)
 
 
 class AttributionModel(ABC):
@@ -172,6 +174,7 @@ class AttributionModel(ABC):
             )
         self.prepared_ = prepared
         self.journeys_ = journeys
+        self.fitted_objects_ = credit.fitted
         self.result_ = AttributionResult(
             model=self.name,
             params=_json_params(self.model_params()),

@@ -446,19 +446,13 @@ class MarkovAttribution(AttributionModel):
                 "conversion_probability": float(chain.absorption()[0]),
                 "n_states": float(chain.n_states),
             },
+            fitted={"chain": chain},
         )
 
     def fit(self, journeys: Journeys, **kwargs: Any) -> MarkovAttribution:
         """Fit the chain and compute removal effects and credit (and intervals)."""
         super().fit(journeys, **kwargs)
-        p: _Prepared = self.prepared_
-        self.chain_ = _chain_from_counts(
-            p.structure,
-            p.state_names,
-            journeys.conversions.astype(np.float64),
-            journeys.nulls.astype(np.float64),
-            journeys.value,
-        )
+        self.chain_ = self.fitted_objects_["chain"]
         self.removal_effects_ = pd.Series(
             self.result_.extras["removal_effect"], index=list(journeys.channels), name="removal"
         )
