@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from types import FrameType
 
 import click
@@ -83,11 +84,13 @@ def command(
     settings = resolve_tracking(
         tracking_uri or reg["tracking_uri"], experiment or reg["experiment"]
     )
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         outcome = run_retrain(config, force=force or None, settings=settings)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), indent=2))
     else:
