@@ -483,3 +483,43 @@ def target(
             )
         _progress("no treatment/outcome columns: reporting the predicted plan only")
         _emit(_render(plan.to_frame(), fmt, plan.to_dict()), output)
+
+
+@command.command("score")
+@click.argument("data")
+@click.option(
+    "--model",
+    "model_uri",
+    required=True,
+    help="MLflow model URI, e.g. models:/pathlift-uplift@champion.",
+)
+@click.option("--output", "output_dir", required=True, help="Output directory (Parquet).")
+@click.option(
+    "--engine",
+    type=click.Choice(["spark"]),
+    default="spark",
+    show_default=True,
+    help="Batch engine (mlflow.pyfunc.spark_udf with the local environment).",
+)
+@click.option("--tracking-uri", default=None, help="MLflow store (default: the project's).")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT once the new output is complete.")
+def score(
+    data: str,
+    model_uri: str,
+    output_dir: str,
+    engine: str,
+    tracking_uri: str | None,
+    overwrite: bool,
+) -> None:
+    """Score a Parquet dataset DATA (file, directory or glob) with a registered uplift model."""
+    import mlflow
+
+    from experiments.spark_scoring import score_parquet_with_spark
+    from experiments.tracking import resolve_tracking
+
+    settings = resolve_tracking(tracking_uri)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.registry_uri)
+    _progress(f"scoring {data} with {model_uri} on {engine}")
+    summary = score_parquet_with_spark(data, model_uri, output_dir, overwrite=overwrite)
+    click.echo(json.dumps(summary.to_dict(), indent=2))

@@ -1,0 +1,100 @@
+"""``pathlift uplift score --engine spark`` with the real registered uplift model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip(
+    "pyspark", reason="PySpark is not installed: pip install 'pathlift[spark]' to run Spark tests"
+)
+
+from experiments.cli import run_cli
+from experiments.tracking import resolve_tracking
+from experiments.uplift_runs import track_uplift_run
+from uplift.data import UpliftData
+from uplift.learners import UpliftModel
+from uplift.metrics import evaluate_uplift
+from uplift.simulate import simulate_campaign
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+def test_score_parquet_with_registered_champion(tmp_path, capsys):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    sim = simulate_campaign(3000, seed=2)
+    data = UpliftData.from_frame(
+        sim.data,
+        treatment_col="arm",
+        control="control",
+        outcome_col="converted",
+        feature_cols=sim.feature_columns,
+    )
+    model = UpliftModel("t", n_estimators=20, seed=0).fit(data)
+    evaluation = evaluate_uplift(
+        model.predict(data.features), data.outcome, data.treatment, "control", n_bootstrap=20
+    )
+    track_uplift_run(
+        model,
+        evaluation,
+        data=sim.data,
+        settings=resolve_tracking(uri),
+        register=True,
+        input_example=sim.data[sim.feature_columns].head(5),
+    )
+    to_score = sim.data[sim.feature_columns].head(500)
+    source = tmp_path / "customers.parquet"
+    to_score.to_parquet(source)
+    out = tmp_path / "scores"
+    code = run_cli(
+        [
+            "uplift",
+            "score",
+            str(source),
+            "--model",
+            "models:/pathlift-uplift@champion",
+            "--output",
+            str(out),
+            "--tracking-uri",
+            uri,
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert summary["n_rows"] == 500
+    scored = pd.read_parquet(out)
+    expected = model.predict(to_score)
+    assert len(scored) == 500
+    merged = scored.sort_values(["age", "tenure_years", "recent_visits"]).reset_index(drop=True)
+    local = (
+        to_score.join(expected)
+        .sort_values(["age", "tenure_years", "recent_visits"])
+        .reset_index(drop=True)
+    )
+    for column in ("uplift_email", "uplift_push", "best_uplift"):
+        np.testing.assert_allclose(merged[column], local[column], rtol=1e-6)
+    assert (merged["best_arm"] == local["best_arm"]).all()
+
+    # an existing output directory is refused with one line and exit 2
+    code = run_cli(
+        [
+            "uplift",
+            "score",
+            str(source),
+            "--model",
+            "models:/pathlift-uplift@champion",
+            "--output",
+            str(out),
+            "--tracking-uri",
+            uri,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "already exists" in errors[0]
+    assert "Traceback" not in err
