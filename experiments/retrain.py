@@ -761,38 +761,3 @@ def _log_outcome(outcome: RetrainOutcome) -> None:
         "mlflow.note.content",
         f"**Decision: {outcome.decision}.** {outcome.reason}\n\n{note}",
     )
-
-
-def load_config(path: str | os.PathLike[str]) -> RetrainConfig:
-    """Read and validate a retraining config file (:meth:`RetrainConfig.from_yaml`)."""
-    return RetrainConfig.from_yaml(path)
-
-
-def write_example_config(path: str | os.PathLike[str], data_path: str = "campaign.csv") -> Path:
-    """Write a commented example config to ``path`` (used by docs and tests)."""
-    text = _EXAMPLE.replace("campaign.csv", data_path)
-    target = Path(path)
-    target.write_text(text, encoding="utf-8")
-    return target
-
-
-_EXAMPLE = """\
-# pathlift retrain --config retrain.yaml
-data:
-  path: campaign.csv
-  treatment_col: treatment
-  control: control
-  outcome_col: conversion
-model:
-  learner: t
-  params: {n_estimators: 100}
-  seed: 0
-evaluation:
-  test_size: 0.3
-  metric: qini
-  margin: 0.0
-  n_bootstrap: 200
-  seed: 0
-registry:
-  name: pathlift-uplift
-"""

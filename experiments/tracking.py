@@ -222,8 +222,11 @@ def resolve_tracking(
     from_env = not tracking_uri and bool(os.environ.get("MLFLOW_TRACKING_URI"))
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
     name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+    base = Path(root).resolve() if root is not None else find_project_root()
+    if uri == default_tracking_uri(base):
+        # the project store, named explicitly or exported by mlflow.set_tracking_uri earlier
+        uri, from_env = None, False
     if uri is None:
-        base = Path(root).resolve() if root is not None else find_project_root()
         legacy = _legacy_file_store(base / "mlruns")
         if legacy is not None:
             raise TrackingStoreError(

@@ -105,6 +105,15 @@ def test_old_file_store_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         resolve_tracking(root=tmp_path)
 
 
+def test_default_store_accepts_its_own_artifacts(tmp_path: Path, store_template: Path) -> None:
+    shutil.copy(store_template, tmp_path / "mlflow.db")
+    settings = resolve_tracking(root=tmp_path)
+    with tracked_run("first", settings=settings):
+        mlflow.log_text("hello", "report/hello.txt")
+    assert any((tmp_path / "mlruns").rglob("hello.txt"))  # artifacts under <root>/mlruns
+    assert resolve_tracking(root=tmp_path) == settings  # no false alarm on the second run
+
+
 def test_environment_and_explicit_uri_take_precedence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
