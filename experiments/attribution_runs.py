@@ -368,13 +368,15 @@ def log_attribution_results(
         files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
     log_artifact_files(files)
 
-    ax = plot_credit(items)
-    mlflow.log_figure(ax.figure, "figures/credit.png")
-    plt.close(ax.get_figure(root=True))
-    if markov is not None and hasattr(markov, "chain_"):
-        ax = plot_transition_matrix(markov)
-        mlflow.log_figure(ax.figure, "figures/transition_matrix.png")
+    with plt.style.context("default"):  # independent of styles other libraries set
+        ax = plot_credit(items)
+        mlflow.log_figure(ax.figure, "figures/credit.png")
         plt.close(ax.get_figure(root=True))
+        if markov is not None and hasattr(markov, "chain_"):
+            ax = plot_transition_matrix(markov)
+            mlflow.log_figure(ax.figure, "figures/transition_matrix.png")
+            plt.close(ax.get_figure(root=True))
+    if markov is not None and hasattr(markov, "chain_"):
         mlflow.log_text(markov.transition_matrix().to_csv(), "report/transition_matrix.csv")
     mlflow.set_tag("mlflow.note.content", summary)
     mlflow.set_tag("pathlift.kind", "attribution")

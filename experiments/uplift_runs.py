@@ -311,10 +311,12 @@ def log_uplift_results(
     if config is not None:
         files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
     log_artifact_files(files)
-    for name, draw in (("qini", plot_qini), ("gain", plot_gain), ("deciles", plot_deciles)):
-        ax = draw(evaluation)
-        mlflow.log_figure(ax.figure, f"figures/{name}.png")
-        plt.close(ax.get_figure(root=True))
+    # the default style: other libraries (shap via causalml) change the global one on import
+    with plt.style.context("default"):
+        for name, draw in (("qini", plot_qini), ("gain", plot_gain), ("deciles", plot_deciles)):
+            ax = draw(evaluation)
+            mlflow.log_figure(ax.figure, f"figures/{name}.png")
+            plt.close(ax.get_figure(root=True))
     mlflow.set_tag("mlflow.note.content", summary)
     mlflow.set_tag("pathlift.kind", "uplift")
     return dataset

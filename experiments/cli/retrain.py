@@ -100,7 +100,14 @@ def command(
             f"{outcome.champion_before} -> {outcome.champion_after}"
         )
         if outcome.run_id:
-            click.echo(f"run {outcome.run_id} in {settings.tracking_uri}")
+            from mlflow import MlflowClient
+
+            run = MlflowClient(settings.tracking_uri, settings.registry_uri).get_run(outcome.run_id)
+            click.echo(
+                f"run {outcome.run_id}: {settings.ui_url(run.info.experiment_id)}/{run.info.run_id}"
+            )
+            if not settings.tracking_uri.startswith(("http://", "https://")):
+                click.echo(f"start the UI with: {settings.ui_command()}")
     sys.stdout.flush()
     if outcome.exit_code:
         raise _ExitStatus(outcome.exit_code)
