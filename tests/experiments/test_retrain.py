@@ -437,3 +437,42 @@ def test_concurrent_jobs_do_not_corrupt_aliases(workdir: Path) -> None:
     assert results["strong"][1]["decision"] == "promoted"
     assert aliases(workdir)["champion"] == strong_version, (results, aliases(workdir))
     assert n_versions(workdir) == 3
+
+
+HILLSTROM = Path(__file__).resolve().parents[3] / "shared" / "data" / "hillstrom.csv"
+
+
+@pytest.mark.slow
+def test_retrain_on_hillstrom(tmp_path: Path, store_template: Path) -> None:
+    """Real data: the MineThatData e-mail RCT (64,000 customers, two e-mail arms)."""
+    if not HILLSTROM.is_file():
+        pytest.skip(f"Hillstrom data not found at {HILLSTROM}")
+    shutil.copy(store_template, tmp_path / "mlflow.db")
+    features = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
+    base = {
+        "data": {
+            "path": str(HILLSTROM),
+            "treatment_col": "segment",
+            "control": "No E-Mail",
+            "outcome_col": "visit",
+            "feature_cols": features,
+        },
+        "model": {"learner": "t", "params": {"n_estimators": 30, "num_leaves": 15}},
+        "evaluation": {"n_bootstrap": 50, "margin": 0.0},
+        "registry": {"name": NAME, "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"},
+    }
+    first = run_retrain(RetrainConfig.from_dict(base))
+    assert first.decision == "promoted" and aliases(tmp_path) == {"champion": "1"}
+    # a challenger that sees only one weak feature
+    weak = {**base, "data": {**base["data"], "feature_cols": ["newbie"]}}
+    second = run_retrain(RetrainConfig.from_dict(weak))
+    c = second.comparison
+    assert c is not None and c.metric == "qini" and c.arm == "mean"
+    promoted = c.difference >= 0.0 and c.ci_low > 0
+    assert second.decision == ("promoted" if promoted else "kept")
+    expected = {"champion": "2"} if promoted else {"champion": "1", "challenger": "2"}
+    assert aliases(tmp_path) == expected
+    client = MlflowClient(*[f"sqlite:///{tmp_path / 'mlflow.db'}"] * 2)
+    metrics = client.get_run(second.run_id).data.metrics
+    for arm in ("Mens_E-Mail", "Womens_E-Mail"):
+        assert f"qini.{arm}" in metrics and f"qini.{arm}.ci_width" in metrics
