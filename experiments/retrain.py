@@ -667,6 +667,7 @@ def run_retrain(
             evaluation,
             data=path,
             data_sha256=data_sha,
+            data_frame=frame,
             n_test=len(test),
             config=config.to_dict(),
         )

@@ -202,12 +202,13 @@ def _log_data(
     name: str,
     context: str,
     sha256: str | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> DatasetInfo | None:
     if data is None:
         return None
     if isinstance(data, pd.DataFrame):
         return log_dataset(data, name=name, context=context, sha256=sha256)
-    return log_dataset(data, name=Path(data).name, context=context, sha256=sha256)
+    return log_dataset(data, name=Path(data).name, context=context, sha256=sha256, frame=frame)
 
 
 def log_uplift_results(
@@ -217,6 +218,7 @@ def log_uplift_results(
     data: pd.DataFrame | str | os.PathLike[str] | None = None,
     eval_data: pd.DataFrame | str | os.PathLike[str] | None = None,
     data_sha256: str | None = None,
+    data_frame: pd.DataFrame | None = None,
     n_test: int | None = None,
     plan: Any | None = None,
     targeting: Any | None = None,
@@ -236,6 +238,8 @@ def log_uplift_results(
         The held-out input, when it is separate from ``data``.
     data_sha256
         Digest of ``data`` already computed by the caller.
+    data_frame
+        The loaded content of ``data`` when it is a path (for the schema and the row count).
     n_test
         Held-out rows (logged as ``n_test``).
     plan
@@ -260,7 +264,9 @@ def log_uplift_results(
 
     if not hasattr(model, "arms_"):
         raise ExperimentError("the uplift model is not fitted: call fit(data) before logging it")
-    dataset = _log_data(data, name="uplift-data", context="training", sha256=data_sha256)
+    dataset = _log_data(
+        data, name="uplift-data", context="training", sha256=data_sha256, frame=data_frame
+    )
     _log_data(eval_data, name="uplift-holdout", context="evaluation")
     training = getattr(model, "metadata_", {}).get("training", {})
     params: dict[str, Any] = {

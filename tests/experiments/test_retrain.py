@@ -296,6 +296,9 @@ def test_promote_skip_keep_and_failure(workdir: Path, capsys: pytest.CaptureFixt
     assert {"decision.json", "config.yaml", "report", "figures"} <= artifacts
     assert run.data.params["learner"] == "t" and run.data.params["decision.metric"] == "qini"
     assert "qini.email" in run.data.metrics
+    (data_input,) = run.inputs.dataset_inputs
+    assert {t.key: t.value for t in data_input.tags}["n_rows"] == "3000"
+    assert data_input.dataset.digest == file_digest(workdir / "campaign.csv")[:32]
 
     # 2. same data and config: skipped, nothing registered, no run
     runs_before = len(client.search_runs([run.info.experiment_id]))
