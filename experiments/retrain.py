@@ -92,9 +92,11 @@ __all__ = [
     "EXIT_KEPT",
     "EXIT_PROMOTED",
     "EXIT_SKIPPED",
+    "Comparison",
     "Decision",
     "RetrainConfig",
     "RetrainOutcome",
+    "compare",
     "decide",
     "run_retrain",
 ]
