@@ -69,6 +69,7 @@ __all__ = [
     "file_digest",
     "find_project_root",
     "frame_digest",
+    "git_commit",
     "log_artifact_files",
     "log_dataset",
     "metric_key",

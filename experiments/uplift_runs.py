@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "evaluation_metrics",
     "log_uplift_results",
+    "model_config",
     "plot_deciles",
     "track_uplift_run",
     "uplift_metric_name",
