@@ -207,6 +207,7 @@ def log_markov_model(
     import mlflow
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
     from experiments.pyfunc_models.markov_model import split_credit
 
@@ -222,11 +223,13 @@ def log_markov_model(
                 "value": np.zeros(len(top)),
             }
         )
+    # counts and values are checked by the model itself (finite, >= 0): typed "any" so that
+    # integer counts are accepted (MLflow refuses to cast int64 to a "double" column)
     inputs = Schema(
         [
             ColSpec("string", "path"),
-            ColSpec("double", "conversions", required=False),
-            ColSpec("double", "value", required=False),
+            ColSpec(AnyType(), "conversions", required=False),
+            ColSpec(AnyType(), "value", required=False),
         ]
     )
     output = split_credit(

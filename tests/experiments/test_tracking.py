@@ -345,6 +345,9 @@ def test_markov_model_registered_and_served_from_alias(
     for channel in ("A", "B"):
         i = expected.channels.index(channel)
         assert out[f"credit_{channel}"].sum() == pytest.approx(expected.conversions[i])
+    # integer counts and values are accepted as well
+    ints = model.predict(pd.DataFrame({"path": ["A > B"], "conversions": [2], "value": [10]}))
+    np.testing.assert_allclose(ints.iloc[0].tolist(), [1.2, 0.8, 6.0, 4.0, 1.0])
     # bad rows get a clear error naming the column
     with pytest.raises(MlflowException, match="path"):
         model.predict(pd.DataFrame({"conversions": [1.0]}))
