@@ -51,6 +51,7 @@ CHANNELS = np.array(
 CHANNEL_P = np.array([0.28, 0.2, 0.15, 0.12, 0.09, 0.07, 0.05, 0.04])
 CHUNK = 5_000_000
 LOAD_BEFORE = os.getloadavg()[0]
+SPARK_DRIVER_MEMORY = "4g"  # local mode: executors live in the driver JVM (default heap 1g)
 
 
 def dataset_dir(n_events: int) -> Path:
@@ -133,7 +134,11 @@ def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> 
         from attribution.engines import journeys_from_events
         from attribution.engines.spark import local_spark_session
 
-        spark = local_spark_session(f"local[{threads}]", shuffle_partitions=8)
+        spark = local_spark_session(
+            f"local[{threads}]",
+            shuffle_partitions=8,
+            config={"spark.driver.memory": SPARK_DRIVER_MEMORY},
+        )
         timings["spark_start_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         journeys = journeys_from_events(str(path), engine="spark", spark=spark)
@@ -151,6 +156,7 @@ def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> 
         spark.stop()
         if gateway is not None:
             gateway.shutdown()
+            gateway.proc.stdin.close()  # the gateway JVM exits when its stdin closes
             gateway.proc.wait()
     peak = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

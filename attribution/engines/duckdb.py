@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 _SOURCE = "__pathlift_events"
 _JOURNEYS = "__pathlift_journeys"
+_CHANNELS = "__pathlift_channels"
+_CHANNEL_TYPE = "__pathlift_channel"
 _INTEGER_TYPES = {
     "TINYINT",
     "SMALLINT",
@@ -235,6 +237,8 @@ def journeys_from_events_duckdb(
             con.close()
         else:
             con.unregister(_SOURCE)
+            con.unregister(_CHANNELS)
+            con.execute(f"DROP TYPE IF EXISTS {_CHANNEL_TYPE}")
 
 
 def _run(
@@ -252,14 +256,23 @@ def _run(
     value_name = opts.value_name(columns)
     typed = f"({typed_events_sql(raw, schema, opts, value_name)})"
     try:
-        cursor = con.execute(validation_sql(DUCKDB, typed, separator=opts.separator))
+        cursor = con.execute(
+            validation_sql(DUCKDB, typed, separator=opts.separator, collect_channels=True)
+        )
         names = [d[0] for d in cursor.description]
         checks = dict(zip(names, cursor.fetchall()[0], strict=True))
     except duckdb.Error as exc:
         raise InvalidJourneysError(f"cannot read the event log: {_duckdb_message(exc)}") from exc
     _common.raise_for_checks(checks, opts, value_name)
+    # channels as an ENUM: fixed-width codes make the window sort and the list aggregation
+    # cheaper than strings; paths are rendered back to names
+    names = sorted(checks["channels"] or [])
+    con.register(_CHANNELS, pa.table({"name": pa.array(names, type=pa.string())}))
+    con.execute(
+        f"CREATE OR REPLACE TYPE {_CHANNEL_TYPE} AS ENUM (SELECT name FROM {_CHANNELS})"  # noqa: S608
+    )
     events = f"""(
-    SELECT user_id, ts, rn, channel, conv,
+    SELECT user_id, ts, rn, CAST(channel AS {_CHANNEL_TYPE}) AS channel, conv,
            CASE WHEN conv = 1 THEN value_num ELSE 0.0 END AS value
     FROM {typed}
 )"""  # noqa: S608

@@ -232,7 +232,9 @@ def journey_paths_sql(
     return path_aggregate_sql(f"({rows})")
 
 
-def validation_sql(dialect: Dialect, typed: str, *, separator: str) -> str:
+def validation_sql(
+    dialect: Dialect, typed: str, *, separator: str, collect_channels: bool = False
+) -> str:
     """Return a one-row query of input checks over the typed relation.
 
     ``typed`` must have the typed-event columns plus ``ts_missing`` (the raw time was NULL),
@@ -240,9 +242,16 @@ def validation_sql(dialect: Dialect, typed: str, *, separator: str) -> str:
     was NULL) and ``channel`` (trimmed, NULL when missing). Each ``bad_*`` column is the first
     offending ``rn`` (NULL when the check passes); ``n`` counts rows, ``n_conversions``
     conversion rows and ``n_unordered`` rows whose input position is unknown (always 0 unless a
-    file could not be mapped to its place in the input list).
+    file could not be mapped to its place in the input list). With ``collect_channels`` a
+    ``channels`` column lists the distinct channel names (DuckDB uses it to encode channels as an
+    ``ENUM``, which makes the later sort and aggregation fixed-width).
     """
     sep = dialect.contains("channel", separator)
+    channels = (
+        ",\n       array_agg(DISTINCT channel) FILTER (WHERE channel IS NOT NULL) AS channels"
+        if collect_channels
+        else ""
+    )
     return f"""
 SELECT COUNT(*) AS n,
        SUM(CASE WHEN conv = 1 THEN 1 ELSE 0 END) AS n_conversions,
@@ -257,6 +266,6 @@ SELECT COUNT(*) AS n,
                 THEN rn END) AS bad_value_range,
        MIN(CASE WHEN (channel IS NULL AND conv = 0) OR channel = '' THEN rn END) AS bad_channel,
        MIN(CASE WHEN {sep} THEN rn END) AS bad_separator,
-       SUM(CASE WHEN rn IS NULL THEN 1 ELSE 0 END) AS n_unordered
+       SUM(CASE WHEN rn IS NULL THEN 1 ELSE 0 END) AS n_unordered{channels}
 FROM {typed}
 """  # noqa: S608
