@@ -25,7 +25,7 @@ import itertools
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -220,6 +220,34 @@ def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -
         ) from exc
 
 
+def _file_keys(df: SparkDataFrame, files: Sequence[str]) -> tuple[Any, list[Any]]:
+    """Map each input file to a key comparable with ``_metadata.file_path``, cheaply per row.
+
+    Spark reports ``file:/dir/a%20b.parquet`` for ``/dir/a b.parquet``. The keys are Spark's own
+    spellings (from ``inputFiles()``), so rows are matched by plain string equality; if a file
+    cannot be matched that way, the row's path is decoded instead (slower, same result).
+    """
+    from urllib.parse import unquote, urlparse
+
+    from pyspark.sql import functions as F
+
+    spelled: dict[str, str] = {}
+    for uri in df.inputFiles():
+        parsed = urlparse(uri)
+        if parsed.scheme in ("", "file"):
+            spelled[os.path.abspath(unquote(parsed.path))] = "file:" + parsed.path
+    if all(f in spelled for f in files):
+        return F.col("_metadata.file_path"), [F.lit(spelled[f]) for f in files]
+    decoded = F.url_decode(
+        F.replace(
+            F.regexp_replace(F.col("_metadata.file_path"), "^file:/*", "/"),
+            F.lit("+"),
+            F.lit("%2B"),
+        )
+    )
+    return decoded, [F.lit(f) for f in files]
+
+
 def _from_files(spark: SparkSession, files: InputFiles) -> tuple[SparkDataFrame, bool]:
     """Read the files with a global ``rn``; return the frame and whether time is int64 ns."""
     from pyspark.sql import functions as F
@@ -233,38 +261,23 @@ def _from_files(spark: SparkSession, files: InputFiles) -> tuple[SparkDataFrame,
             pa.types.is_timestamp(field.type) and field.type.unit == "ns" for field in schema
         )
         bases = _common.parquet_row_bases(files.files)
-        reader = spark.read
         if ns_long:
             spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
-        df = reader.parquet(*files.files)
+        df = spark.read.parquet(*files.files)
+        path, keys = _file_keys(df, files.files)
         mapping = F.create_map(
             *itertools.chain.from_iterable(
-                (F.lit(f), F.lit(b).cast("bigint")) for f, b in zip(files.files, bases, strict=True)
+                (k, F.lit(b).cast("bigint")) for k, b in zip(keys, bases, strict=True)
             )
         )
-        local_path = F.url_decode(
-            F.replace(
-                F.regexp_replace(F.col("_metadata.file_path"), "^file:/*", "/"),
-                F.lit("+"),
-                F.lit("%2B"),
-            )
-        )
-        df = df.withColumn("rn", mapping[local_path] + F.col("_metadata.row_index"))
+        df = df.withColumn("rn", mapping[path] + F.col("_metadata.row_index"))
         return df, ns_long
     df = spark.read.csv(list(files.files), header=True, inferSchema=True)
-    index = F.create_map(
-        *itertools.chain.from_iterable((F.lit(f), F.lit(i)) for i, f in enumerate(files.files))
-    )
-    local_path = F.url_decode(
-        F.replace(
-            F.regexp_replace(F.col("_metadata.file_path"), "^file:/*", "/"),
-            F.lit("+"),
-            F.lit("%2B"),
-        )
-    )
+    path, keys = _file_keys(df, files.files)
+    index = F.create_map(*itertools.chain.from_iterable((k, F.lit(i)) for i, k in enumerate(keys)))
     df = df.withColumn(
         "rn",
-        F.struct(index[local_path].alias("file"), F.monotonically_increasing_id().alias("row")),
+        F.struct(index[path].alias("file"), F.monotonically_increasing_id().alias("row")),
     )
     return df, False
 
