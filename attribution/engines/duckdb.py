@@ -235,10 +235,17 @@ def journeys_from_events_duckdb(
     finally:
         if own:
             con.close()
-        else:
-            con.unregister(_SOURCE)
-            con.unregister(_CHANNELS)
-            con.execute(f"DROP TYPE IF EXISTS {_CHANNEL_TYPE}")
+        else:  # leave the caller's connection as it was
+            for statement in (
+                f"DROP TABLE IF EXISTS {_JOURNEYS}",
+                f"DROP TYPE IF EXISTS {_CHANNEL_TYPE}",
+                f"DROP VIEW IF EXISTS {_SOURCE}",
+                f"DROP VIEW IF EXISTS {_CHANNELS}",
+            ):
+                try:
+                    con.execute(statement)
+                except duckdb.Error:  # already gone or never created
+                    logger.debug("cleanup statement failed: %s", statement)
 
 
 def _run(
@@ -248,7 +255,12 @@ def _run(
         raw, files = _raw_source(con, data)
         described = con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()  # noqa: S608
     except duckdb.Error as exc:
-        where = "the event frame" if not isinstance(data, str | os.PathLike) else repr(str(data))
+        if isinstance(data, str | os.PathLike):
+            where = repr(os.fspath(data))
+        elif isinstance(data, pd.DataFrame | pa.Table):
+            where = "the event frame"
+        else:
+            where = "the input files"
         raise InvalidJourneysError(f"cannot read {where}: {_duckdb_message(exc)}") from exc
     schema = {str(row[0]): str(row[1]) for row in described}
     columns = [c for c in schema if c != "rn"]

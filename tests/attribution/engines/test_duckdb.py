@@ -337,3 +337,17 @@ def test_separator_with_quotes_is_quoted_safely():
     bad = log.assign(channel=log["channel"].where(log.index != 4, "o'clock"))
     with pytest.raises(InvalidJourneysError, match=r"row 4 which contains the path separator"):
         journeys_from_events_duckdb(bad, separator="'")
+
+
+def test_callers_connection_is_left_clean_even_after_an_error():
+    con = duckdb.connect()
+    journeys_from_events_duckdb(edge_log(), connection=con, keep_timing=True)
+    with pytest.raises(InvalidJourneysError):
+        journeys_from_events_duckdb(edge_log().assign(conversion=7), connection=con)
+    leftovers = con.execute(
+        "SELECT type_name FROM duckdb_types() WHERE type_name LIKE '%pathlift%' "
+        "UNION ALL SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%pathlift%' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE view_name LIKE '%pathlift%'"
+    ).fetchall()
+    assert leftovers == []
+    assert journeys_from_events_duckdb(edge_log(), connection=con).n_paths == 7
