@@ -18,6 +18,7 @@ from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.markov import OrderSelection, select_order
 from attribution.result import AttributionResult
+from experiments.cli._options import journey_input_options
 from experiments.io import atomic_write_text
 
 __all__ = ["command", "format_results", "load_journeys"]
@@ -307,21 +308,7 @@ _MODEL_CHOICES = [*MODELS, "all"]
     help="Bootstrap replicates for 95%% intervals (0: none).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
-@click.option("--path-col", default="path", show_default=True)
-@click.option("--conversions-col", default="total_conversions", show_default=True)
-@click.option("--nulls-col", default="total_null", show_default=True)
-@click.option(
-    "--value-col",
-    default=None,
-    help="Value column (default: total_conversion_value / value if present; 'none' to ignore).",
-)
-@click.option("--separator", default=">", show_default=True, help="Path separator.")
-@click.option("--user-col", default="user_id", show_default=True)
-@click.option("--time-col", default="timestamp", show_default=True)
-@click.option("--channel-col", default="channel", show_default=True)
-@click.option("--conversion-col", default="conversion", show_default=True)
-@click.option("--lookback", default=None, help="Event logs: lookback window, e.g. 30d.")
-@click.option("--max-touches", default=None, type=click.IntRange(min=1))
+@journey_input_options
 @click.option(
     "--format",
     "fmt",

@@ -9,6 +9,7 @@ import click
 
 from attribution.catalog import MODELS
 from attribution.errors import InvalidModelOptionError
+from experiments.cli._options import journey_input_options
 from experiments.reports.pipeline import (
     DEFAULT_MODELS,
     lift_tests_from_mlflow_run,
@@ -102,21 +103,7 @@ __all__ = ["command"]
 @click.option("--title", default="Attribution report", show_default=True)
 @click.option("--mlflow-run-id", default=None, help="MLflow run the report belongs to.")
 @click.option("--mlflow-url", default=None, help="Link to that run in the MLflow UI.")
-@click.option("--path-col", default="path", show_default=True)
-@click.option("--conversions-col", default="total_conversions", show_default=True)
-@click.option("--nulls-col", default="total_null", show_default=True)
-@click.option(
-    "--value-col",
-    default=None,
-    help="Value column (default: total_conversion_value / value if present; 'none' to ignore).",
-)
-@click.option("--separator", default=">", show_default=True, help="Path separator.")
-@click.option("--user-col", default="user_id", show_default=True)
-@click.option("--time-col", default="timestamp", show_default=True)
-@click.option("--channel-col", default="channel", show_default=True)
-@click.option("--conversion-col", default="conversion", show_default=True)
-@click.option("--lookback", default=None, help="Event logs: lookback window, e.g. 30d.")
-@click.option("--max-touches", default=None, type=click.IntRange(min=1))
+@journey_input_options
 def command(
     file: str,
     events: bool,
