@@ -107,12 +107,59 @@ def _markov(journeys):  # type: ignore[no-untyped-def]
     return MarkovAttribution(order=1, n_bootstrap=0).fit(journeys).result_.to_frame()
 
 
+class _RssSampler:
+    """Peak resident memory of this process, sampled from /proc every 50 ms in a thread.
+
+    ``mark()`` returns the peak so far; a logging handler on the DuckDB engine calls it when
+    the SQL query has returned, which separates DuckDB's peak from the Python-side work after it
+    (parsing the unique-path table into ``Journeys``, the Markov fit).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.rss())
+
+    def mark(self) -> int:
+        self.peak = max(self.peak, self.rss())
+        return self.peak
+
+
 def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> dict:
     """Run one engine end to end in this process; return timings."""
+    import logging
+
     timings: dict[str, float] = {}
+    marks: dict[str, float] = {}
+    sampler = _RssSampler()
     t0 = time.perf_counter()
     if engine in ("duckdb", "duckdb-ooc"):
         from attribution.engines import journeys_from_events
+
+        class _AfterSql(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if record.getMessage().startswith("read "):
+                    marks["sql_peak_rss_mb"] = sampler.mark() / 2**20
+                    marks["sql_s"] = time.perf_counter() - t0
+
+        duck_logger = logging.getLogger("attribution.engines.duckdb")
+        duck_logger.setLevel(logging.INFO)
+        duck_logger.addHandler(_AfterSql())
 
         tmp = DATA / "duckdb_tmp"
         journeys = journeys_from_events(
@@ -170,6 +217,7 @@ def run_one(engine: str, path: Path, memory_limit: str | None, threads: int) -> 
         "conversions": journeys.total_conversions,
         "credit_sum": float(credit.select_dtypes("number").iloc[:, 0].sum()),
         "peak_rss_mb": peak / 1024,
+        **marks,
     }
 
 
@@ -320,20 +368,22 @@ def _table(results: list[dict], n_events: int, memory_limit: str | None) -> str:
         + f" — load average before the run {LOAD_BEFORE:.1f} (shared machine)",
         "",
         "| engine | journeys (s) | Markov o1 (s) | end to end (s) | process wall (s) "
-        "| peak RSS (MB) | unique paths | journeys | vs duckdb |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| peak RSS (MB) | of which SQL phase: time (s), peak RSS (MB) | unique paths | journeys "
+        "| vs duckdb |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     base = next((r["timings"]["total_s"] for r in results if r.get("engine") == "duckdb"), None)
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['engine']} | error: {r['error']} | | | | | | | |")
+            lines.append(f"| {r['engine']} | error: {r['error']} | | | | | | | | |")
             continue
         t = r["timings"]
         extra = f" (+{t['spark_start_s']:.1f} s start)" if "spark_start_s" in t else ""
         ratio = f"{t['total_s'] / base:.2f}x" if base else "-"
+        sql = f"{r['sql_s']:.1f}, {r['sql_peak_rss_mb']:,.0f}" if "sql_s" in r else "-"
         lines.append(
             f"| {r['engine']} | {t['journeys_s']:.1f}{extra} | {t['markov_s']:.2f} "
-            f"| {t['total_s']:.1f} | {r['wall_s']:.1f} | {r['peak_rss_mb']:,.0f} "
+            f"| {t['total_s']:.1f} | {r['wall_s']:.1f} | {r['peak_rss_mb']:,.0f} | {sql} "
             f"| {r['n_paths']:,} | {r['n_journeys']:,} | {ratio} |"
         )
     return "\n".join(lines)
