@@ -257,6 +257,10 @@ def command() -> None:
 )
 @_eval_options
 @_output_options
+@click.option("--track/--no-track", default=True, show_default=True, help="Record in MLflow.")
+@click.option("--tracking-uri", default=None, help="MLflow store (default: the project's).")
+@click.option("--experiment", default=None, help="MLflow experiment (default: pathlift).")
+@click.option("--register", is_flag=True, help="Register the model in the MLflow registry.")
 def train(
     data: str,
     treatment_col: str,
@@ -279,8 +283,17 @@ def train(
     ci: float,
     fmt: str,
     output: str | None,
+    track: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
+    register: bool,
 ) -> None:
-    """Train an uplift model on DATA (CSV or Parquet) and report its held-out evaluation."""
+    """Train an uplift model on DATA (CSV or Parquet) and report its held-out evaluation.
+
+    The run (parameters, Qini/AUUC/uplift@k with intervals, curves, deciles) is recorded in
+    MLflow unless --no-track; --register also registers the model (alias champion for the first
+    version, challenger after that: use pathlift retrain to promote on evidence).
+    """
     _progress(f"reading {data}")
     frame = load_frame(data)
     full = UpliftData.from_frame(
@@ -331,6 +344,27 @@ def train(
     )
     payload = {"learner": learner, "model_dir": model_dir, **evaluation.to_dict()}
     _emit(_render(evaluation.to_frame(), fmt, payload), output)
+    if track:
+        from experiments.tracking import resolve_tracking
+        from experiments.uplift_runs import track_uplift_run
+
+        run = track_uplift_run(
+            model,
+            evaluation,
+            data=data,
+            n_test=len(test_data),
+            config={
+                "command": "uplift train",
+                "data": str(Path(data).resolve()),
+                "test_size": test_size,
+                "seed": seed,
+                "n_bootstrap": n_bootstrap,
+            },
+            settings=resolve_tracking(tracking_uri, experiment),
+            register=register,
+            input_example=frame[list(model.schema_.names)].head(20),
+        )
+        _progress(f"tracked as MLflow run {run.run_id}: {run.ui_url}")
 
 
 @command.command("evaluate")

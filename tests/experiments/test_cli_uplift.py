@@ -243,3 +243,37 @@ def test_bad_input_gives_one_line_error_and_status_2(csv_path, model_dir, tmp_pa
     )
     _, err = capsys.readouterr()
     assert code == 2 and "budget must be a positive number" in err
+
+
+def test_train_is_tracked_and_registered(csv_path, tmp_path, capsys):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/store.db"
+    args = [
+        "uplift",
+        "train",
+        str(csv_path),
+        "--treatment-col",
+        "arm",
+        "--control",
+        "ctl",
+        "--outcome-col",
+        "y",
+        "--learner",
+        "t",
+        "--n-estimators",
+        "10",
+        "--n-bootstrap",
+        "20",
+        "--tracking-uri",
+        uri,
+        "--experiment",
+        "uplift-cli",
+        "--register",
+    ]
+    assert run_cli(args) == 0, capsys.readouterr().err
+    client = MlflowClient(uri, uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("uplift-cli").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert any(key.startswith("qini.") for key in run.data.metrics)
+    assert str(client.get_model_version_by_alias("pathlift-uplift", "champion").version) == "1"
