@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from attribution.journeys import Journeys
 
@@ -87,14 +88,8 @@ def assert_same_journeys(got: Journeys, want: Journeys) -> None:
     pd.testing.assert_frame_equal(sorted_paths(got), sorted_paths(want), rtol=1e-12)
     got_prov = dataclasses.replace(got.provenance, source="x").to_dict()
     want_prov = dataclasses.replace(want.provenance, source="x").to_dict()
-    assert got_prov.pop("dropped_value") == pytest_approx(want_prov.pop("dropped_value"))
+    assert got_prov.pop("dropped_value") == pytest.approx(want_prov.pop("dropped_value"), abs=1e-9)
     assert got_prov == want_prov
-
-
-def pytest_approx(x: float):  # small indirection so this module has no pytest import at top
-    import pytest
-
-    return pytest.approx(x, rel=1e-12, abs=1e-12)
 
 
 def random_log(seed: int, n: int = 60) -> pd.DataFrame:
