@@ -6,7 +6,7 @@ import dataclasses
 import glob
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +36,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT: Any = object()
+_UNKNOWN: Any = object()  # a raw cell value that was not fetched
 """Sentinel: the default value column ``"value"``, which may be absent."""
 
 _GLOB_CHARS = frozenset("*?[")
@@ -190,63 +191,103 @@ def parquet_row_bases(files: Sequence[str]) -> list[int]:
     return bases[:-1]
 
 
-def raise_for_checks(checks: Mapping[str, Any], opts: EventOptions, value_name: str | None) -> None:
+def raise_for_checks(
+    checks: Mapping[str, Any],
+    opts: EventOptions,
+    value_name: str | None,
+    cell: Callable[[str, int], Any] | None = None,
+) -> None:
     """Turn the row of :func:`attribution.engines.sql.validation_sql` into the reference's errors.
 
     ``checks`` maps each ``bad_*`` key to the first offending 0-based row (``None`` when the
-    check passed), plus ``n`` and ``n_conversions``.
+    check passed), plus ``n`` and ``n_conversions``. ``cell(column, row)``, when given, fetches
+    the offending raw value so that the message can show it.
     """
     if not checks["n"]:
         raise InvalidJourneysError("the event log is empty: it has a header but no rows")
     user, time, channel, conv = opts.user_col, opts.time_col, opts.channel_col, opts.conversion_col
-    messages = [
-        (
-            "bad_user",
-            f"column {user!r} has a missing user id at row {{row}}: fill it or drop the row",
+    value = value_name or "value"
+
+    def has(v: Any, fallback: str) -> str:
+        return fallback if v is _UNKNOWN else repr(v)
+
+    def paren(v: Any) -> str:
+        return "" if v is _UNKNOWN else f" ({v!r})"
+
+    # check -> (column whose raw value is shown, message builder(row, raw value))
+    messages: dict[str, tuple[str | None, Callable[[int, Any], str]]] = {
+        "bad_user": (
+            None,
+            lambda r, v: (
+                f"column {user!r} has a missing user id at row {r}: fill it or drop the row"
+            ),
         ),
-        (
-            "bad_ts_missing",
-            f"column {time!r} has a missing timestamp at row {{row}}: fill it or drop the row",
+        "bad_ts_missing": (
+            None,
+            lambda r, v: (
+                f"column {time!r} has a missing timestamp at row {r}: fill it or drop the row"
+            ),
         ),
-        (
-            "bad_ts",
-            f"column {time!r} has an unparseable timestamp at row {{row}}: use ISO 8601 such as "
-            "'2024-05-01 13:45:00'",
+        "bad_ts": (
+            time,
+            lambda r, v: (
+                f"column {time!r} has an unparseable timestamp at row {r}{paren(v)}: "
+                "use ISO 8601 such as '2024-05-01 13:45:00'"
+            ),
         ),
-        (
-            "bad_conv",
-            f"column {conv!r} must be 0/1 or true/false; row {{row}} has another value: mark "
-            "conversion events with 1 and touches with 0",
+        "bad_conv": (
+            conv,
+            lambda r, v: (
+                f"column {conv!r} must be 0/1 or true/false; row {r} has "
+                f"{has(v, 'another value')}: mark conversion events with 1 and touches with 0"
+            ),
         ),
-        (
-            "bad_value_type",
-            f"column {value_name!r} must hold numeric conversion values; row {{row}} is not "
-            "numeric: fix the value or pass value_col=None to ignore value",
+        "bad_value_type": (
+            value,
+            lambda r, v: (
+                f"column {value!r} must hold numeric conversion values; row {r} has "
+                f"{has(v, 'a non-numeric value')}: fix the value or pass value_col=None to ignore "
+                "value"
+            ),
         ),
-        (
-            "bad_value_missing",
-            f"column {value_name!r} is missing on conversion row {{row}}: give every conversion "
-            "a value (0 if unknown) or pass value_col=None",
+        "bad_value_missing": (
+            None,
+            lambda r, v: (
+                f"column {value!r} is missing on conversion row {r}: give every "
+                "conversion a value (0 if unknown) or pass value_col=None"
+            ),
         ),
-        (
-            "bad_value_range",
-            f"column {value_name!r} must be finite and non-negative; row {{row}} is not",
+        "bad_value_range": (
+            value,
+            lambda r, v: (
+                f"column {value!r} must be finite and non-negative; row {r} has "
+                f"{has(v, 'another value')}"
+            ),
         ),
-        (
-            "bad_channel",
-            f"column {channel!r} has a missing or empty channel at row {{row}}, which is not a "
-            "conversion: every touch needs a channel name",
+        "bad_channel": (
+            None,
+            lambda r, v: (
+                f"column {channel!r} has a missing or empty channel at row {r}, which "
+                "is not a conversion: every touch needs a channel name"
+            ),
         ),
-        (
-            "bad_separator",
-            f"column {channel!r} has a channel at row {{row}} which contains the path "
-            f"separator {opts.separator!r}: rename the channel or choose another separator",
+        "bad_separator": (
+            channel,
+            lambda r, v: (
+                f"column {channel!r} has channel {has(v, '(name not shown)')} at row "
+                f"{r}, which contains the path separator {opts.separator!r}: rename the channel or "
+                "choose another separator"
+            ),
         ),
-    ]
-    for key, template in messages:
+    }
+    for key, (column, message) in messages.items():
         row = checks.get(key)
-        if row is not None:
-            raise InvalidJourneysError(template.format(row=int(row)))
+        if row is None:
+            continue
+        raw = _UNKNOWN
+        if column is not None and cell is not None:
+            raw = cell(column, int(row))
+        raise InvalidJourneysError(message(int(row), raw))
     if not checks["n_conversions"]:
         raise InvalidJourneysError(
             f"the event log has no conversions (column {conv!r} is never 1): "

@@ -275,7 +275,14 @@ def _run(
         checks = dict(zip(names, cursor.fetchall()[0], strict=True))
     except duckdb.Error as exc:
         raise InvalidJourneysError(f"cannot read the event log: {_duckdb_message(exc)}") from exc
-    _common.raise_for_checks(checks, opts, value_name)
+
+    def cell(column: str, row: int) -> Any:
+        found = con.execute(
+            f"SELECT {DUCKDB.ident(column)} FROM {raw} WHERE rn = {int(row)}"  # noqa: S608
+        ).fetchall()
+        return found[0][0] if found else None
+
+    _common.raise_for_checks(checks, opts, value_name, cell)
     # channels as an ENUM: fixed-width codes make the window sort and the list aggregation
     # cheaper than strings; paths are rendered back to names
     names = sorted(checks["channels"] or [])

@@ -386,7 +386,14 @@ def journeys_from_events_spark(
                 k: _row_position(session, typed, v) if k.startswith("bad_") else v
                 for k, v in checks.items()
             }
-        _common.raise_for_checks(checks, opts, value_name)
+
+        def cell(column: str, row: int) -> Any:
+            found = session.sql(
+                f"SELECT {SPARK.ident(column)} AS v FROM {raw} WHERE rn = {int(row)}"  # noqa: S608
+            ).collect()
+            return found[0]["v"] if found else None
+
+        _common.raise_for_checks(checks, opts, value_name, cell if dense else None)
         events = f"""(
     SELECT user_id, ts, rn, channel, conv,
            CASE WHEN conv = 1 THEN value_num ELSE 0.0 END AS value

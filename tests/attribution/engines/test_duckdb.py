@@ -199,18 +199,24 @@ def test_out_of_core_with_memory_limit_gives_the_same_journeys(tmp_path):
         (lambda d: d.assign(user_id=d["user_id"].where(d.index != 3)), r"missing user id at row 3"),
         (
             lambda d: d.assign(timestamp=d["timestamp"].astype(str).where(d.index != 4, "soon")),
-            r"'timestamp' has an unparseable timestamp at row 4",
+            r"'timestamp' has an unparseable timestamp at row 4 \('soon'\)",
         ),
-        (lambda d: d.assign(conversion=d["conversion"].replace({1: 2})), r"row 3 has"),
+        (
+            lambda d: d.assign(conversion=d["conversion"].replace({1: 2})),
+            r"'conversion' must be 0/1 or true/false; row 3 has 2:",
+        ),
         (
             lambda d: d.assign(channel=d["channel"].where(d.index != 5, "  ")),
             r"missing or empty channel at row 5",
         ),
         (
             lambda d: d.assign(channel=d["channel"].where(d.index != 2, "a>b")),
-            r"channel at row 2 which contains the path separator '>'",
+            r"has channel 'a>b' at row 2, which contains the path separator '>'",
         ),
-        (lambda d: d.assign(value=d["value"].where(d.index != 6, -1.0)), r"'value'.*row 6"),
+        (
+            lambda d: d.assign(value=d["value"].where(d.index != 6, -1.0)),
+            r"'value' must be finite and non-negative; row 6 has -1.0",
+        ),
         (
             lambda d: d.assign(conversion=0, channel=d["channel"].fillna("x")),
             r"no conversions \(column 'conversion' is never 1\)",
@@ -335,7 +341,10 @@ def test_separator_with_quotes_is_quoted_safely():
     want = Journeys.from_events(log, separator="'")
     assert got.channels == want.channels
     bad = log.assign(channel=log["channel"].where(log.index != 4, "o'clock"))
-    with pytest.raises(InvalidJourneysError, match=r"row 4 which contains the path separator"):
+    with pytest.raises(
+        InvalidJourneysError,
+        match=r"has channel \"o'clock\" at row 4, which contains the path separator",
+    ):
         journeys_from_events_duckdb(bad, separator="'")
 
 

@@ -124,10 +124,12 @@ def test_bad_input_and_empty_results_are_the_reference_errors(spark, tmp_path):
     with pytest.raises(InvalidJourneysError, match=r"required column 'channel' is missing"):
         journeys_from_events_spark(log.drop(columns="channel"), spark=spark)
     bad = log.assign(channel=log["channel"].where(log.index != 2, "a>b"))
-    with pytest.raises(InvalidJourneysError, match=r"channel at row 2 which contains"):
+    with pytest.raises(InvalidJourneysError, match=r"has channel 'a>b' at row 2, which contains"):
         journeys_from_events_spark(bad, spark=spark)
     bad = log.assign(conversion=log["conversion"].replace({1: 2}))
-    with pytest.raises(InvalidJourneysError, match=r"'conversion' must be 0/1.*row 3"):
+    with pytest.raises(
+        InvalidJourneysError, match=r"'conversion' must be 0/1 or true/false; row 3 has 2:"
+    ):
         journeys_from_events_spark(bad, spark=spark)
     only_markers = pd.DataFrame(
         {
