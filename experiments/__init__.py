@@ -1,0 +1,1 @@
+"""Experiments: MLflow tracking, model registry, retraining jobs, reports and the CLI."""

@@ -8,26 +8,15 @@ from collections.abc import Sequence
 import click
 
 from attribution.errors import AttributionError
+from experiments.errors import ExperimentError
+from uplift.errors import UpliftError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
 
-def _domain_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [AttributionError]
-    try:
-        from uplift.errors import UpliftError
-
-        errors.append(UpliftError)
-    except ImportError:  # pragma: no cover - uplift not built yet
-        pass
-    try:
-        from experiments.errors import ExperimentError
-
-        errors.append(ExperimentError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
+#: errors raised for input the user can fix: one line and exit status 2
+DOMAIN_ERRORS: tuple[type[BaseException], ...] = (AttributionError, UpliftError, ExperimentError)
 
 
 def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:
@@ -41,7 +30,7 @@ def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:
     import os
 
     try:
-        group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         return EXIT_FAILURE
@@ -50,7 +39,7 @@ def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except _domain_errors() as exc:
+    except DOMAIN_ERRORS as exc:
         click.echo(f"error: {_one_line(str(exc))}", err=True)
         return EXIT_BAD_INPUT
     except Exception as exc:
@@ -58,7 +47,8 @@ def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:
             raise
         click.echo(f"error: {type(exc).__name__}: {_one_line(str(exc))}", err=True)
         return EXIT_FAILURE
-    return 0
+    # a command may return its exit status (ctx.exit(n) also ends up here without standalone mode)
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
 def _one_line(message: str) -> str:

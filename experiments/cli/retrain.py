@@ -33,17 +33,6 @@ Exit status:
 """
 
 
-class _ExitStatus(click.ClickException):
-    """Carry a non-zero exit status through click without printing anything more."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__("")
-        self.exit_code = code  # type: ignore[misc]
-
-    def show(self, file: object = None) -> None:
-        """Print nothing: the outcome was already printed."""
-
-
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # turn SIGTERM into an exception so the run is marked KILLED and the lock released
     raise SystemExit(128 + signum)
@@ -110,4 +99,4 @@ def command(
                 click.echo(f"start the UI with: {settings.ui_command()}")
     sys.stdout.flush()
     if outcome.exit_code:
-        raise _ExitStatus(outcome.exit_code)
+        click.get_current_context().exit(outcome.exit_code)
