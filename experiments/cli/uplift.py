@@ -261,6 +261,7 @@ def command() -> None:
 @click.option("--tracking-uri", default=None, help="MLflow store (default: the project's).")
 @click.option("--experiment", default=None, help="MLflow experiment (default: pathlift).")
 @click.option("--register", is_flag=True, help="Register the model in the MLflow registry.")
+@click.option("--model-name", default="pathlift-uplift", show_default=True, help="Registry name.")
 def train(
     data: str,
     treatment_col: str,
@@ -287,6 +288,7 @@ def train(
     tracking_uri: str | None,
     experiment: str | None,
     register: bool,
+    model_name: str,
 ) -> None:
     """Train an uplift model on DATA (CSV or Parquet) and report its held-out evaluation.
 
@@ -362,6 +364,7 @@ def train(
             },
             settings=resolve_tracking(tracking_uri, experiment),
             register=register,
+            model_name=model_name,
             input_example=frame[list(model.schema_.names)].head(20),
         )
         _progress(f"tracked as MLflow run {run.run_id}: {run.ui_url}")
