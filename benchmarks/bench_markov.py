@@ -34,8 +34,18 @@ DATA = Path(__file__).parent / ".data"
 PATHS_CSV = DATA / "paths_3m.csv"
 EVENTS_PARQUET = DATA / "events_5m.parquet"
 CHANNELS = [
-    "search", "email", "display", "social", "direct", "affiliate",
-    "push", "video", "referral", "sms", "print", "branch",
+    "search",
+    "email",
+    "display",
+    "social",
+    "direct",
+    "affiliate",
+    "push",
+    "video",
+    "referral",
+    "sms",
+    "print",
+    "branch",
 ]
 
 
@@ -80,8 +90,13 @@ def make_events(n_users: int = 1_000_000, n_events: int = 5_000_000, seed: int =
     channel = np.where((conversion == 1) & (rng.random(n_events) < 0.5), None, channel)
     value = np.where(conversion == 1, rng.lognormal(3.5, 0.6, n_events), 0.0)
     return pd.DataFrame(
-        {"user_id": users, "timestamp": ts, "channel": channel, "conversion": conversion,
-         "value": value}
+        {
+            "user_id": users,
+            "timestamp": ts,
+            "channel": channel,
+            "conversion": conversion,
+            "value": value,
+        }
     )
 
 
@@ -100,8 +115,12 @@ def run_one(tool: str, order: int) -> dict:
         result = MarkovAttribution(order=order, n_bootstrap=0).fit(journeys).result_
         elapsed = time.perf_counter() - t0
         credit = dict(zip(result.channels, result.conversions.tolist(), strict=True))
-        return {"seconds": elapsed, "parse_seconds": t_parse, "peak_mb": _peak_mb(),
-                "credit": credit}
+        return {
+            "seconds": elapsed,
+            "parse_seconds": t_parse,
+            "peak_mb": _peak_mb(),
+            "credit": credit,
+        }
     if tool == "channelattribution":
         import contextlib
         import io
@@ -112,8 +131,14 @@ def run_one(tool: str, order: int) -> dict:
         frame = pd.read_csv(PATHS_CSV)
         with contextlib.redirect_stdout(io.StringIO()):
             out = markov_model(
-                frame, "path", "total_conversions", var_value="total_conversion_value",
-                var_null="total_null", order=order, verbose=False, flg_pro=False,
+                frame,
+                "path",
+                "total_conversions",
+                var_value="total_conversion_value",
+                var_null="total_null",
+                order=order,
+                verbose=False,
+                flg_pro=False,
             )
         elapsed = time.perf_counter() - t0
         res = out if isinstance(out, pd.DataFrame) else out["result"]
@@ -126,15 +151,21 @@ def run_one(tool: str, order: int) -> dict:
         t0 = time.perf_counter()
         journeys = Journeys.from_events(frame, lookback="30d")
         elapsed = time.perf_counter() - t0
-        return {"seconds": elapsed, "peak_mb": _peak_mb(), "paths": journeys.n_paths,
-                "journeys": journeys.n_journeys}
+        return {
+            "seconds": elapsed,
+            "peak_mb": _peak_mb(),
+            "paths": journeys.n_paths,
+            "journeys": journeys.n_journeys,
+        }
     raise SystemExit(f"unknown tool {tool}")
 
 
 def measure(tool: str, order: int = 1) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--run", tool, "--order", str(order)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -150,12 +181,18 @@ def main() -> None:
     n_journeys = int(table.sum().sum())
     total_conv = float(table["total_conversions"].sum())
     print(f"# Markov attribution benchmark ({time.strftime('%Y-%m-%d')})")
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
-    print(f"dataset: {n_journeys:,} journeys, {n_paths:,} unique paths, 12 channels, "
-          f"{total_conv:,.0f} conversions\n")
-    print("| order | tool | wall s (load+parse+solve) | parse s | peak MB | "
-          "ratio to ChannelAttribution | max credit error vs exact (% of conversions) |")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"dataset: {n_journeys:,} journeys, {n_paths:,} unique paths, 12 channels, "
+        f"{total_conv:,.0f} conversions\n"
+    )
+    print(
+        "| order | tool | wall s (load+parse+solve) | parse s | peak MB | "
+        "ratio to ChannelAttribution | max credit error vs exact (% of conversions) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for order in (1, 3):
         ours = [measure("pathlift", order) for _ in range(3)]
@@ -164,15 +201,21 @@ def main() -> None:
         best_theirs = min(theirs, key=lambda r: r["seconds"])
         exact = best_ours["credit"]
         err = max(abs(best_theirs["credit"][c] - exact[c]) for c in exact) / total_conv * 100
-        print(f"| {order} | pathlift | {best_ours['seconds']:.2f} | "
-              f"{best_ours['parse_seconds']:.2f} | {best_ours['peak_mb']:.0f} | "
-              f"{best_ours['seconds'] / best_theirs['seconds']:.2f} | 0 (exact) |")
-        print(f"| {order} | ChannelAttribution 2.2.5 | {best_theirs['seconds']:.2f} | - | "
-              f"{best_theirs['peak_mb']:.0f} | 1.00 | {err:.2f} |")
+        print(
+            f"| {order} | pathlift | {best_ours['seconds']:.2f} | "
+            f"{best_ours['parse_seconds']:.2f} | {best_ours['peak_mb']:.0f} | "
+            f"{best_ours['seconds'] / best_theirs['seconds']:.2f} | 0 (exact) |"
+        )
+        print(
+            f"| {order} | ChannelAttribution 2.2.5 | {best_theirs['seconds']:.2f} | - | "
+            f"{best_theirs['peak_mb']:.0f} | 1.00 | {err:.2f} |"
+        )
     ev = min((measure("events") for _ in range(2)), key=lambda r: r["seconds"])
-    print(f"\nEvent log to journeys (NumPy engine, lookback 30d): 5,000,000 events / 1,000,000 "
-          f"users -> {ev['journeys']:,} journeys, {ev['paths']:,} unique paths in "
-          f"{ev['seconds']:.2f} s, peak {ev['peak_mb']:.0f} MB (Parquet read excluded).")
+    print(
+        f"\nEvent log to journeys (NumPy engine, lookback 30d): 5,000,000 events / 1,000,000 "
+        f"users -> {ev['journeys']:,} journeys, {ev['paths']:,} unique paths in "
+        f"{ev['seconds']:.2f} s, peak {ev['peak_mb']:.0f} MB (Parquet read excluded)."
+    )
     print("\nTimes are the best of 3 runs, each in a fresh process.")
 
 
