@@ -153,17 +153,17 @@ def score_parquet_with_spark(
     RegistryError
         The model URI cannot be resolved.
     """
-    from attribution.engines.spark import local_spark_session, require_pyspark
+    from attribution.engines.spark import (
+        local_spark_session,
+        quiet_pandas_version_warning,
+        require_pyspark,
+    )
     from attribution.errors import InvalidJourneysError
 
     try:
         require_pyspark()
     except InvalidJourneysError as exc:
         raise ExperimentError(str(exc).replace("engine 'spark'", "Spark scoring")) from exc
-    import mlflow.pyfunc
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-    from pyspark.sql import functions as F
 
     source = os.fspath(input_path)
     if not any(ch in source for ch in "*?[") and not Path(source).exists():
@@ -182,7 +182,34 @@ def score_parquet_with_spark(
                 "'uplift_email double, best_arm string, best_uplift double'"
             )
         result_type = schema
-    session = spark if spark is not None else local_spark_session()
+    with quiet_pandas_version_warning():
+        return _score(
+            source,
+            model_uri,
+            out,
+            spark or local_spark_session(),
+            result_type,
+            feature_cols,
+            keep_columns,
+            signature_inputs,
+        )
+
+
+def _score(
+    source: str,
+    model_uri: str,
+    out: Path,
+    session: SparkSession,
+    result_type: StructType | str,
+    feature_cols: Sequence[str] | None,
+    keep_columns: Sequence[str] | None,
+    signature_inputs: list[str] | None,
+) -> ScoringSummary:
+    import mlflow.pyfunc
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+    from pyspark.sql import functions as F
+
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         frame = session.read.parquet(source)

@@ -21,11 +21,13 @@ nanosecond timestamps are read as integer nanoseconds.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,13 +44,31 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-__all__ = ["journeys_from_events_spark", "local_spark_session", "require_pyspark"]
+__all__ = [
+    "journeys_from_events_spark",
+    "local_spark_session",
+    "quiet_pandas_version_warning",
+    "require_pyspark",
+]
 
 logger = logging.getLogger(__name__)
 
 _counter = itertools.count()
 _INTEGRAL = ("ByteType", "ShortType", "IntegerType", "LongType")
 _FRACTIONAL = ("FloatType", "DoubleType", "DecimalType")
+
+
+@contextlib.contextmanager
+def quiet_pandas_version_warning() -> Iterator[None]:
+    """Silence PySpark's warning that it does not fully support pandas 3.
+
+    The engines hand Spark Arrow tables, not pandas frames, so the warning does not apply.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
+        yield
 
 
 def require_pyspark() -> None:
@@ -107,7 +127,8 @@ def local_spark_session(
     )
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with quiet_pandas_version_warning():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -327,9 +348,6 @@ def journeys_from_events_spark(
         (0-based, in input order) and the fix; Spark read errors are reported the same way.
     """
     require_pyspark()
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-    from pyspark.sql import DataFrame as SparkDataFrame
 
     opts = _common.resolve_options(
         user_col=user_col,
@@ -341,6 +359,17 @@ def journeys_from_events_spark(
         max_touches=max_touches,
         separator=separator,
     )
+    with quiet_pandas_version_warning():
+        return _run(data, opts, spark, order_col)
+
+
+def _run(
+    data: Any, opts: EventOptions, spark: SparkSession | None, order_col: str | None
+) -> Journeys:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+    from pyspark.sql import DataFrame as SparkDataFrame
+
     session = spark if spark is not None else local_spark_session()
     ns_long = False
     dense = True  # is rn already the 0-based row position?
