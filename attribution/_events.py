@@ -27,6 +27,11 @@ __all__ = ["build_journeys"]
 logger = logging.getLogger(__name__)
 
 
+def _show(value: object) -> object:
+    """Return a cell as a plain Python value (messages read ``2``, not ``np.int64(2)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _timestamps(column: pd.Series, name: str) -> np.ndarray:
     """Return timestamps as int64 nanoseconds (naive UTC), refusing missing or unparseable ones."""
     if column.isna().any():
@@ -46,8 +51,8 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(
-            f"column {name!r} has an unparseable timestamp at row {row} ({column.iloc[row]!r}): "
-            "use ISO 8601 such as '2024-05-01 13:45:00'"
+            f"column {name!r} has an unparseable timestamp at row {row} "
+            f"({_show(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
         )
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -63,8 +68,8 @@ def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(
-            f"column {name!r} must be 0/1 or true/false; row {row} has {column.iloc[row]!r}: "
-            "mark conversion events with 1 and touches with 0"
+            f"column {name!r} must be 0/1 or true/false; row {row} has "
+            f"{_show(column.iloc[row])!r}: mark conversion events with 1 and touches with 0"
         )
     return values == 1.0
 
@@ -79,7 +84,7 @@ def _values(column: pd.Series | None, name: str | None, converted: np.ndarray) -
         row = int(np.flatnonzero(non_numeric)[0])
         raise InvalidJourneysError(
             f"column {name!r} must hold numeric conversion values; row {row} has "
-            f"{column.iloc[row]!r}: fix the value or pass value_col=None to ignore value"
+            f"{_show(column.iloc[row])!r}: fix the value or pass value_col=None to ignore value"
         )
     missing_on_conversion = np.isnan(values) & converted
     if missing_on_conversion.any():
@@ -92,7 +97,7 @@ def _values(column: pd.Series | None, name: str | None, converted: np.ndarray) -
     if (values < 0).any() or not np.isfinite(values).all():
         row = int(np.flatnonzero((values < 0) | ~np.isfinite(values))[0])
         raise InvalidJourneysError(
-            f"column {name!r} must be finite and non-negative; row {row} has {values[row]!r}"
+            f"column {name!r} must be finite and non-negative; row {row} has {float(values[row])!r}"
         )
     return values
 

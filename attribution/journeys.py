@@ -600,7 +600,7 @@ def _read_table(data: pd.DataFrame | pa.Table | str | os.PathLike[str]) -> pa.Ta
             return pq.read_table(path)
         import pyarrow.csv as pacsv
 
-        return pacsv.read_csv(path)
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidJourneysError(
             f"cannot read {str(path)!r}: {' '.join(str(exc).split())}"

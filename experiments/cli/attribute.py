@@ -73,6 +73,7 @@ def load_journeys(
     max_touches: int | None,
     engine: str = "duckdb",
     keep_timing: bool = False,
+    engine_options: dict[str, Any] | None = None,
 ) -> Journeys:
     """Read a path table, or an event log with the chosen engine, with the CLI's options."""
     value_kw: dict[str, Any] = {} if value_col is None else {"value_col": value_col}
@@ -81,9 +82,9 @@ def load_journeys(
     if events:
         from attribution.engines import journeys_from_events
 
-        engine_kw: dict[str, Any] = (
-            {"keep_timing": True} if engine == "duckdb" and keep_timing else {}
-        )
+        engine_kw: dict[str, Any] = dict(engine_options or {})
+        if engine == "duckdb" and keep_timing:
+            engine_kw["keep_timing"] = True
         return journeys_from_events(
             file,
             engine=engine,  # type: ignore[arg-type]
@@ -325,6 +326,10 @@ _MODEL_CHOICES = [*MODELS, "all"]
     show_default=True,
     help="Event logs: engine that cuts journeys (FILE may be a directory or a glob).",
 )
+@click.option(
+    "--memory-limit", default=None, help="DuckDB: memory limit such as 3GB (spills to disk beyond)."
+)
+@click.option("--temp-directory", default=None, help="DuckDB: where to spill out of core.")
 @click.option("--max-position", default=5, show_default=True, help="ordered_shapley: positions.")
 @click.option(
     "--unobserved",
@@ -379,6 +384,8 @@ def command(
     output: str | None,
     progress: bool | None,
     engine: str,
+    memory_limit: str | None,
+    temp_directory: str | None,
     max_position: int,
     unobserved: str,
     max_exact_channels: int | None,
@@ -423,6 +430,11 @@ def command(
         max_touches=max_touches,
         engine=engine,
         keep_timing=bool({"time_decay", "data_driven", "all"} & set(models)),
+        engine_options={
+            k: v
+            for k, v in (("memory_limit", memory_limit), ("temp_directory", temp_directory))
+            if v is not None
+        },
     )
     prog.stage(repr(journeys))
     selection = None
