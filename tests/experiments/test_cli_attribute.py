@@ -258,12 +258,14 @@ def test_events_engines_agree(tmp_path, capsys, engine):
     )
     f = tmp_path / "events.parquet"
     events.to_parquet(f)
+    spill = ["--memory-limit", "512MB", "--temp-directory", str(tmp_path)]
     assert (
         run_cli(
             [
                 "attribute",
                 str(f),
                 "--events",
+                *(spill if engine == "duckdb" else []),
                 "--engine",
                 engine,
                 "-m",
