@@ -358,19 +358,22 @@ class Journeys:
         }
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
-        reader = _PathTableReader(path_col, conversions_col, nulls_col, separator)
+        def read(source: Any) -> tuple[Any, ...]:
+            with _PathTableReader(path_col, conversions_col, nulls_col, separator) as reader:
+                for batch in _path_batches(source, required, value_name):
+                    reader.add(batch, value_name if value_name in batch.schema.names else None)
+                if reader.n_rows == 0:
+                    raise InvalidJourneysError(
+                        "the path table is empty: it has a header but no rows"
+                    )
+                return (*reader.finish(), reader.n_rows)
+
         try:
-            for batch in _path_batches(data, required, value_name):
-                reader.add(batch, value_name if value_name in batch.schema.names else None)
+            parsed = read(data)
         except _TypedReadFailed:
             # a cell did not convert: re-read with inferred types so validation names it
-            reader = _PathTableReader(path_col, conversions_col, nulls_col, separator)
-            for batch in _path_batches(_read_table(data), required, value_name):
-                reader.add(batch, value_name if value_name in batch.schema.names else None)
-        if reader.n_rows == 0:
-            raise InvalidJourneysError("the path table is empty: it has a header but no rows")
-        codes, token_offsets, channels, conversions, nulls, value = reader.finish()
-        n_rows = reader.n_rows
+            parsed = read(_read_table(data))
+        codes, token_offsets, channels, conversions, nulls, value, n_rows = parsed
         keep = (conversions + nulls) > 0
         if not keep.all():
             # rows with no journeys carry no information
@@ -725,15 +728,30 @@ def _first_non_numeric(array: pa.Array) -> int:
     return int(np.flatnonzero(mask)[0]) if mask.any() else 0
 
 
+def _split_encode(paths: pa.Array, separator: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Split path strings and dictionary-encode the raw tokens (offsets, dictionary, indices)."""
+    pool = pa.system_memory_pool()  # freed memory goes back to NumPy's allocator
+    lists = pc.split_pattern(paths, pattern=separator, memory_pool=pool)
+    offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
+    offsets = offsets - offsets[0]
+    encoded = pc.dictionary_encode(lists.flatten(), memory_pool=pool)
+    return offsets, encoded.dictionary.to_pylist(), np.asarray(encoded.indices.to_numpy())
+
+
 class _PathTableReader:
     """Validate and tokenize a path table batch by batch.
 
     Channel names get provisional codes in order of appearance; :meth:`finish` renumbers them
     by sorted name. Memory stays proportional to the output (codes and counts), not to the
-    text of the file.
+    text of the file. Splitting and dictionary-encoding (Arrow kernels, which release the GIL)
+    run on a small thread pool, at most one batch per core in flight; results are taken in
+    batch order, so codes do not depend on scheduling. Use it as a context manager so the pool
+    is shut down on errors too.
     """
 
     def __init__(self, path_col: str, conversions_col: str, nulls_col: str, separator: str):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.path_col = path_col
         self.conversions_col = conversions_col
         self.nulls_col = nulls_col
@@ -743,6 +761,15 @@ class _PathTableReader:
         self.parts: dict[str, list[np.ndarray]] = {
             k: [] for k in ("codes", "lengths", "conversions", "nulls", "value")
         }
+        self.workers = max(1, min(os.cpu_count() or 1, 4))
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
+        self.pending: list[tuple[Any, pa.Array, int]] = []
+
+    def __enter__(self) -> _PathTableReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def add(self, batch: pa.RecordBatch, value_name: str | None) -> None:
         """Validate and tokenize one batch (row numbers in errors count from the file start)."""
@@ -760,27 +787,33 @@ class _PathTableReader:
             value = _value_column(batch.column(value_name), value_name, start)
         else:
             value = np.zeros(n)
-        codes, offsets = self._tokenize(paths, start)
-        _release_memory()
-        self.parts["codes"].append(codes)
-        self.parts["lengths"].append(np.diff(offsets))
         self.parts["conversions"].append(conv)
         self.parts["nulls"].append(nulls)
         self.parts["value"].append(value)
+        self.pending.append((self.pool.submit(_split_encode, paths, self.separator), paths, start))
+        if len(self.pending) > self.workers:
+            self._collect()
 
-    def _tokenize(self, paths: pa.Array, start: int) -> tuple[np.ndarray, np.ndarray]:
-        pool = pa.system_memory_pool()  # freed memory goes back to NumPy's allocator
-        lists = pc.split_pattern(paths, pattern=self.separator, memory_pool=pool)
-        offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
-        offsets = offsets - offsets[0]
-        encoded = pc.dictionary_encode(lists.flatten(), memory_pool=pool)
-        del lists
-        raw = encoded.dictionary.to_pylist()
+    def _collect(self) -> None:
+        """Map the oldest pending batch's tokens to channel codes."""
+        future, paths, start = self.pending.pop(0)
+        offsets, raw, indices = future.result()
+        self.parts["codes"].append(self._codes(paths, start, offsets, raw, indices))
+        self.parts["lengths"].append(np.diff(offsets))
+        _release_memory()
+
+    def _codes(
+        self,
+        paths: pa.Array,
+        start: int,
+        offsets: np.ndarray,
+        raw: list[str],
+        indices: np.ndarray,
+    ) -> np.ndarray:
         mapping = np.empty(len(raw), dtype=np.int32)
         for i, token in enumerate(raw):
             name = token.strip()
             if not name:
-                indices = np.asarray(encoded.indices.to_numpy())
                 position = int(np.flatnonzero(indices == i)[0])
                 row = int(np.searchsorted(offsets, position, side="right") - 1)
                 raise InvalidJourneysError(
@@ -789,13 +822,14 @@ class _PathTableReader:
                     f"doubled separators ({self.separator!r})"
                 )
             mapping[i] = self.names.setdefault(name, len(self.names))
-        codes = mapping[np.asarray(encoded.indices.to_numpy())]
-        return codes, offsets
+        return mapping[indices]
 
     def finish(
         self,
     ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
         """Return codes, offsets, sorted channel names, conversions, nulls and value."""
+        while self.pending:
+            self._collect()
         names = np.array(list(self.names), dtype=object)
         order = np.argsort(names.astype(str), kind="stable")
         remap = np.empty(order.shape[0], dtype=np.int32)
