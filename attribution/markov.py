@@ -151,8 +151,12 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
             "use a lower order"
         )
     path, keys, _ = _state_keys(journeys, order)
-    universe = base**order if order * np.log2(base) < 25 else 0
-    state, uniq = _dense_ids(keys, universe)
+    if order == 1:
+        # every channel occurs (Journeys drops unused ones): state id = channel code
+        state, uniq = keys - 1, np.arange(1, base, dtype=np.int64)
+    else:
+        universe = base**order if order * np.log2(base) < 25 else 0
+        state, uniq = _dense_ids(keys, universe)
     weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
     state_digits = (uniq[:, None] // weights[None, :]) % base
     n_states = state_digits.shape[0]
