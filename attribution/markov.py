@@ -143,6 +143,31 @@ class _Structure:
     edge_to: np.ndarray  # (n_edges,)
 
 
+def _first_order_edges(
+    journeys: Journeys, keep_self_loops: bool
+) -> tuple[np.ndarray, ...]:
+    """Order 1: states are channel codes, so transitions are consecutive touches of a path.
+
+    Collapsing repeated states drops the pairs of equal consecutive touches. Returns the first
+    and last state of each path and the (from, to, path) of every internal transition.
+    """
+    touches = journeys.touches
+    offsets = journeys.offsets
+    pair = np.ones(max(touches.shape[0] - 1, 0), dtype=bool)
+    pair[offsets[1:-1] - 1] = False  # no transition across a path boundary
+    if not keep_self_loops:
+        pair &= touches[1:] != touches[:-1]
+    idx = np.flatnonzero(pair)
+    e_path = journeys.path_of_touch()[idx]
+    return (
+        touches[offsets[:-1]],
+        touches[offsets[1:] - 1],
+        touches[idx],
+        touches[idx + 1],
+        e_path,
+    )
+
+
 def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _Structure:
     base = journeys.n_channels + 1
     if order * np.log2(base) >= 62:
@@ -150,27 +175,26 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
             f"order {order} with {journeys.n_channels} channels has too many possible states; "
             "use a lower order"
         )
-    path, keys, _ = _state_keys(journeys, order)
     if order == 1:
-        # every channel occurs (Journeys drops unused ones): state id = channel code
-        state, uniq = keys - 1, np.arange(1, base, dtype=np.int64)
+        state_digits = np.arange(1, base, dtype=np.int64)[:, None]
+        first, last, e_from, e_to, e_path = _first_order_edges(journeys, keep_self_loops)
     else:
+        path, keys, _ = _state_keys(journeys, order)
         universe = base**order if order * np.log2(base) < 25 else 0
         state, uniq = _dense_ids(keys, universe)
-    weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
-    state_digits = (uniq[:, None] // weights[None, :]) % base
+        weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
+        state_digits = (uniq[:, None] // weights[None, :]) % base
+        if not keep_self_loops and state.shape[0] > 1:
+            same = np.zeros(state.shape[0], dtype=bool)
+            same[1:] = (path[1:] == path[:-1]) & (state[1:] == state[:-1])
+            path, state = path[~same], state[~same]
+        boundary = np.ones(path.shape[0] + 1, dtype=bool)
+        boundary[1:-1] = path[1:] != path[:-1]
+        first = state[boundary[:-1]]
+        last = state[boundary[1:]]
+        inner = ~boundary[1:-1]
+        e_from, e_to, e_path = state[:-1][inner], state[1:][inner], path[1:][inner]
     n_states = state_digits.shape[0]
-    if not keep_self_loops and state.shape[0] > 1:
-        same = np.zeros(state.shape[0], dtype=bool)
-        same[1:] = (path[1:] == path[:-1]) & (state[1:] == state[:-1])
-        path, state = path[~same], state[~same]
-    boundary = np.ones(path.shape[0] + 1, dtype=bool)
-    boundary[1:-1] = path[1:] != path[:-1]
-    first = state[boundary[:-1]]
-    last = state[boundary[1:]]
-    # internal edges
-    inner = ~boundary[1:-1]
-    e_from, e_to, e_path = state[:-1][inner], state[1:][inner], path[1:][inner]
     edge_universe = n_states * n_states if n_states <= 1 << 12 else 0
     edge_id, uniq_edges = _dense_ids(e_from.astype(np.int64) * n_states + e_to, edge_universe)
     del e_from, e_to
