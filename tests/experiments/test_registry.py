@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -42,15 +41,7 @@ from uplift.data import UpliftData
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_model
 
-
-@pytest.fixture(autouse=True)
-def _isolated_mlflow_uris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Never read the caller's MLFLOW_* URIs, and leave no URI behind for other tests."""
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+pytestmark = pytest.mark.usefixtures("clean_mlflow_uris")
 
 
 def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:

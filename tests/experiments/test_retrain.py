@@ -14,10 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,15 +41,7 @@ from experiments.tracking import file_digest, resolve_tracking
 from uplift.errors import InvalidUpliftDataError
 from uplift.metrics import compare_evaluations, evaluate_uplift
 
-
-@pytest.fixture(autouse=True)
-def _isolated_mlflow_uris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Never read the caller's MLFLOW_* URIs, and leave no URI behind for other tests."""
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+pytestmark = pytest.mark.usefixtures("clean_mlflow_uris")
 
 
 NAME = "retrain-test"

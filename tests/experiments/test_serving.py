@@ -18,10 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,18 +31,7 @@ from uplift.data import UpliftData
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_model
 
-
-@pytest.fixture(autouse=True)
-def _isolated_mlflow_uris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Never read the caller's MLFLOW_* URIs, and leave no URI behind for other tests."""
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
-
-
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_mlflow_uris")]
 
 
 def campaign(n: int, seed: int) -> pd.DataFrame:

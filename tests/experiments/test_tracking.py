@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -37,15 +36,7 @@ from experiments.tracking import (
     tracked_run,
 )
 
-
-@pytest.fixture(autouse=True)
-def _isolated_mlflow_uris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Never read the caller's MLFLOW_* URIs, and leave no URI behind for other tests."""
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    yield
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+pytestmark = pytest.mark.usefixtures("clean_mlflow_uris")
 
 
 @pytest.fixture(scope="module")
