@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,11 +25,10 @@ def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:
 
     * a domain error (bad input the user can fix) -> ``error: <message>`` and status 2;
     * click usage errors -> click's own message and status 2;
-    * anything else -> one line naming the exception type and status 1 (run with ``-v`` and
-      ``PATHLIFT_TRACEBACK=1`` to see the traceback).
+    * anything else -> one line naming the exception type and status 1 (set
+      ``PATHLIFT_TRACEBACK=1`` to see the traceback);
+    * otherwise the command's own integer result (``pathlift retrain`` exits 3 or 4 this way).
     """
-    import os
-
     try:
         result = group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.exceptions.Abort:
