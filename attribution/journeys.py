@@ -358,6 +358,7 @@ class Journeys:
         }
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
+
         def read(source: Any) -> tuple[Any, ...]:
             with _PathTableReader(path_col, conversions_col, nulls_col, separator) as reader:
                 for batch in _path_batches(source, required, value_name):

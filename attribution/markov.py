@@ -143,9 +143,7 @@ class _Structure:
     edge_to: np.ndarray  # (n_edges,)
 
 
-def _first_order_edges(
-    journeys: Journeys, keep_self_loops: bool
-) -> tuple[np.ndarray, ...]:
+def _first_order_edges(journeys: Journeys, keep_self_loops: bool) -> tuple[np.ndarray, ...]:
     """Order 1: states are channel codes, so transitions are consecutive touches of a path.
 
     Collapsing repeated states drops the pairs of equal consecutive touches. Returns the first
