@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["journey_input_options"]
+__all__ = ["check_bootstrap", "journey_input_options", "value_kwargs"]
 
 _INPUT_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
     click.option("--path-col", default="path", show_default=True),
@@ -33,3 +33,20 @@ def journey_input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(_INPUT_OPTIONS):
         fn = option(fn)
     return fn
+
+
+def value_kwargs(value_col: str | None) -> dict[str, Any]:
+    """Keyword arguments for ``--value-col``: absent -> the default column, ``none`` -> no value."""
+    if value_col is None:
+        return {}
+    return {"value_col": None if value_col == "none" else value_col}
+
+
+def check_bootstrap(n_bootstrap: int) -> None:
+    """Refuse a replicate count too small for percentile intervals."""
+    from attribution.errors import InvalidModelOptionError
+
+    if n_bootstrap and n_bootstrap < 20:
+        raise InvalidModelOptionError(
+            f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
+        )

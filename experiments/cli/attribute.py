@@ -18,7 +18,7 @@ from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.markov import OrderSelection, select_order
 from attribution.result import AttributionResult
-from experiments.cli._options import journey_input_options
+from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
 from experiments.io import atomic_write_text
 
 __all__ = ["command", "format_results", "load_journeys"]
@@ -76,9 +76,7 @@ def load_journeys(
     engine_options: dict[str, Any] | None = None,
 ) -> Journeys:
     """Read a path table, or an event log with the chosen engine, with the CLI's options."""
-    value_kw: dict[str, Any] = {} if value_col is None else {"value_col": value_col}
-    if value_col == "none":
-        value_kw = {"value_col": None}
+    value_kw = value_kwargs(value_col)
     if events:
         from attribution.engines import journeys_from_events
 
@@ -403,10 +401,7 @@ def command(
     total_conversion_value) or, with --events, an event log (user_id, timestamp, channel,
     conversion, value). Results go to standard output, or to --output.
     """
-    if n_bootstrap and n_bootstrap < 20:
-        raise InvalidModelOptionError(
-            f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
-        )
+    check_bootstrap(n_bootstrap)
     is_pattern = events and any(ch in file for ch in "*?[")
     if not is_pattern and not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")

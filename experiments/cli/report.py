@@ -9,7 +9,7 @@ import click
 
 from attribution.catalog import MODELS
 from attribution.errors import InvalidModelOptionError
-from experiments.cli._options import journey_input_options
+from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
 from experiments.reports.pipeline import (
     DEFAULT_MODELS,
     lift_tests_from_mlflow_run,
@@ -147,10 +147,7 @@ def command(
     period (--split-date), calibration with lift tests (--lift-tests) and data coverage. The
     written files are listed on standard output; each is replaced atomically.
     """
-    if n_bootstrap and n_bootstrap < 20:
-        raise InvalidModelOptionError(
-            f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
-        )
+    check_bootstrap(n_bootstrap)
     if not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
     for option, path in (("--costs", costs), ("--lift-tests", lift_tests)):
@@ -206,9 +203,7 @@ def command(
         "mlflow_run": mlflow_run,
         "title": title,
     }
-    value_kw: dict[str, Any] = {}
-    if value_col is not None:
-        value_kw["value_col"] = None if value_col == "none" else value_col
+    value_kw = value_kwargs(value_col)
     if events:
         report = report_from_events(
             file,
