@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attribution._kernels import split_encode, unique_sequences
 from attribution.errors import InvalidJourneysError
 
 __all__ = ["DEFAULT_SEPARATOR", "JourneyTiming", "Journeys", "Provenance", "parse_duration"]
@@ -731,12 +732,7 @@ def _first_non_numeric(array: pa.Array) -> int:
 
 def _split_encode(paths: pa.Array, separator: str) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Split path strings and dictionary-encode the raw tokens (offsets, dictionary, indices)."""
-    pool = pa.system_memory_pool()  # freed memory goes back to NumPy's allocator
-    lists = pc.split_pattern(paths, pattern=separator, memory_pool=pool)
-    offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
-    offsets = offsets - offsets[0]
-    encoded = pc.dictionary_encode(lists.flatten(), memory_pool=pool)
-    return offsets, encoded.dictionary.to_pylist(), np.asarray(encoded.indices.to_numpy())
+    return split_encode(paths, separator)
 
 
 class _PathTableReader:
@@ -943,29 +939,12 @@ def _select_lists(
 
 
 def _unique_sequences(codes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact grouping of integer sequences.
+    """Exact grouping of integer sequences (see :func:`attribution._kernels.unique_sequences`).
 
     Returns ``inverse`` (group of each sequence, numbered by first appearance) and ``first``
-    (index of the first sequence of each group). Each sequence is viewed as the bytes of its
-    int32 codes and dictionary-encoded by Arrow, so equal byte strings are equal paths.
+    (index of the first sequence of each group).
     """
-    n = offsets.shape[0] - 1
-    top = int(codes.max()) if codes.size else 0
-    width = 1 if top < 1 << 8 else (2 if top < 1 << 16 else 4)  # narrowest exact code width
-    dtype = {1: np.uint8, 2: np.uint16, 4: np.uint32}[width]
-    data = pa.py_buffer(np.ascontiguousarray(codes, dtype=dtype).view(np.uint8))
-    byte_offsets = pa.py_buffer((offsets * width).astype(np.int64))
-    keys = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, byte_offsets, data])
-    encoded = pc.dictionary_encode(keys, memory_pool=pa.system_memory_pool())
-    inverse = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
-    n_unique = len(encoded.dictionary)
-    if n_unique == n:  # already unique: groups are the rows, in order
-        return inverse, inverse.copy()
-    # groups are numbered by first appearance: row i opens a group iff inverse[i] is a new max
-    running = np.maximum.accumulate(inverse)
-    opens = np.ones(n, dtype=bool)
-    opens[1:] = running[1:] > running[:-1]
-    return inverse, np.flatnonzero(opens)
+    return unique_sequences(codes, offsets)
 
 
 def _assemble(

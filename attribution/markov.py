@@ -56,6 +56,7 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from attribution._kernels import chain_structure, edge_weights
 from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys, _release_memory
@@ -79,54 +80,6 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 # --------------------------------------------------------------------------------------------
 
 
-def _state_keys(journeys: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Order-``k`` state of every state-starting position, as an integer key.
-
-    A key packs the channel codes of the ``k``-gram as base-``(n_channels + 1)`` digits, each
-    code shifted by one so that a short path's single state (fewer than ``k`` channels, unused
-    digits 0) never equals a full ``k``-gram. Returns ``(path, key, base)`` with one entry per
-    state occurrence, in path order. Keys are exact while ``base ** k`` fits in 62 bits (checked
-    by the caller).
-    """
-    touches = journeys.touches
-    base = journeys.n_channels + 1
-    key_type = np.int32 if order * np.log2(base) < 31 else np.int64
-    if order == 1:
-        return journeys.path_of_touch(), touches.astype(key_type) + 1, base
-    lengths = journeys.lengths
-    n_touches = touches.shape[0]
-    index_type = np.int32 if n_touches < 2**31 - 1 else np.int64
-    remaining = np.repeat(journeys.offsets[1:].astype(index_type), lengths)
-    remaining -= np.arange(n_touches, dtype=index_type)
-    starts = remaining >= order
-    starts[journeys.offsets[:-1]] = True  # a path shorter than k is one state
-    del remaining
-    idx = np.flatnonzero(starts).astype(index_type)
-    del starts
-    rem = (journeys.offsets[1:][journeys.path_of_touch()[idx]] - idx).astype(index_type)
-    padded = np.concatenate([touches.astype(key_type) + 1, np.zeros(order, dtype=key_type)])
-    key = np.zeros(idx.shape[0], dtype=key_type)
-    for i in range(order):
-        digit = padded[idx + i]
-        digit[rem <= i] = 0
-        key = key * base + digit
-    return journeys.path_of_touch()[idx], key, base
-
-
-def _dense_ids(keys: np.ndarray, universe: int) -> tuple[np.ndarray, np.ndarray]:
-    """Map integer keys to ``0..n_unique-1`` (in key order); return (ids, unique keys).
-
-    Uses a lookup table when the key universe is small (no sort), ``np.unique`` otherwise.
-    """
-    if 0 < universe <= 1 << 25:
-        present = np.zeros(universe, dtype=bool)
-        present[keys] = True
-        lookup = np.cumsum(present, dtype=np.int32) - 1
-        return lookup[keys], np.flatnonzero(present)
-    uniq, ids = np.unique(keys, return_inverse=True)
-    return ids.ravel().astype(np.int32 if uniq.shape[0] < 1 << 31 else np.int64), uniq
-
-
 @dataclass(frozen=True, eq=False)
 class _Structure:
     """What the Markov model needs from the paths, independent of the counts."""
@@ -143,29 +96,6 @@ class _Structure:
     edge_to: np.ndarray  # (n_edges,)
 
 
-def _first_order_edges(journeys: Journeys, keep_self_loops: bool) -> tuple[np.ndarray, ...]:
-    """Order 1: states are channel codes, so transitions are consecutive touches of a path.
-
-    Collapsing repeated states drops the pairs of equal consecutive touches. Returns the first
-    and last state of each path and the (from, to, path) of every internal transition.
-    """
-    touches = journeys.touches
-    offsets = journeys.offsets
-    pair = np.ones(max(touches.shape[0] - 1, 0), dtype=bool)
-    pair[offsets[1:-1] - 1] = False  # no transition across a path boundary
-    if not keep_self_loops:
-        pair &= touches[1:] != touches[:-1]
-    idx = np.flatnonzero(pair)
-    e_path = journeys.path_of_touch()[idx]
-    return (
-        touches[offsets[:-1]],
-        touches[offsets[1:] - 1],
-        touches[idx],
-        touches[idx + 1],
-        e_path,
-    )
-
-
 def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _Structure:
     base = journeys.n_channels + 1
     if order * np.log2(base) >= 62:
@@ -173,29 +103,12 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
             f"order {order} with {journeys.n_channels} channels has too many possible states; "
             "use a lower order"
         )
-    if order == 1:
-        state_digits = np.arange(1, base, dtype=np.int64)[:, None]
-        first, last, e_from, e_to, e_path = _first_order_edges(journeys, keep_self_loops)
-    else:
-        path, keys, _ = _state_keys(journeys, order)
-        universe = base**order if order * np.log2(base) < 25 else 0
-        state, uniq = _dense_ids(keys, universe)
-        weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
-        state_digits = (uniq[:, None] // weights[None, :]) % base
-        if not keep_self_loops and state.shape[0] > 1:
-            same = np.zeros(state.shape[0], dtype=bool)
-            same[1:] = (path[1:] == path[:-1]) & (state[1:] == state[:-1])
-            path, state = path[~same], state[~same]
-        boundary = np.ones(path.shape[0] + 1, dtype=bool)
-        boundary[1:-1] = path[1:] != path[:-1]
-        first = state[boundary[:-1]]
-        last = state[boundary[1:]]
-        inner = ~boundary[1:-1]
-        e_from, e_to, e_path = state[:-1][inner], state[1:][inner], path[1:][inner]
+    state_keys, first, last, edge_id, edge_path, edge_from, edge_to = chain_structure(
+        journeys.touches, journeys.offsets, journeys.n_channels, order, keep_self_loops
+    )
+    weights = base ** np.arange(order - 1, -1, -1, dtype=np.int64)
+    state_digits = (state_keys[:, None] // weights[None, :]) % base
     n_states = state_digits.shape[0]
-    edge_universe = n_states * n_states if n_states <= 1 << 12 else 0
-    edge_id, uniq_edges = _dense_ids(e_from.astype(np.int64) * n_states + e_to, edge_universe)
-    del e_from, e_to
     contains = np.zeros((n_states, journeys.n_channels), dtype=bool)
     for i in range(state_digits.shape[1]):
         used = state_digits[:, i] > 0
@@ -208,9 +121,9 @@ def _build_structure(journeys: Journeys, order: int, keep_self_loops: bool) -> _
         first_state=first,
         last_state=last,
         edge_id=edge_id,
-        edge_path=e_path.astype(np.int32),
-        edge_from=uniq_edges // n_states,
-        edge_to=uniq_edges % n_states,
+        edge_path=edge_path,
+        edge_from=edge_from,
+        edge_to=edge_to,
     )
 
 
@@ -331,8 +244,8 @@ def _chain_from_counts(
     if incidence is not None:
         edge_weight = incidence @ weight
     else:
-        edge_weight = np.bincount(
-            structure.edge_id, weight[structure.edge_path], structure.edge_from.shape[0]
+        edge_weight = edge_weights(
+            structure.edge_id, structure.edge_path, weight, structure.edge_from.shape[0]
         )
     transitions = sp.csr_matrix(
         (edge_weight, (structure.edge_from, structure.edge_to)), shape=(n, n)
