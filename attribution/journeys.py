@@ -865,6 +865,10 @@ def _release_memory() -> None:
         _MALLOC_TRIM(0)
 
 
+#: CSV path tables up to this size are read whole; larger ones are streamed in 16 MB blocks
+_WHOLE_READ_BYTES = 256 << 20
+
+
 class _TypedReadFailed(Exception):
     """A streamed CSV cell did not convert to its column's type."""
 
@@ -879,11 +883,13 @@ def _path_batches(
     required: dict[str, str],
     value_name: str | None,
 ) -> Any:
-    """Yield record batches holding the needed columns (CSV and Parquet files are streamed).
+    """Yield record batches holding the needed columns.
 
-    A CSV file is streamed with explicit column types; if a value does not convert (a typo in
-    a count column, say) :class:`_TypedReadFailed` tells the caller to re-read the file with
-    inferred types, so that validation can name the column and row.
+    Parquet files and CSV files larger than ``_WHOLE_READ_BYTES`` are streamed; smaller CSV
+    files are read whole by Arrow's multi-threaded reader. CSV columns get explicit types; if a
+    value does not convert (a typo in a count column, say) :class:`_TypedReadFailed` tells the
+    caller to re-read the file with inferred types, so that validation can name the column and
+    row.
     """
     wanted = list(dict.fromkeys(required.values()))
     if isinstance(data, (pd.DataFrame, pa.Table)):
@@ -913,14 +919,26 @@ def _path_batches(
         cols = _columns(wanted, value_name, names)
         types = {c: pa.float64() for c in cols}
         types[required["path_col"]] = pa.string()
+        read_options = pacsv.ReadOptions(block_size=1 << 24)
+        convert_options = pacsv.ConvertOptions(include_columns=cols, column_types=types)
         try:
-            stream = pacsv.open_csv(
+            if path.stat().st_size <= _WHOLE_READ_BYTES:
+                # small enough to hold: Arrow's multi-threaded reader, then tokenization gets
+                # both cores instead of competing with the CSV parser
+                table = pacsv.read_csv(
+                    path,
+                    read_options=read_options,
+                    convert_options=convert_options,
+                    memory_pool=pa.system_memory_pool(),
+                )
+                yield from table.to_batches()
+                return
+            yield from pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=1 << 24),
-                convert_options=pacsv.ConvertOptions(include_columns=cols, column_types=types),
+                read_options=read_options,
+                convert_options=convert_options,
                 memory_pool=pa.system_memory_pool(),
             )
-            yield from stream
         except pa.ArrowInvalid as exc:
             raise _TypedReadFailed from exc
     except (pa.ArrowInvalid, OSError) as exc:
