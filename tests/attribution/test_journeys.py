@@ -328,7 +328,39 @@ def test_event_log_matches_python_reference():
     assert got == expected
 
 
-def test_errors_in_later_batches_name_the_file_row(tmp_path):
+@pytest.fixture(params=["whole", "streamed"])
+def csv_reading(request, monkeypatch):
+    """Run a test with CSV files read whole and streamed (as files over the size limit are)."""
+    if request.param == "streamed":
+        monkeypatch.setattr("attribution.journeys._WHOLE_READ_BYTES", 0)
+    return request.param
+
+
+def test_whole_and_streamed_csv_reads_agree(tmp_path, monkeypatch):
+    rng = np.random.default_rng(5)
+    names = np.array(["search", " email", "display ", "push"], dtype=object)
+    paths = [" > ".join(rng.choice(names, rng.integers(1, 6))) for _ in range(3000)]
+    frame = pd.DataFrame(
+        {
+            "path": paths,
+            "total_conversions": rng.integers(0, 3, 3000),
+            "total_null": rng.integers(0, 5, 3000),
+            "total_conversion_value": rng.random(3000) * 10,
+        }
+    )
+    csv = tmp_path / "paths.csv"
+    frame.to_csv(csv, index=False)
+    whole = Journeys.from_paths(csv)
+    monkeypatch.setattr("attribution.journeys._WHOLE_READ_BYTES", 0)
+    streamed = Journeys.from_paths(csv)
+    assert whole.channels == streamed.channels == ("display", "email", "push", "search")
+    for name in ("offsets", "touches", "conversions", "nulls"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(streamed, name))
+    np.testing.assert_allclose(whole.value, streamed.value)
+    assert whole.n_journeys == int(frame["total_conversions"].sum() + frame["total_null"].sum())
+
+
+def test_errors_in_later_batches_name_the_file_row(tmp_path, csv_reading):
     """Large files are read in batches: row numbers in errors still count from the file start."""
     n = 300_000
     frame = pd.DataFrame(
