@@ -739,8 +739,9 @@ class _PathTableReader:
     """Validate and tokenize a path table batch by batch.
 
     Channel names get provisional codes in order of appearance; :meth:`finish` renumbers them
-    by sorted name. Memory stays proportional to the output (codes and counts), not to the
-    text of the file. Splitting and dictionary-encoding (Arrow kernels, which release the GIL)
+    by sorted name, with one gather per batch from raw token index to final code. Memory stays
+    proportional to the output (codes and counts), not to the text of the file. Splitting and
+    dictionary-encoding (:func:`attribution._kernels.split_encode`, which releases the GIL)
     run on a small thread pool, at most one batch per core in flight; results are taken in
     batch order, so codes do not depend on scheduling. Use it as a context manager so the pool
     is shut down on errors too.
@@ -755,6 +756,7 @@ class _PathTableReader:
         self.separator = separator
         self.n_rows = 0
         self.names: dict[str, int] = {}
+        self.mappings: list[np.ndarray] = []
         self.parts: dict[str, list[np.ndarray]] = {
             k: [] for k in ("codes", "lengths", "conversions", "nulls", "value")
         }
@@ -795,11 +797,12 @@ class _PathTableReader:
         """Map the oldest pending batch's tokens to channel codes."""
         future, paths, start = self.pending.pop(0)
         offsets, raw, indices = future.result()
-        self.parts["codes"].append(self._codes(paths, start, offsets, raw, indices))
+        self.mappings.append(self._mapping(paths, start, offsets, raw, indices))
+        self.parts["codes"].append(indices)
         self.parts["lengths"].append(np.diff(offsets))
         _release_memory()
 
-    def _codes(
+    def _mapping(
         self,
         paths: pa.Array,
         start: int,
@@ -807,6 +810,7 @@ class _PathTableReader:
         raw: list[str],
         indices: np.ndarray,
     ) -> np.ndarray:
+        """Map a batch's raw tokens to provisional channel codes (names trimmed, none empty)."""
         mapping = np.empty(len(raw), dtype=np.int32)
         for i, token in enumerate(raw):
             name = token.strip()
@@ -819,7 +823,7 @@ class _PathTableReader:
                     f"doubled separators ({self.separator!r})"
                 )
             mapping[i] = self.names.setdefault(name, len(self.names))
-        return mapping[indices]
+        return mapping
 
     def finish(
         self,
@@ -831,9 +835,17 @@ class _PathTableReader:
         order = np.argsort(names.astype(str), kind="stable")
         remap = np.empty(order.shape[0], dtype=np.int32)
         remap[order] = np.arange(order.shape[0], dtype=np.int32)
+        # one gather per batch: raw token index -> sorted channel code
+        batches = self.parts.pop("codes")
+        codes = np.empty(sum(b.shape[0] for b in batches), dtype=np.int32)
+        at = 0
+        for mapping, indices in zip(self.mappings, batches, strict=True):
+            np.take(remap[mapping], indices, out=codes[at : at + indices.shape[0]])
+            at += indices.shape[0]
+        self.mappings.clear()
+        del batches
         cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self.parts.items()}
         self.parts.clear()
-        codes = remap[cat.pop("codes").astype(np.int32, copy=False)]
         offsets = np.concatenate([[0], np.cumsum(cat["lengths"])]).astype(np.int64)
         return (
             codes,
