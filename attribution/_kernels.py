@@ -35,25 +35,37 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @numba.njit(nogil=True, cache=True)
-def _tokenize(
-    data: np.ndarray, offsets: np.ndarray, sep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled
+def _tokenize_into(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    sep: np.ndarray,
+    row: int,
+    codes: np.ndarray,
+    n_tokens: int,
+    counts: np.ndarray,
+    slots: np.ndarray,
+    tok_start: np.ndarray,
+    tok_len: np.ndarray,
+    tok_hash: np.ndarray,
+    n_distinct: int,
+) -> tuple[int, int, int]:  # pragma: no cover - compiled
+    """Tokenize rows from ``row`` on until done or until the arrays may be too small.
+
+    A row is started only when ``codes`` and the hash table have room for its worst case
+    (every separator splits), so no array is reallocated inside the loop (a reallocation there
+    costs the loop its speed). Returns ``(next row, n_tokens, n_distinct)``; the caller grows
+    the arrays and calls again while ``next row < n_rows``.
+    """
     n_rows = offsets.shape[0] - 1
     m = sep.shape[0]
     first = sep[0]
-    # outputs grow by doubling
-    codes = np.empty(max(16, n_rows * 4), dtype=np.int32)
-    counts = np.empty(n_rows, dtype=np.int64)
-    cap = 1024
-    slots = np.full(cap, -1, dtype=np.int32)
-    tok_start = np.empty(cap // 2, dtype=np.int64)
-    tok_len = np.empty(cap // 2, dtype=np.int64)
-    tok_hash = np.empty(cap // 2, dtype=np.uint64)
-    n_distinct = 0
-    n_tokens = 0
-    for row in range(n_rows):
+    mask = slots.shape[0] - 1
+    while row < n_rows:
         pos = offsets[row]
         end = offsets[row + 1]
+        worst = (end - pos) // m + 1
+        if n_tokens + worst > codes.shape[0] or 2 * (n_distinct + worst) > slots.shape[0]:
+            break
         start = pos
         h = _FNV_OFFSET
         count = 0
@@ -71,9 +83,8 @@ def _tokenize(
                 h = (h ^ np.uint64(data[pos])) * _FNV_PRIME
                 pos += 1
                 continue
-            # token data[start:pos] is complete: look it up
+            # token data[start:pos] is complete: look it up, confirming hits byte by byte
             length = pos - start
-            mask = cap - 1
             slot = np.int64(h & np.uint64(mask))
             code = -1
             while True:
@@ -93,35 +104,11 @@ def _tokenize(
                 slot = (slot + 1) & mask
             if code < 0:
                 code = n_distinct
-                if n_distinct == tok_start.shape[0]:
-                    grown = tok_start.shape[0] * 2
-                    a = np.empty(grown, dtype=np.int64)
-                    a[:n_distinct] = tok_start[:n_distinct]
-                    tok_start = a
-                    b = np.empty(grown, dtype=np.int64)
-                    b[:n_distinct] = tok_len[:n_distinct]
-                    tok_len = b
-                    c = np.empty(grown, dtype=np.uint64)
-                    c[:n_distinct] = tok_hash[:n_distinct]
-                    tok_hash = c
                 tok_start[code] = start
                 tok_len[code] = length
                 tok_hash[code] = h
-                n_distinct += 1
                 slots[slot] = code
-                if 2 * n_distinct > cap:  # keep the load factor under one half
-                    cap *= 2
-                    mask = cap - 1
-                    slots = np.full(cap, -1, dtype=np.int32)
-                    for d in range(n_distinct):
-                        j = np.int64(tok_hash[d] & np.uint64(mask))
-                        while slots[j] >= 0:
-                            j = (j + 1) & mask
-                        slots[j] = d
-            if n_tokens == codes.shape[0]:
-                grown_codes = np.empty(codes.shape[0] * 2, dtype=np.int32)
-                grown_codes[:n_tokens] = codes[:n_tokens]
-                codes = grown_codes
+                n_distinct += 1
             codes[n_tokens] = code
             n_tokens += 1
             count += 1
@@ -131,7 +118,63 @@ def _tokenize(
             start = pos
             h = _FNV_OFFSET
         counts[row] = count
-    return codes[:n_tokens], counts, tok_start[:n_distinct], tok_len[:n_distinct], n_distinct
+        row += 1
+    return row, n_tokens, n_distinct
+
+
+@numba.njit(nogil=True, cache=True)
+def _rehash(tok_hash: np.ndarray, n_distinct: int, cap: int) -> np.ndarray:  # pragma: no cover
+    slots = np.full(cap, -1, dtype=np.int32)
+    mask = cap - 1
+    for d in range(n_distinct):
+        j = np.int64(tok_hash[d] & np.uint64(mask))
+        while slots[j] >= 0:
+            j = (j + 1) & mask
+        slots[j] = d
+    return slots
+
+
+def _tokenize(
+    data: np.ndarray, offsets: np.ndarray, sep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`_tokenize_into` over all rows, growing its arrays between calls.
+
+    Returns the token codes, the number of tokens of each row, and the start and length (in
+    ``data``) of the first occurrence of each distinct token.
+    """
+    n_rows = offsets.shape[0] - 1
+    # every token ends at a separator or at the end of its row: an upper bound on the count
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    bound = n_rows + int(np.count_nonzero(data[lo:hi] == sep[0]))
+    codes = np.empty(max(64, bound), dtype=np.int32)
+    counts = np.zeros(n_rows, dtype=np.int64)
+    cap = 1024
+    slots = np.full(cap, -1, dtype=np.int32)
+    tok_start = np.empty(cap // 2, dtype=np.int64)
+    tok_len = np.empty(cap // 2, dtype=np.int64)
+    tok_hash = np.empty(cap // 2, dtype=np.uint64)
+    row = n_tokens = n_distinct = 0
+    while True:
+        row, n_tokens, n_distinct = _tokenize_into(
+            data, offsets, sep, row, codes, n_tokens, counts,
+            slots, tok_start, tok_len, tok_hash, n_distinct,
+        )  # fmt: skip
+        if row == n_rows:
+            break
+        worst = int(offsets[row + 1] - offsets[row]) // sep.shape[0] + 1
+        if n_tokens + worst > codes.shape[0]:
+            codes = np.concatenate(
+                [codes[:n_tokens], np.empty(max(codes.shape[0], worst), np.int32)]
+            )
+        if 2 * (n_distinct + worst) > cap:
+            while 2 * (n_distinct + worst) > cap:
+                cap *= 2
+            slots = _rehash(tok_hash, n_distinct, cap)
+            grown = [np.empty(cap // 2, dtype=a.dtype) for a in (tok_start, tok_len, tok_hash)]
+            for new, old in zip(grown, (tok_start, tok_len, tok_hash), strict=True):
+                new[:n_distinct] = old[:n_distinct]
+            tok_start, tok_len, tok_hash = grown
+    return codes[:n_tokens], counts, tok_start[:n_distinct], tok_len[:n_distinct]
 
 
 def _buffers(paths: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +219,7 @@ def split_encode(paths: pa.Array, separator: str) -> tuple[np.ndarray, list[str]
         raise ValueError("the path separator must not be empty")
     data, row_offsets = _buffers(paths)
     sep = np.frombuffer(separator.encode("utf-8"), dtype=np.uint8)
-    codes, counts, starts, lengths, _ = _tokenize(data, row_offsets, sep)
+    codes, counts, starts, lengths = _tokenize(data, row_offsets, sep)
     view = memoryview(data.data)
     dictionary = [
         str(view[s : s + n], "utf-8")

@@ -195,3 +195,9 @@ def test_edge_weights_equal_bincount() -> None:
         rtol=0,
         atol=1e-12,
     )
+
+
+def test_split_encode_long_rows_grow_the_output() -> None:
+    # far more tokens per row than the initial guess of 8: the kernel resumes after growing
+    rows = [" > ".join(["a", "b", "c"] * 400), "d", " > ".join(f"x{i}" for i in range(3000))]
+    check_split(rows, " > ")
