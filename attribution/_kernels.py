@@ -170,11 +170,16 @@ def _tokenize(
             while 2 * (n_distinct + worst) > cap:
                 cap *= 2
             slots = _rehash(tok_hash, n_distinct, cap)
-            grown = [np.empty(cap // 2, dtype=a.dtype) for a in (tok_start, tok_len, tok_hash)]
-            for new, old in zip(grown, (tok_start, tok_len, tok_hash), strict=True):
-                new[:n_distinct] = old[:n_distinct]
-            tok_start, tok_len, tok_hash = grown
+            tok_start = _grown(tok_start, n_distinct, cap // 2)
+            tok_len = _grown(tok_len, n_distinct, cap // 2)
+            tok_hash = _grown(tok_hash, n_distinct, cap // 2)
     return codes[:n_tokens], counts, tok_start[:n_distinct], tok_len[:n_distinct]
+
+
+def _grown(array: np.ndarray, used: int, size: int) -> np.ndarray:
+    out = np.empty(size, dtype=array.dtype)
+    out[:used] = array[:used]
+    return out
 
 
 def _buffers(paths: pa.Array) -> tuple[np.ndarray, np.ndarray]:
