@@ -46,6 +46,8 @@ OutcomeType = Literal["binary", "continuous"]
 
 #: Default smallest number of rows an arm (the control included) must have.
 DEFAULT_MIN_ROWS_PER_ARM = 30
+#: Rows per block when copying float64 feature columns into the row-major feature matrix.
+_COPY_ROWS = 8192
 
 
 def _first_row(mask: np.ndarray, index: pd.Index) -> str:
@@ -123,6 +125,9 @@ class FeatureSchema:
         """
         self.check_columns(frame)
         out = np.empty((len(frame), len(self.names)), dtype=np.float64)
+        # float64 columns are views of the frame: copied into the row-major matrix one block of
+        # rows at a time (a whole column at a time would touch a new cache line per value)
+        views: list[tuple[int, np.ndarray]] = []
         for j, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
             col = frame[name]
             if kind == "categorical":
@@ -133,7 +138,11 @@ class FeatureSchema:
                 out[:, j] = codes
             else:
                 if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-                    out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                    if col.dtype == np.float64:
+                        views.append((j, values))
+                    else:
+                        out[:, j] = values
                     continue
                 converted = pd.to_numeric(col, errors="coerce")
                 bad = converted.isna().to_numpy() & col.notna().to_numpy()
@@ -145,6 +154,9 @@ class FeatureSchema:
                         "(or leave the cell empty for a missing value)"
                     )
                 out[:, j] = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+        for lo in range(0, len(frame), _COPY_ROWS):
+            for j, values in views:
+                out[lo : lo + _COPY_ROWS, j] = values[lo : lo + _COPY_ROWS]
         return out
 
     def to_dict(self) -> dict[str, Any]:
