@@ -24,6 +24,17 @@ Reproducibility: every LightGBM model gets ``random_state=seed`` and ``determini
 cross-fitting folds (R, DR) and the uplift forest use the same seed. With ``n_jobs=1`` everything
 runs single-threaded (the R-learner's cross-validation is forced sequential).
 
+Fast scoring: for the T-learner (and the X and DR learners' effect models), :meth:`predict` does
+not call LightGBM's ``predict``; each LightGBM model is compiled once per fitted or loaded model
+(lazily, on the first prediction; never saved) into a :class:`uplift._forest.CompiledForest`, a
+numba kernel that reproduces LightGBM's prediction bit for bit -- same split decisions, missing
+values included, leaf values summed in the same order, same sigmoid -- at about 4x LightGBM's
+single-threaded speed. The predictions are exactly those of causalml's ``predict``. It scores with
+``n_jobs`` threads (``1``: the calling thread; ``0`` or negative: LightGBM's conventions, ``-1``
+all cores). A model it does not support (a categorical split, linear trees, ``rf`` boosting, an
+objective other than ``binary`` or ``regression``) makes the learner fall back to causalml's
+``predict``.
+
 Saved layout (:meth:`UpliftModel.save`), a directory holding
 
 * ``model.joblib`` -- joblib pickle of ``{"learner": <causalml learner>, "propensity_model":
@@ -47,9 +58,10 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import lightgbm as lgb
@@ -65,6 +77,9 @@ from uplift.errors import (
     UpliftWarning,
 )
 from uplift.propensity import PropensityModel
+
+if TYPE_CHECKING:
+    from uplift._forest import CompiledForest
 
 __all__ = [
     "LEARNERS",
@@ -473,6 +488,9 @@ class UpliftModel:
         if n == 0:
             return np.empty((0, len(self.arms_)))
         learner = self.learner_
+        compiled = self._compiled_scorers()
+        if compiled is not None:
+            return self._predict_compiled(compiled, X)
         with _sequential_joblib(self.n_jobs == 1), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*X does not have valid feature names.*")
             if self.learner == "uplift_rf":
@@ -493,6 +511,64 @@ class UpliftModel:
             else:
                 te = learner.predict(X, verbose=False)
         return np.asarray(te, dtype=np.float64).reshape(n, len(self.arms_))
+
+    # ------------------------------------------------------------------ compiled scoring
+    #: Set to False (on the class or an instance) to always score with causalml's predict.
+    _compiled_scoring: bool = True
+
+    def _compiled_scorers(self) -> _CompiledLearner | None:
+        """Return the compiled forests of the fitted learner, built once per fitted/loaded learner.
+
+        ``None`` when the learner has no compiled path (S, R, uplift forest), when one of its
+        LightGBM models is not supported, or when compilation fails (with a warning).
+        """
+        if not self._compiled_scoring or self.learner not in ("t", "x", "dr"):
+            return None
+        learner = self.learner_
+        cached = self.__dict__.get("_compiled_cache")
+        if cached is not None and cached[0] is learner:
+            return cached[1]
+        scorers: _CompiledLearner | None
+        try:
+            scorers = _compile_learner(self.learner, learner)
+        except Exception as exc:  # a performance feature: never fail the prediction for it
+            warnings.warn(
+                f"could not compile the LightGBM models of the {self.learner!r} learner "
+                f"({type(exc).__name__}: {exc}); scoring with causalml's predict",
+                UpliftWarning,
+                stacklevel=3,
+            )
+            scorers = None
+        self._compiled_cache = (learner, scorers)
+        return scorers
+
+    def _predict_compiled(self, compiled: _CompiledLearner, X: np.ndarray) -> np.ndarray:
+        """Score with the compiled forests: the numbers of the causalml branches, exactly."""
+        threads = int(self.n_jobs)
+        te = np.empty((X.shape[0], len(compiled.groups)), dtype=np.float64)
+        if self.learner == "t":
+            # causalml BaseT*.predict: te[:, i] = yhat_t[group] - yhat_c
+            yhat_c = compiled.control[0].predict(X, n_threads=threads)
+            for i, (model_t,) in enumerate(compiled.treated):
+                te[:, i] = model_t.predict(X, n_threads=threads) - yhat_c
+        elif self.learner == "x":
+            # causalml BaseX*.predict: te[:, i] = p * dhat_c + (1 - p) * dhat_t
+            p = self._predict_propensity(X)
+            for i, group in enumerate(compiled.groups):
+                p_g = np.asarray(p[group])
+                dhat_c = compiled.control[i].predict(X, n_threads=threads)
+                dhat_t = compiled.treated[i][0].predict(X, n_threads=threads)
+                te[:, i] = p_g * dhat_c + (1 - p_g) * dhat_t
+        else:
+            # DR: the mean of the cross-fitted effect models, as in predict_uplift
+            for i, models in enumerate(compiled.treated):
+                te[:, i] = np.mean([m.predict(X, n_threads=threads) for m in models], axis=0)
+        return te
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_compiled_cache", None)  # rebuilt on the first prediction
+        return state
 
     def _predict_propensity(self, X: np.ndarray) -> dict[str, np.ndarray]:
         if self.propensity_model_ is not None:
@@ -647,3 +723,51 @@ def _atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool) -> N
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@dataclass(frozen=True)
+class _CompiledLearner:
+    """The compiled LightGBM models a learner's predict uses (see :func:`_compile_learner`)."""
+
+    groups: list[str]
+    control: list[CompiledForest]
+    treated: list[list[CompiledForest]]
+
+
+def _compile_learner(name: str, learner: Any) -> _CompiledLearner | None:
+    """Compile the LightGBM models a learner's predict uses, or ``None`` if one is unsupported.
+
+    ``groups`` are the arms in causalml's order (``learner.t_groups``). T-learner: ``control`` is
+    ``[model_c]``, ``treated[i]`` is ``[models_t[group]]``; X-learner: ``control[i]`` and
+    ``treated[i][0]`` are the effect models ``models_tau_c[group]`` and ``models_tau_t[group]``;
+    DR-learner: ``treated[i]`` holds the cross-fitted effect models ``models_tau[group]``.
+    """
+    from uplift._forest import CompiledForest
+
+    def one(model: Any) -> CompiledForest | None:
+        if not isinstance(model, lgb.LGBMModel):
+            return None
+        return CompiledForest.from_lgbm(model)
+
+    t_groups = list(learner.t_groups)
+    control: list[CompiledForest | None]
+    treated: list[list[CompiledForest | None]]
+    if name == "t":
+        control = [one(learner.model_c)]
+        treated = [[one(learner.models_t[g])] for g in t_groups]
+    elif name == "x":
+        control = [one(learner.models_tau_c[g]) for g in t_groups]
+        treated = [[one(learner.models_tau_t[g])] for g in t_groups]
+    elif name == "dr":
+        control = []
+        treated = [[one(m) for m in learner.models_tau[g]] for g in t_groups]
+    else:  # pragma: no cover - guarded by the caller
+        return None
+    control_ok = [f for f in control if f is not None]
+    treated_ok = [[f for f in fs if f is not None] for fs in treated]
+    if len(control_ok) < len(control) or any(
+        len(ok) < len(fs) for ok, fs in zip(treated_ok, treated, strict=True)
+    ):
+        logger.info("learner %r has a LightGBM model the compiled scorer does not support", name)
+        return None
+    return _CompiledLearner([str(g) for g in t_groups], control_ok, treated_ok)
