@@ -16,10 +16,20 @@ its own. Reported per run: fit and predict wall time, scoring throughput (rows/s
 * the other learners through pathlift at ``--other-rows`` rows;
 * optionally (``--propensity``) causalml's X-learner estimating the propensity itself vs with
   the known RCT propensity, at ``--other-rows`` rows.
+* T-learner scoring (``--scoring``, or ``--scoring-only``): a ``UpliftModel("t")`` fitted on the
+  first ``--scoring-fit-rows`` rows and saved; each scorer then runs in its own subprocess that
+  loads the model and scores all ``--rows`` rows (``predict_uplift``, the bare array) ``--repeats``
+  times, keeping the fastest: causalml's ``predict`` (LightGBM's ``predict`` per booster), the
+  compiled scorer (``uplift._forest``) with ``n_jobs=1`` and ``n_jobs=2``; and one booster
+  (the control model) scored by LightGBM's ``predict_proba`` vs the compiled forest. Each run
+  checks its numbers against LightGBM on the first 100,000 rows (max abs difference, expected 0)
+  and reports the first call (compiling the forests; numba's kernel comes from its disk cache
+  after the first run on the machine).
 
 Usage::
 
-    python benchmarks/bench_uplift.py --rows 1000000 --other-rows 200000 --repeats 2
+    python benchmarks/bench_uplift.py --rows 1000000 --other-rows 200000 --repeats 2 --scoring
+    python benchmarks/bench_uplift.py --rows 1000000 --scoring-only --repeats 3
 """
 
 from __future__ import annotations
@@ -31,8 +41,10 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 ARMS = ["control", "treatment1", "treatment2"]
@@ -68,6 +80,109 @@ def _vm(field: str) -> float:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024  # MB
     return float("nan")
+
+
+SCORERS = {
+    # mode: (label, threads)
+    "score-t-causalml": ("causalml `predict` (LightGBM, 3 boosters)", 1),
+    "score-t-compiled-1": ("compiled scorer, `n_jobs=1`", 1),
+    "score-t-compiled-2": ("compiled scorer, `n_jobs=2`", 2),
+    "score-booster-lightgbm": ("one booster: LightGBM `predict_proba`", 1),
+    "score-booster-compiled": ("one booster: compiled forest, 1 thread", 1),
+}
+
+
+def fit_scoring_model(path: str, model_dir: str, fit_rows: int) -> dict[str, object]:
+    import pandas as pd
+
+    from uplift import UpliftData, UpliftModel
+
+    df = pd.read_parquet(path).iloc[:fit_rows]
+    features = [c for c in df.columns if c not in ("treatment_group_key", "conversion")]
+    data = UpliftData.from_frame(
+        df,
+        treatment_col="treatment_group_key",
+        control="control",
+        outcome_col="conversion",
+        feature_cols=features,
+    )
+    params = {k: LGBM[k] for k in ("n_estimators", "num_leaves", "learning_rate", "n_jobs")}
+    t0 = time.perf_counter()
+    model = UpliftModel("t", seed=0, **params).fit(data)
+    fit_s = time.perf_counter() - t0
+    model.save(model_dir)
+    return {"mode": "fit-scoring-model", "rows": len(df), "fit_s": fit_s}
+
+
+def score_child(mode: str, path: str, model_dir: str, repeats: int) -> dict[str, object]:
+    """Load the saved T-learner and time one scorer on every row of ``path``."""
+    import numpy as np
+    import pandas as pd
+
+    from uplift import UpliftModel
+    from uplift._forest import CompiledForest
+
+    df = pd.read_parquet(path)
+    model = UpliftModel.load(model_dir)
+    X = model.schema_.transform(df)
+    check = X[:100_000]
+    booster = model.learner_.model_c
+    label, threads = SCORERS[mode]
+    model.n_jobs = threads
+    score: Any
+    if mode == "score-t-causalml":
+        model._compiled_scoring = False
+        t0 = time.perf_counter()
+        model.predict_uplift(df.iloc[:1000])
+        first_s = time.perf_counter() - t0
+        score = lambda: model.predict_uplift(df)  # noqa: E731
+        reference = model.learner_.predict(check, verbose=False)
+    elif mode.startswith("score-t-compiled"):
+        t0 = time.perf_counter()
+        model.predict_uplift(df.iloc[:1000])  # compiles the three forests
+        first_s = time.perf_counter() - t0
+        if model._compiled_scorers() is None:
+            raise RuntimeError("the T-learner did not take the compiled path")
+        score = lambda: model.predict_uplift(df)  # noqa: E731
+        reference = model.learner_.predict(check, verbose=False)
+    elif mode == "score-booster-lightgbm":
+        t0 = time.perf_counter()
+        booster.predict_proba(X[:1000])
+        first_s = time.perf_counter() - t0
+        score = lambda: booster.predict_proba(X)[:, 1]  # noqa: E731
+        reference = booster.predict_proba(check)[:, 1]
+    else:
+        t0 = time.perf_counter()
+        forest = CompiledForest.from_lgbm(booster)
+        if forest is None:
+            raise RuntimeError("the control booster is not supported by the compiled scorer")
+        forest.predict(X[:1000])
+        first_s = time.perf_counter() - t0
+        score = lambda: forest.predict(X, n_threads=threads)  # noqa: E731
+        reference = booster.predict_proba(check)[:, 1]
+    best_wall, best_cpu = float("inf"), float("inf")
+    out = None
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = score()
+        best_wall = min(best_wall, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    got = np.asarray(out)[: len(check)]
+    n = len(df)
+    return {
+        "mode": mode,
+        "label": label,
+        "threads": threads,
+        "rows": n,
+        "features": X.shape[1],
+        "first_call_s": first_s,
+        "score_s": best_wall,
+        "score_cpu_s": best_cpu,
+        "rows_per_s": n / best_wall,
+        "rows_per_cpu_s": n / best_cpu,
+        "max_abs_diff_vs_lightgbm": float(np.max(np.abs(got - reference))),
+        "peak_rss_mb": _vm("VmHWM"),
+    }
 
 
 def child(mode: str, path: str) -> dict[str, object]:
@@ -158,10 +273,10 @@ def child(mode: str, path: str) -> dict[str, object]:
     return out
 
 
-def run(mode: str, path: Path) -> dict[str, object]:
+def _subprocess(args: list[str], mode: str) -> dict[str, object]:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(path)],
+        [sys.executable, __file__, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -169,13 +284,69 @@ def run(mode: str, path: Path) -> dict[str, object]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{mode} failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run(mode: str, path: Path) -> dict[str, object]:
+    result = _subprocess(["--child", mode, str(path)], mode)
     print(
         f"  {mode:>24} {result['rows']:>8} rows  fit {result['fit_s']:7.2f} s  predict "
         f"{result['predict_s']:6.2f} s  peak {result['peak_rss_mb']:7.0f} MB",
         file=sys.stderr,
     )
     return result
+
+
+def run_scoring(path: Path, fit_rows: int, repeats: int) -> list[dict[str, object]]:
+    """Fit and save the T-learner once, then time every scorer in its own subprocess."""
+    load = _load()
+    with tempfile.TemporaryDirectory(prefix="bench-uplift-") as tmp:
+        model_dir = str(Path(tmp) / "t")
+        fitted = _subprocess(
+            ["--fit-scoring-model", str(path), model_dir, str(fit_rows)], "fit-scoring-model"
+        )
+        print(f"  T-learner fitted on {fitted['rows']:,} rows", file=sys.stderr)
+        results = []
+        for mode in SCORERS:
+            r = _subprocess(["--score-child", mode, str(path), model_dir, str(repeats)], mode)
+            print(
+                f"  {mode:>24} {r['rows']:>8} rows  {r['rows_per_s']:>10,.0f} rows/s  "
+                f"first call {r['first_call_s']:.2f} s  diff {r['max_abs_diff_vs_lightgbm']:.1e}",
+                file=sys.stderr,
+            )
+            results.append({**r, "load_before": load})
+    return results
+
+
+def print_scoring(results: list[dict[str, object]], fit_rows: int, repeats: int) -> None:
+    by_mode = {str(r["mode"]): r for r in results}
+    rows = int(results[0]["rows"])  # type: ignore[call-overload]
+    print(
+        f"\nT-learner scoring: `predict_uplift` on {rows:,} rows x {results[0]['features']} "
+        f"features (model fitted on the first {fit_rows:,} rows; 3 boosters of 100 trees, 31 "
+        f"leaves), best of {repeats}; load average (1/5/15 min) before the runs: "
+        f"{results[0]['load_before']}.\n"
+    )
+    print(
+        "| scorer | threads | wall (s) | rows/s (wall) | rows per CPU s | vs LightGBM (wall) "
+        "| first call (s) | max abs diff vs LightGBM | peak RSS (MB) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for mode, r in by_mode.items():
+        base = by_mode["score-booster-lightgbm" if "booster" in mode else "score-t-causalml"]
+        speedup = float(r["rows_per_s"]) / float(base["rows_per_s"])  # type: ignore[arg-type]
+        print(
+            f"| {r['label']} | {r['threads']} | {r['score_s']:.3f} | {r['rows_per_s']:,.0f} | "
+            f"{r['rows_per_cpu_s']:,.0f} | {speedup:.2f}x | {r['first_call_s']:.2f} | "
+            f"{r['max_abs_diff_vs_lightgbm']:.1e} | {r['peak_rss_mb']:.0f} |"
+        )
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not Unix
+        return "n/a"
 
 
 def main() -> None:
@@ -185,10 +356,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--learners", default="t,s,x,r,dr,uplift_rf")
     parser.add_argument("--propensity", action="store_true")
+    parser.add_argument("--scoring", action="store_true", help="also time T-learner scoring")
+    parser.add_argument("--scoring-only", action="store_true", help="only time scoring")
+    parser.add_argument("--scoring-fit-rows", type=int, default=200_000)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--fit-scoring-model", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--score-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
+        return
+    if args.fit_scoring_model:
+        path, model_dir, fit_rows = args.fit_scoring_model
+        print(json.dumps(fit_scoring_model(path, model_dir, int(fit_rows))))
+        return
+    if args.score_child:
+        mode, path, model_dir, repeats = args.score_child
+        print(json.dumps(score_child(mode, path, model_dir, int(repeats))))
+        return
+    if args.scoring_only:
+        big = dataset(args.rows)
+        results = run_scoring(big, args.scoring_fit_rows, args.repeats)
+        _print_machine()
+        print_scoring(results, args.scoring_fit_rows, args.repeats)
         return
 
     big, small = dataset(args.rows), dataset(args.other_rows)
@@ -204,13 +394,9 @@ def main() -> None:
     if args.propensity:
         prop = [run("direct-x-known-p", small), run("direct-x-estimated-p", small)]
 
-    cpu = platform.processor() or platform.machine()
-    print(
-        f"Machine: {platform.node()} ({os.cpu_count()} cores, {cpu}, shared), Python "
-        f"{platform.python_version()}; date {dt.date.today().isoformat()}; LightGBM "
-        "single-threaded, 100 trees, 31 leaves. CPU = process CPU time (robust to other load "
-        "on the machine); wall = elapsed.\n"
-    )
+    scoring = run_scoring(big, args.scoring_fit_rows, args.repeats) if args.scoring else []
+
+    _print_machine()
     print(
         f"Dataset: make_uplift_classification, {best_d['rows']:,} rows x {best_d['features']} "
         f"features (T comparison; others at {args.other_rows:,} rows), arms "
@@ -258,6 +444,18 @@ def main() -> None:
             "\ncausalml X-learner estimating the propensity / given the known propensity "
             f"(fit + predict CPU): **{_cpu(prop[1]) / _cpu(prop[0]):.1f}x**."
         )
+    if scoring:
+        print_scoring(scoring, args.scoring_fit_rows, args.repeats)
+
+
+def _print_machine() -> None:
+    cpu = platform.processor() or platform.machine()
+    print(
+        f"Machine: {platform.node()} ({os.cpu_count()} cores, {cpu}, shared), Python "
+        f"{platform.python_version()}; date {dt.date.today().isoformat()}; LightGBM "
+        "single-threaded, 100 trees, 31 leaves. CPU = process CPU time (robust to other load "
+        "on the machine); wall = elapsed.\n"
+    )
 
 
 def _cpu(r: dict[str, object]) -> float:
