@@ -24,17 +24,46 @@ batches can be tokenized on several threads.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+from typing import Any
+
 import numba
 import numpy as np
 import pyarrow as pa
 
 __all__ = ["chain_structure", "edge_weights", "split_encode", "unique_sequences"]
 
+_CACHE_WARNED = False
+
+
+def _compiled(func: Callable[..., Any]) -> Any:
+    """Compile ``func`` with numba (``nogil``), cached on disk when a cache dir is writable.
+
+    numba caches next to this file (``__pycache__``) or in its user cache directory
+    (``NUMBA_CACHE_DIR``, else ``~/.cache``); with neither writable it refuses ``cache=True``, and
+    the kernels are then compiled in memory, in every process (a warning says so once).
+    """
+    global _CACHE_WARNED
+    try:
+        return numba.njit(nogil=True, cache=True)(func)
+    except RuntimeError as exc:  # "cannot cache function ...: no locator available"
+        if not _CACHE_WARNED:
+            _CACHE_WARNED = True
+            warnings.warn(
+                f"numba cannot cache pathlift's compiled kernels ({exc}); they will be compiled "
+                "in every process. Set NUMBA_CACHE_DIR to a writable directory.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return numba.njit(nogil=True)(func)
+
+
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _tokenize_into(
     data: np.ndarray,
     offsets: np.ndarray,
@@ -122,7 +151,7 @@ def _tokenize_into(
     return row, n_tokens, n_distinct
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _rehash(tok_hash: np.ndarray, n_distinct: int, cap: int) -> np.ndarray:  # pragma: no cover
     slots = np.full(cap, -1, dtype=np.int32)
     mask = cap - 1
@@ -240,7 +269,7 @@ def split_encode(paths: pa.Array, separator: str) -> tuple[np.ndarray, list[str]
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _group_sequences(
     codes: np.ndarray, offsets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled
@@ -319,7 +348,7 @@ def unique_sequences(codes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray
 _DIRECT_TABLE_MAX = 1 << 20
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _map_insert(
     keys: np.ndarray, ids: np.ndarray, n: int, key: int
 ) -> tuple[int, np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled
@@ -352,7 +381,7 @@ def _map_insert(
     return new, keys, ids, n
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _number(
     keys: np.ndarray, universe: int
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
@@ -392,7 +421,7 @@ def _number(
     return out, found[order]
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _state_occurrences(
     touches: np.ndarray,
     offsets: np.ndarray,
@@ -440,7 +469,7 @@ def _state_occurrences(
     return n_occ
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _rank_table(table: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """Turn a 0/1 presence table into ids by key order (-1 where absent); return the keys."""
     n = 0
@@ -459,7 +488,7 @@ def _rank_table(table: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     return keys
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _chain_structure(
     touches: np.ndarray, offsets: np.ndarray, order: int, base: int, keep_self_loops: bool
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled
@@ -573,7 +602,7 @@ def chain_structure(
     )
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _edge_sums(
     edge_id: np.ndarray, edge_path: np.ndarray, weight: np.ndarray, n_edges: int
 ) -> np.ndarray:  # pragma: no cover - compiled

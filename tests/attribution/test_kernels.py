@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -11,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import attribution._kernels
 from attribution._kernels import chain_structure, edge_weights, split_encode, unique_sequences
 
 
@@ -201,3 +208,44 @@ def test_split_encode_long_rows_grow_the_output() -> None:
     # far more tokens per row than the initial guess of 8: the kernel resumes after growing
     rows = [" > ".join(["a", "b", "c"] * 400), "d", " > ".join(f"x{i}" for i in range(3000))]
     check_split(rows, " > ")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs an unwritable /proc path")
+def test_kernels_work_without_a_writable_numba_cache(tmp_path: Path) -> None:
+    """No writable cache location: the kernels are compiled in memory, with a warning."""
+    shutil.copy(attribution._kernels.__file__, tmp_path / "kernels_copy.py")
+    (tmp_path / "__pycache__").write_text("a file where numba wants its cache directory")
+    script = textwrap.dedent(
+        """
+        import warnings
+        import pyarrow as pa
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import kernels_copy
+        assert any("cannot cache" in str(w.message) for w in caught), caught
+        offsets, names, codes = kernels_copy.split_encode(pa.array(["a > b", "b"]), " > ")
+        assert offsets.tolist() == [0, 2, 3] and names == ["a", "b"]
+        assert codes.tolist() == [0, 1, 1]
+        print("ok")
+        """
+    )
+    unwritable = "/proc/no-such-dir/cache"
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(tmp_path),
+        NUMBA_CACHE_DIR=unwritable,
+        HOME=unwritable,
+        XDG_CACHE_HOME=unwritable,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
