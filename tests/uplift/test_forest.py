@@ -478,3 +478,36 @@ def test_save_load_rebuilds_the_compiled_scorer(tmp_path, numeric):
     loaded.fit(data)
     assert loaded._compiled_scorers() is not old
     pd.testing.assert_frame_equal(loaded.predict(frame), before)
+
+
+def test_chained_trees_on_deep_unbalanced_forests():
+    """Rows walk the chained trees at their own pace: deep, lopsided trees of many depths."""
+    X, y = _data(n=6000, n_features=8, seed=3)
+    model = lgb.LGBMRegressor(
+        n_estimators=150, num_leaves=63, min_child_samples=2, learning_rate=0.3, verbose=-1
+    ).fit(X, y + 0.5 * X[:, 1] ** 3)
+    forest = CompiledForest.from_lgbm(model)
+    assert forest is not None
+    assert forest.max_depths.max() >= 2 * forest.min_depths.max()  # unbalanced trees
+    np.testing.assert_array_equal(forest.predict(X), model.predict(X))
+
+
+def test_flow_layout_chains_leaves_to_the_next_root(binary_model):
+    model, _ = binary_model
+    forest = CompiledForest.from_lgbm(model)
+    flow_thr, leaf_value, flow, free_steps = uplift._forest._flow_layout(
+        forest.threshold, forest.meta, forest.value, forest.roots, forest.min_depths
+    )
+    leaf = np.flatnonzero(forest.is_leaf)
+    child = (flow >> np.uint64(32)).astype(np.int64)
+    roots = forest.roots.astype(np.int64)
+    tree = np.searchsorted(roots, leaf, side="right") - 1
+    sink = forest.n_nodes
+    expected = np.where(
+        tree + 1 < forest.n_trees, roots[np.minimum(tree + 1, forest.n_trees - 1)], sink
+    )
+    np.testing.assert_array_equal(child[leaf], expected)
+    assert child[sink] == sink and np.isinf(flow_thr[sink]) and leaf_value[sink] == 0.0
+    assert np.all(np.signbit(leaf_value[:sink][~forest.is_leaf]))  # internal nodes add -0.0
+    np.testing.assert_array_equal(leaf_value[leaf], forest.value[leaf])
+    assert free_steps == int((forest.min_depths + 1).sum())
