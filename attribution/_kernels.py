@@ -1,8 +1,17 @@
-"""Compiled kernels for the hot loops of path parsing and first-order Markov chains.
+"""Compiled kernels for the hot loops of path parsing and Markov chains.
 
 Each kernel is a numba function that makes one pass over flat NumPy arrays and releases the GIL;
 the public wrappers below validate inputs and return plain arrays. They replace chains of NumPy
 and Arrow operations whose temporaries (tens of millions of elements) cost more than the work.
+
+* :func:`split_encode` -- split path strings and dictionary-encode the channel tokens;
+* :func:`unique_sequences` -- exact grouping of equal code sequences (equal paths);
+* :func:`chain_structure` -- states, first/last states and transitions of an order-``k`` chain;
+* :func:`edge_weights` -- the weight of each distinct transition.
+
+Every kernel is loaded when the module is imported (from numba's on-disk cache; compiled on the
+first import after installation or an edit). Inside a kernel no array is reallocated in a hot
+loop: numba would then reload and reference-count it on every iteration.
 
 Tokenizer
 ---------
