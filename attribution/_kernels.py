@@ -161,6 +161,14 @@ def _tokenize_into(
 
 
 @_compiled
+def _count_byte(data: np.ndarray, lo: int, hi: int, byte: int) -> int:  # pragma: no cover
+    n = 0
+    for i in range(lo, hi):
+        n += data[i] == byte
+    return n
+
+
+@_compiled
 def _rehash(tok_hash: np.ndarray, n_distinct: int, cap: int) -> np.ndarray:  # pragma: no cover
     slots = np.full(cap, -1, dtype=np.int32)
     mask = cap - 1
@@ -182,8 +190,7 @@ def _tokenize(
     """
     n_rows = offsets.shape[0] - 1
     # every token ends at a separator or at the end of its row: an upper bound on the count
-    lo, hi = int(offsets[0]), int(offsets[-1])
-    bound = n_rows + int(np.count_nonzero(data[lo:hi] == sep[0]))
+    bound = n_rows + _count_byte(data, int(offsets[0]), int(offsets[-1]), sep[0])
     codes = np.empty(max(64, bound), dtype=np.int32)
     counts = np.zeros(n_rows, dtype=np.int64)
     cap = 1024
@@ -512,7 +519,7 @@ def _chain_structure(
     if universe > 0:  # mark the keys present, rank them, write ids
         _state_occurrences(touches, offsets, order, base, keep_self_loops, table, none, per_path)
         state_keys = _rank_table(table)
-        state = np.empty(touches.shape[0], dtype=np.int64)
+        state = np.empty(touches.shape[0], dtype=np.int32)  # ids < 2**31: half the memory
         n_occ = _state_occurrences(
             touches, offsets, order, base, keep_self_loops, table, state, per_path
         )
@@ -521,7 +528,8 @@ def _chain_structure(
         n_occ = _state_occurrences(
             touches, offsets, order, base, keep_self_loops, none, keys, per_path
         )
-        state, state_keys = _number(keys[:n_occ], 0)
+        ids, state_keys = _number(keys[:n_occ], 0)
+        state = ids.astype(np.int32)
     n_states = state_keys.shape[0]
     # 2. first and last state of each path, and every transition inside a path. A transition
     # from state s goes to s's last k-1 channels plus one more (a short path's state has no
