@@ -12,6 +12,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from attribution._kernels import unique_sequences
 from attribution.errors import InvalidJourneysError
 from attribution.journeys import (
     Journeys,
@@ -19,7 +20,6 @@ from attribution.journeys import (
     Provenance,
     _assemble,
     _require_conversions,
-    _unique_sequences,
 )
 
 __all__ = ["build_journeys"]
@@ -217,7 +217,7 @@ def build_journeys(
     codes = chan_s[touch_rows]
 
     # 7. unique paths
-    inverse, first = _unique_sequences(codes, offsets)
+    inverse, first = unique_sequences(codes, offsets)
     n_unique = first.shape[0]
     conv_counts = np.bincount(inverse, journey_converted, n_unique).astype(np.int64)
     null_counts = np.bincount(inverse, ~journey_converted, n_unique).astype(np.int64)

@@ -398,27 +398,9 @@ def _map_insert(
 
 
 @_compiled
-def _number(
-    keys: np.ndarray, universe: int
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Return the id of each key (ids in key order) and the sorted distinct keys."""
+def _number(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Return the id of each key (ids in key order) and the sorted distinct keys (hash map)."""
     out = np.empty(keys.shape[0], dtype=np.int64)
-    if 0 < universe <= _DIRECT_TABLE_MAX:
-        table = np.full(universe, -1, dtype=np.int64)
-        for i in range(keys.shape[0]):
-            table[keys[i]] = 0
-        n = 0
-        for key in range(universe):
-            if table[key] == 0:
-                table[key] = n
-                n += 1
-        distinct = np.empty(n, dtype=np.int64)
-        for key in range(universe):
-            if table[key] >= 0:
-                distinct[table[key]] = key
-        for i in range(keys.shape[0]):
-            out[i] = table[keys[i]]
-        return out, distinct
     map_keys = np.empty(1024, dtype=np.int64)
     map_ids = np.full(1024, -1, dtype=np.int64)
     n = 0
@@ -528,7 +510,7 @@ def _chain_structure(
         n_occ = _state_occurrences(
             touches, offsets, order, base, keep_self_loops, none, keys, per_path
         )
-        ids, state_keys = _number(keys[:n_occ], 0)
+        ids, state_keys = _number(keys[:n_occ])
         state = ids.astype(np.int32)
     n_states = state_keys.shape[0]
     # 2. first and last state of each path, and every transition inside a path. A transition
@@ -570,7 +552,7 @@ def _chain_structure(
                 j += 1
             i += c
     else:
-        ids, edge_keys = _number(ekeys, 0)
+        ids, edge_keys = _number(ekeys)
         for j in range(n_edges_occ):
             edge_id[j] = ids[j]
     edge_from = edge_keys // base

@@ -385,7 +385,7 @@ class Journeys:
             raise InvalidJourneysError(
                 f"every row has zero journeys ({conversions_col!r} + {nulls_col!r} == 0)"
             )
-        inverse, first = _unique_sequences(codes, token_offsets)
+        inverse, first = unique_sequences(codes, token_offsets)
         n_unique = first.shape[0]
         journeys = _assemble(
             channels,
@@ -730,11 +730,6 @@ def _first_non_numeric(array: pa.Array) -> int:
     return int(np.flatnonzero(mask)[0]) if mask.any() else 0
 
 
-def _split_encode(paths: pa.Array, separator: str) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Split path strings and dictionary-encode the raw tokens (offsets, dictionary, indices)."""
-    return split_encode(paths, separator)
-
-
 class _PathTableReader:
     """Validate and tokenize a path table batch by batch.
 
@@ -789,7 +784,7 @@ class _PathTableReader:
         self.parts["conversions"].append(conv)
         self.parts["nulls"].append(nulls)
         self.parts["value"].append(value)
-        self.pending.append((self.pool.submit(_split_encode, paths, self.separator), paths, start))
+        self.pending.append((self.pool.submit(split_encode, paths, self.separator), paths, start))
         if len(self.pending) > self.workers:
             self._collect()
 
@@ -966,15 +961,6 @@ def _select_lists(
     new_values = values[np.repeat(keep, lengths)]
     new_offsets = np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64)
     return new_values, new_offsets
-
-
-def _unique_sequences(codes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact grouping of integer sequences (see :func:`attribution._kernels.unique_sequences`).
-
-    Returns ``inverse`` (group of each sequence, numbered by first appearance) and ``first``
-    (index of the first sequence of each group).
-    """
-    return unique_sequences(codes, offsets)
 
 
 def _assemble(
