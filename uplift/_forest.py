@@ -15,21 +15,23 @@ them into contiguous NumPy arrays and scores rows with a numba kernel that repro
   ``predict_proba(X)[:, 1]`` returns), the raw score for ``regression``.
 
 Kernel. Rows are scored in groups of 16 ("lanes"): the group's rows are copied feature-major into
-a small buffer, and the 16 lanes step through the trees side by side, with the child taken as
-``left[node] + (x > threshold[node])`` (siblings are stored side by side) -- no data-dependent
-branch, and 16 independent walks in flight to hide the memory latency. The trees are chained
-(:func:`_flow_layout`): a leaf's child is the next tree's root, so each lane walks the whole
-forest at its own pace, adding the leaf value when it steps off a leaf (internal nodes add
-``-0.0``, which leaves any sum unchanged), until every lane is on a sink node after the last
-tree. Walking the trees one at a time in lock step instead would make every lane wait for the
-deepest leaf of the group: LightGBM's leaf-wise trees are unbalanced, and lock step took 1.6x
-the steps and about 1.2x the time. The lanes are written out one by one in the source so that
-numba keeps their state in registers. A group holding a ``NaN`` (or, for a ``zero_as_missing``
-model, a zero; or a number LightGBM reads as zero), and a short last group, are scored afterwards
-tree by tree, in lock step, with the per-node missing-value direction (a ``NaN`` stands for every
-missing value in the group buffer). Measured on one core of a shared 2-core VM, 100 trees of 31
-leaves on 16 features: about 1.8 million rows/s, 5x LightGBM's single-threaded ``predict``
-(2-3x on groups with missing values).
+a small buffer, and the 16 lanes step through the trees side by side, with the edge taken as
+``2 * split + (x > threshold[split])`` -- no data-dependent branch, and 16 independent walks in
+flight to hide the memory latency. The trees' splits are chained (:func:`_chain_layout`): an edge
+into a leaf carries the leaf's value and leads straight to the next tree's root, so each lane
+walks the whole forest at its own pace, one step per split on its path, adding the value of
+every edge it takes (``-0.0`` on edges between splits, which leaves any sum unchanged), until
+every lane is on a sink after the last tree. Walking the trees one at a time in lock step
+instead would make every lane wait for the deepest leaf of the group: LightGBM's leaf-wise trees
+are unbalanced, and lock step took 1.6x the steps and about 1.2x the time; stepping onto each
+leaf and off it again (one node array, leaves included) took about 1.2x the time of the edge
+chain. The lanes are written out one by one in the source so that numba keeps their state in
+registers. A group holding a ``NaN`` (or, for a ``zero_as_missing`` model, a zero; or a number
+LightGBM reads as zero), and a short last group, are scored afterwards tree by tree, in lock
+step, with the per-node missing-value direction (a ``NaN`` stands for every missing value in the
+group buffer). Measured on one core of a shared 2-core VM, 100 trees of 31 leaves on 16
+features: about 2 million rows/s, 5-6x LightGBM's single-threaded ``predict`` (2-3x on groups
+with missing values).
 
 Unsupported models (categorical splits, linear trees, ``rf`` boosting, multiclass, an objective
 other than ``binary`` or plain ``regression``, both ``Zero`` and ``NaN`` missing types in one
@@ -84,7 +86,7 @@ _U = np.uint64
 _FM = np.uint64((1 << _FEATURE_BITS) - 1)
 _MISSING_RIGHT = np.uint64(1 << 30)
 _LEAF = np.uint64(1 << 31)
-_SINK = np.uint64(1 << 29)  # the node a row reaches after its last tree (flow layout)
+_SINK = np.uint64(1 << 29)  # flags the link to the sink, after the last tree (chain layout)
 _S30 = np.uint64(30)
 _S32 = np.uint64(32)
 _ONE = np.uint64(1)
@@ -272,9 +274,9 @@ def _score_groups(  # pragma: no cover - compiled by numba
     start: int,
     stop: int,
     thr: np.ndarray,
-    leaf_value: np.ndarray,
-    flow: np.ndarray,
-    root: int,
+    edge_value: np.ndarray,
+    link: np.ndarray,
+    entry: int,
     free_steps: int,
     zero_as_missing: bool,
     sigmoid: float,
@@ -283,13 +285,15 @@ def _score_groups(  # pragma: no cover - compiled by numba
 ) -> int:
     """Score the full groups of rows ``start:stop`` that need no missing-value rule.
 
-    Each lane walks its row through the trees on its own (see :func:`_flow_layout`): a step
-    adds the node's ``leaf_value`` (``-0.0`` on internal nodes, which leaves any sum unchanged)
-    and moves to the child, a leaf's child being the next tree's root; the group is done when
-    every lane is on the sink. The first ``free_steps`` steps need no check (no row can reach
-    the sink sooner). The start of every other group (a short last group, or one with a
-    ``NaN``, a zero read as missing, or a number LightGBM reads as 0) goes to ``deferred``;
-    returns their count.
+    Each lane walks its row through the chained splits on its own (see :func:`_chain_layout`).
+    A lane's state is the link it last followed (the split's number and feature); a step
+    compares the row's feature with the split's threshold, takes edge ``2 * split + (x >
+    threshold)``, adds the edge's value (the leaf value on an edge into a leaf, ``-0.0``
+    otherwise, which leaves any sum unchanged) and follows its link: to the next split of the
+    tree, or from a leaf straight to the next tree's root. The group is done when every lane
+    is on the sink; the first ``free_steps`` steps need no check (no row can reach it sooner).
+    The start of every other group (a short last group, or one with a ``NaN``, a zero read as
+    missing, or a number LightGBM reads as 0) goes to ``deferred``; returns their count.
     """
     n_features = X.shape[1]
     xb = np.empty(n_features * 16, dtype=np.float64)  # the group's rows, feature-major
@@ -308,124 +312,156 @@ def _score_groups(  # pragma: no cover - compiled by numba
             continue
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
         a8 = a9 = a10 = a11 = a12 = a13 = a14 = a15 = 0.0
-        n0 = n1 = n2 = n3 = n4 = n5 = n6 = n7 = _U(root)
-        n8 = n9 = n10 = n11 = n12 = n13 = n14 = n15 = n0
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = _U(entry)
+        s8 = s9 = s10 = s11 = s12 = s13 = s14 = s15 = s0
         for _ in range(free_steps):  # no lane can be on the sink yet
-            m = flow[n0]
-            a0 += leaf_value[n0]
-            n0 = (m >> _S32) + _U(xb[(m & _FM) + _U(0)] > thr[n0])
-            m = flow[n1]
-            a1 += leaf_value[n1]
-            n1 = (m >> _S32) + _U(xb[(m & _FM) + _U(1)] > thr[n1])
-            m = flow[n2]
-            a2 += leaf_value[n2]
-            n2 = (m >> _S32) + _U(xb[(m & _FM) + _U(2)] > thr[n2])
-            m = flow[n3]
-            a3 += leaf_value[n3]
-            n3 = (m >> _S32) + _U(xb[(m & _FM) + _U(3)] > thr[n3])
-            m = flow[n4]
-            a4 += leaf_value[n4]
-            n4 = (m >> _S32) + _U(xb[(m & _FM) + _U(4)] > thr[n4])
-            m = flow[n5]
-            a5 += leaf_value[n5]
-            n5 = (m >> _S32) + _U(xb[(m & _FM) + _U(5)] > thr[n5])
-            m = flow[n6]
-            a6 += leaf_value[n6]
-            n6 = (m >> _S32) + _U(xb[(m & _FM) + _U(6)] > thr[n6])
-            m = flow[n7]
-            a7 += leaf_value[n7]
-            n7 = (m >> _S32) + _U(xb[(m & _FM) + _U(7)] > thr[n7])
-            m = flow[n8]
-            a8 += leaf_value[n8]
-            n8 = (m >> _S32) + _U(xb[(m & _FM) + _U(8)] > thr[n8])
-            m = flow[n9]
-            a9 += leaf_value[n9]
-            n9 = (m >> _S32) + _U(xb[(m & _FM) + _U(9)] > thr[n9])
-            m = flow[n10]
-            a10 += leaf_value[n10]
-            n10 = (m >> _S32) + _U(xb[(m & _FM) + _U(10)] > thr[n10])
-            m = flow[n11]
-            a11 += leaf_value[n11]
-            n11 = (m >> _S32) + _U(xb[(m & _FM) + _U(11)] > thr[n11])
-            m = flow[n12]
-            a12 += leaf_value[n12]
-            n12 = (m >> _S32) + _U(xb[(m & _FM) + _U(12)] > thr[n12])
-            m = flow[n13]
-            a13 += leaf_value[n13]
-            n13 = (m >> _S32) + _U(xb[(m & _FM) + _U(13)] > thr[n13])
-            m = flow[n14]
-            a14 += leaf_value[n14]
-            n14 = (m >> _S32) + _U(xb[(m & _FM) + _U(14)] > thr[n14])
-            m = flow[n15]
-            a15 += leaf_value[n15]
-            n15 = (m >> _S32) + _U(xb[(m & _FM) + _U(15)] > thr[n15])
+            n = s0 >> _S32
+            e = n + n + _U(xb[(s0 & _FM) + _U(0)] > thr[n])
+            a0 += edge_value[e]
+            s0 = link[e]
+            n = s1 >> _S32
+            e = n + n + _U(xb[(s1 & _FM) + _U(1)] > thr[n])
+            a1 += edge_value[e]
+            s1 = link[e]
+            n = s2 >> _S32
+            e = n + n + _U(xb[(s2 & _FM) + _U(2)] > thr[n])
+            a2 += edge_value[e]
+            s2 = link[e]
+            n = s3 >> _S32
+            e = n + n + _U(xb[(s3 & _FM) + _U(3)] > thr[n])
+            a3 += edge_value[e]
+            s3 = link[e]
+            n = s4 >> _S32
+            e = n + n + _U(xb[(s4 & _FM) + _U(4)] > thr[n])
+            a4 += edge_value[e]
+            s4 = link[e]
+            n = s5 >> _S32
+            e = n + n + _U(xb[(s5 & _FM) + _U(5)] > thr[n])
+            a5 += edge_value[e]
+            s5 = link[e]
+            n = s6 >> _S32
+            e = n + n + _U(xb[(s6 & _FM) + _U(6)] > thr[n])
+            a6 += edge_value[e]
+            s6 = link[e]
+            n = s7 >> _S32
+            e = n + n + _U(xb[(s7 & _FM) + _U(7)] > thr[n])
+            a7 += edge_value[e]
+            s7 = link[e]
+            n = s8 >> _S32
+            e = n + n + _U(xb[(s8 & _FM) + _U(8)] > thr[n])
+            a8 += edge_value[e]
+            s8 = link[e]
+            n = s9 >> _S32
+            e = n + n + _U(xb[(s9 & _FM) + _U(9)] > thr[n])
+            a9 += edge_value[e]
+            s9 = link[e]
+            n = s10 >> _S32
+            e = n + n + _U(xb[(s10 & _FM) + _U(10)] > thr[n])
+            a10 += edge_value[e]
+            s10 = link[e]
+            n = s11 >> _S32
+            e = n + n + _U(xb[(s11 & _FM) + _U(11)] > thr[n])
+            a11 += edge_value[e]
+            s11 = link[e]
+            n = s12 >> _S32
+            e = n + n + _U(xb[(s12 & _FM) + _U(12)] > thr[n])
+            a12 += edge_value[e]
+            s12 = link[e]
+            n = s13 >> _S32
+            e = n + n + _U(xb[(s13 & _FM) + _U(13)] > thr[n])
+            a13 += edge_value[e]
+            s13 = link[e]
+            n = s14 >> _S32
+            e = n + n + _U(xb[(s14 & _FM) + _U(14)] > thr[n])
+            a14 += edge_value[e]
+            s14 = link[e]
+            n = s15 >> _S32
+            e = n + n + _U(xb[(s15 & _FM) + _U(15)] > thr[n])
+            a15 += edge_value[e]
+            s15 = link[e]
         while True:
             d = _SINK
-            m = flow[n0]
-            d &= m
-            a0 += leaf_value[n0]
-            n0 = (m >> _S32) + _U(xb[(m & _FM) + _U(0)] > thr[n0])
-            m = flow[n1]
-            d &= m
-            a1 += leaf_value[n1]
-            n1 = (m >> _S32) + _U(xb[(m & _FM) + _U(1)] > thr[n1])
-            m = flow[n2]
-            d &= m
-            a2 += leaf_value[n2]
-            n2 = (m >> _S32) + _U(xb[(m & _FM) + _U(2)] > thr[n2])
-            m = flow[n3]
-            d &= m
-            a3 += leaf_value[n3]
-            n3 = (m >> _S32) + _U(xb[(m & _FM) + _U(3)] > thr[n3])
-            m = flow[n4]
-            d &= m
-            a4 += leaf_value[n4]
-            n4 = (m >> _S32) + _U(xb[(m & _FM) + _U(4)] > thr[n4])
-            m = flow[n5]
-            d &= m
-            a5 += leaf_value[n5]
-            n5 = (m >> _S32) + _U(xb[(m & _FM) + _U(5)] > thr[n5])
-            m = flow[n6]
-            d &= m
-            a6 += leaf_value[n6]
-            n6 = (m >> _S32) + _U(xb[(m & _FM) + _U(6)] > thr[n6])
-            m = flow[n7]
-            d &= m
-            a7 += leaf_value[n7]
-            n7 = (m >> _S32) + _U(xb[(m & _FM) + _U(7)] > thr[n7])
-            m = flow[n8]
-            d &= m
-            a8 += leaf_value[n8]
-            n8 = (m >> _S32) + _U(xb[(m & _FM) + _U(8)] > thr[n8])
-            m = flow[n9]
-            d &= m
-            a9 += leaf_value[n9]
-            n9 = (m >> _S32) + _U(xb[(m & _FM) + _U(9)] > thr[n9])
-            m = flow[n10]
-            d &= m
-            a10 += leaf_value[n10]
-            n10 = (m >> _S32) + _U(xb[(m & _FM) + _U(10)] > thr[n10])
-            m = flow[n11]
-            d &= m
-            a11 += leaf_value[n11]
-            n11 = (m >> _S32) + _U(xb[(m & _FM) + _U(11)] > thr[n11])
-            m = flow[n12]
-            d &= m
-            a12 += leaf_value[n12]
-            n12 = (m >> _S32) + _U(xb[(m & _FM) + _U(12)] > thr[n12])
-            m = flow[n13]
-            d &= m
-            a13 += leaf_value[n13]
-            n13 = (m >> _S32) + _U(xb[(m & _FM) + _U(13)] > thr[n13])
-            m = flow[n14]
-            d &= m
-            a14 += leaf_value[n14]
-            n14 = (m >> _S32) + _U(xb[(m & _FM) + _U(14)] > thr[n14])
-            m = flow[n15]
-            d &= m
-            a15 += leaf_value[n15]
-            n15 = (m >> _S32) + _U(xb[(m & _FM) + _U(15)] > thr[n15])
-            if d:  # every lane was on the sink
+            n = s0 >> _S32
+            e = n + n + _U(xb[(s0 & _FM) + _U(0)] > thr[n])
+            a0 += edge_value[e]
+            s0 = link[e]
+            d &= s0
+            n = s1 >> _S32
+            e = n + n + _U(xb[(s1 & _FM) + _U(1)] > thr[n])
+            a1 += edge_value[e]
+            s1 = link[e]
+            d &= s1
+            n = s2 >> _S32
+            e = n + n + _U(xb[(s2 & _FM) + _U(2)] > thr[n])
+            a2 += edge_value[e]
+            s2 = link[e]
+            d &= s2
+            n = s3 >> _S32
+            e = n + n + _U(xb[(s3 & _FM) + _U(3)] > thr[n])
+            a3 += edge_value[e]
+            s3 = link[e]
+            d &= s3
+            n = s4 >> _S32
+            e = n + n + _U(xb[(s4 & _FM) + _U(4)] > thr[n])
+            a4 += edge_value[e]
+            s4 = link[e]
+            d &= s4
+            n = s5 >> _S32
+            e = n + n + _U(xb[(s5 & _FM) + _U(5)] > thr[n])
+            a5 += edge_value[e]
+            s5 = link[e]
+            d &= s5
+            n = s6 >> _S32
+            e = n + n + _U(xb[(s6 & _FM) + _U(6)] > thr[n])
+            a6 += edge_value[e]
+            s6 = link[e]
+            d &= s6
+            n = s7 >> _S32
+            e = n + n + _U(xb[(s7 & _FM) + _U(7)] > thr[n])
+            a7 += edge_value[e]
+            s7 = link[e]
+            d &= s7
+            n = s8 >> _S32
+            e = n + n + _U(xb[(s8 & _FM) + _U(8)] > thr[n])
+            a8 += edge_value[e]
+            s8 = link[e]
+            d &= s8
+            n = s9 >> _S32
+            e = n + n + _U(xb[(s9 & _FM) + _U(9)] > thr[n])
+            a9 += edge_value[e]
+            s9 = link[e]
+            d &= s9
+            n = s10 >> _S32
+            e = n + n + _U(xb[(s10 & _FM) + _U(10)] > thr[n])
+            a10 += edge_value[e]
+            s10 = link[e]
+            d &= s10
+            n = s11 >> _S32
+            e = n + n + _U(xb[(s11 & _FM) + _U(11)] > thr[n])
+            a11 += edge_value[e]
+            s11 = link[e]
+            d &= s11
+            n = s12 >> _S32
+            e = n + n + _U(xb[(s12 & _FM) + _U(12)] > thr[n])
+            a12 += edge_value[e]
+            s12 = link[e]
+            d &= s12
+            n = s13 >> _S32
+            e = n + n + _U(xb[(s13 & _FM) + _U(13)] > thr[n])
+            a13 += edge_value[e]
+            s13 = link[e]
+            d &= s13
+            n = s14 >> _S32
+            e = n + n + _U(xb[(s14 & _FM) + _U(14)] > thr[n])
+            a14 += edge_value[e]
+            s14 = link[e]
+            d &= s14
+            n = s15 >> _S32
+            e = n + n + _U(xb[(s15 & _FM) + _U(15)] > thr[n])
+            a15 += edge_value[e]
+            s15 = link[e]
+            d &= s15
+            if d:  # every lane is on the sink
                 break
         out[r0 + 0] = _output(a0, sigmoid)
         out[r0 + 1] = _output(a1, sigmoid)
@@ -456,9 +492,10 @@ def _score_range(  # pragma: no cover - compiled by numba; covered through Compi
     value: np.ndarray,
     roots: np.ndarray,
     min_depths: np.ndarray,
-    flow_thr: np.ndarray,
-    leaf_value: np.ndarray,
-    flow: np.ndarray,
+    chain_thr: np.ndarray,
+    edge_value: np.ndarray,
+    link: np.ndarray,
+    entry: int,
     free_steps: int,
     zero_as_missing: bool,
     sigmoid: float,
@@ -467,18 +504,18 @@ def _score_range(  # pragma: no cover - compiled by numba; covered through Compi
     """Score rows ``start:stop`` of ``X`` into ``out[start:stop]`` (see the module docstring).
 
     ``sigmoid > 0``: binary output ``1 / (1 + exp(-sigmoid * raw))``; ``0``: the raw score.
-    Complete groups of 16 rows take :func:`_score_groups` (the flow layout of
-    :func:`_flow_layout`); the others :func:`_score_group_missing` (the tree layout).
+    Complete groups of 16 rows take :func:`_score_groups` (the chained splits of
+    :func:`_chain_layout`); the others :func:`_score_group_missing` (the tree layout).
     """
     deferred = np.empty((stop - start + 15) // 16, dtype=np.int64)
     n_deferred = _score_groups(
         X,
         start,
         stop,
-        flow_thr,
-        leaf_value,
-        flow,
-        roots[0],
+        chain_thr,
+        edge_value,
+        link,
+        entry,
         free_steps,
         zero_as_missing,
         sigmoid,
@@ -504,34 +541,60 @@ def _score_range(  # pragma: no cover - compiled by numba; covered through Compi
         )
 
 
-def _flow_layout(
+def _chain_layout(
     threshold: np.ndarray,
     meta: np.ndarray,
     value: np.ndarray,
     roots: np.ndarray,
     min_depths: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Chain the trees for :func:`_score_groups`: a leaf's child is the next tree's root.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Chain the trees' splits for :func:`_score_groups`: a leaf's edge leads to the next root.
 
-    Returns ``flow_thr`` (the thresholds, ``+inf`` on leaves, plus the sink's), ``leaf_value``
-    (the leaf values, ``-0.0`` on internal nodes: ``x + -0.0 == x`` for every ``x``, so adding
-    it at every step leaves each row's sum of leaf values, in tree order, unchanged), ``flow``
-    (the node records with every leaf of tree ``t`` pointing at the root of tree ``t + 1``; the
-    last tree's leaves at a sink node, a leaf that is its own child, flagged ``_SINK``) and the
-    number of steps after which a row may first be on the sink (each tree takes at least its
-    shallowest leaf's depth plus the leaf's own step).
+    The splits (internal nodes) of all trees are numbered ``0..k-1`` in tree order; a tree that
+    is a single leaf gets a split that always goes left (threshold ``+inf``); split ``k`` is the
+    sink, a split that leads back to itself. Split ``i`` has edges ``2 * i`` (``x <=
+    threshold``) and ``2 * i + 1``. Returns
+
+    * ``chain_thr``: ``float64`` threshold per split (``+inf`` for the sink);
+    * ``edge_value``: ``float64`` per edge, the leaf's value on an edge into a leaf, ``-0.0``
+      elsewhere (``x + -0.0 == x`` for every ``x``, so adding it at every step leaves each
+      row's sum of leaf values, in tree order, unchanged);
+    * ``link``: ``uint64`` per edge, where it leads: the split's number (bits 32-63) and its
+      feature times :data:`LANES` (bits 0-15), flagged ``_SINK`` (bit 29) for the sink; an
+      edge into a leaf leads to the next tree's root, and the last tree's to the sink;
+    * ``entry``: the link to the first tree's root;
+    * ``free_steps``: the number of steps before which no row can be on the sink (each tree
+      takes at least its shallowest leaf's depth, and the single-leaf trees one step), minus 1.
+
+    A row takes one step per split on its path, so a step less per tree than walking onto the
+    leaf itself.
     """
     n = meta.shape[0]
     leaf = (meta & _LEAF) != 0
     starts = roots.astype(np.int64)
     tree = np.searchsorted(starts, np.arange(n), side="right") - 1  # trees are contiguous
-    next_root = np.append(starts[1:], n).astype(np.uint64)  # the sink is node n
-    flow = meta.copy()
-    flow[leaf] = _LEAF | (next_root[tree[leaf]] << _S32)  # feature 0: read, never decides
-    flow = np.append(flow, _LEAF | _SINK | (_U(n) << _S32))
-    flow_thr = np.append(threshold, math.inf)
-    leaf_value = np.append(np.where(leaf, value, -0.0), -0.0)
-    return flow_thr, leaf_value, flow, int((min_depths + 1).sum())
+    single = leaf[starts]  # single-leaf trees
+    split = ~leaf
+    split[starts[single]] = True
+    nodes = np.flatnonzero(split)  # the node of each split, in tree order
+    k = nodes.shape[0]
+    number = np.full(n, -1, dtype=np.int64)
+    number[nodes] = np.arange(k)
+    feature = np.where(leaf, _U(0), meta & _FM)
+    into = (number.astype(np.uint64) << _S32) | feature  # the link into each split's node
+    sink = (_U(k) << _S32) | _SINK
+    after = np.append(into[starts[1:]], sink)  # where a leaf of each tree leads
+    chain_thr = np.append(np.where(leaf[nodes], math.inf, threshold[nodes]), math.inf)
+    link = np.full(2 * (k + 1), sink, dtype=np.uint64)
+    edge_value = np.full(2 * (k + 1), -0.0)
+    for side in (0, 1):
+        # a single-leaf tree's split leads to its leaf on both sides
+        child = np.where(leaf[nodes], nodes, (meta[nodes] >> _S32).astype(np.int64) + side)
+        to_leaf = leaf[child]
+        link[side : 2 * k : 2] = np.where(to_leaf, after[tree[nodes]], into[child])
+        edge_value[side : 2 * k : 2] = np.where(to_leaf, value[child], -0.0)
+    free_steps = int(np.maximum(min_depths, 1).sum()) - 1
+    return chain_thr, edge_value, link, int(into[starts[0]]), free_steps
 
 
 # --------------------------------------------------------------------------- model
@@ -589,6 +652,7 @@ class CompiledForest:
         self.objective = objective
         self.sigmoid = float(sigmoid)
         self.zero_as_missing = bool(zero_as_missing)
+        self._chain_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, int, int] | None = None
 
     @property
     def n_trees(self) -> int:
@@ -609,6 +673,14 @@ class CompiledForest:
     def feature(self) -> np.ndarray:
         """``int64`` split feature per node (``0`` for leaves)."""
         return ((self.meta & _FM) // _U(LANES)).astype(np.int64)
+
+    def _chain(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+        """Return the chained splits of :func:`_chain_layout`, built on first use."""
+        if self._chain_arrays is None:
+            self._chain_arrays = _chain_layout(
+                self.threshold, self.meta, self.value, self.roots, self.min_depths
+            )
+        return self._chain_arrays
 
     def __repr__(self) -> str:
         return (
@@ -712,9 +784,9 @@ class CompiledForest:
             return out
         sigmoid = 0.0 if raw or self.objective != "binary" else self.sigmoid
         threads = min(resolve_threads(n_threads), max(1, n // _MIN_ROWS_PER_THREAD))
-        flow = _flow_layout(self.threshold, self.meta, self.value, self.roots, self.min_depths)
+        chain = self._chain()
         if threads <= 1:
-            self._score(X, 0, n, sigmoid, out, flow)
+            self._score(X, 0, n, sigmoid, out, chain)
             return out
         # a few contiguous chunks per thread, taken in turn by the threads: a thread slowed by
         # other load on the machine takes fewer of them
@@ -722,7 +794,9 @@ class CompiledForest:
         step = -(-step // LANES) * LANES  # chunk boundaries on group boundaries
         bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = [pool.submit(self._score, X, lo, hi, sigmoid, out, flow) for lo, hi in bounds]
+            futures = [
+                pool.submit(self._score, X, lo, hi, sigmoid, out, chain) for lo, hi in bounds
+            ]
             for future in futures:
                 future.result()
         return out
@@ -734,7 +808,7 @@ class CompiledForest:
         stop: int,
         sigmoid: float,
         out: np.ndarray,
-        flow: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+        chain: tuple[np.ndarray, np.ndarray, np.ndarray, int, int],
     ) -> None:
         _score_range(
             X,
@@ -745,7 +819,7 @@ class CompiledForest:
             self.value,
             self.roots,
             self.min_depths,
-            *flow,
+            *chain,
             self.zero_as_missing,
             sigmoid,
             out,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 import uplift._forest
 from tests.uplift.conftest import CONTROL, make_frame
 from uplift import UpliftData, UpliftModel
-from uplift._forest import K_ZERO_THRESHOLD, CompiledForest, resolve_threads
+from uplift._forest import K_ZERO_THRESHOLD, LANES, CompiledForest, resolve_threads
 
 SMALL = {"n_estimators": 40, "num_leaves": 15, "verbose": -1, "random_state": 0, "n_jobs": 1}
 
@@ -492,22 +493,94 @@ def test_chained_trees_on_deep_unbalanced_forests():
     np.testing.assert_array_equal(forest.predict(X), model.predict(X))
 
 
-def test_flow_layout_chains_leaves_to_the_next_root(binary_model):
-    model, _ = binary_model
-    forest = CompiledForest.from_lgbm(model)
-    flow_thr, leaf_value, flow, free_steps = uplift._forest._flow_layout(
+def _walk_chain(forest, x):
+    """Follow the chain of :func:`_chain_layout` for one row, in plain Python."""
+    thr, edge_value, link, entry, _ = uplift._forest._chain_layout(
         forest.threshold, forest.meta, forest.value, forest.roots, forest.min_depths
     )
-    leaf = np.flatnonzero(forest.is_leaf)
-    child = (flow >> np.uint64(32)).astype(np.int64)
-    roots = forest.roots.astype(np.int64)
-    tree = np.searchsorted(roots, leaf, side="right") - 1
-    sink = forest.n_nodes
-    expected = np.where(
-        tree + 1 < forest.n_trees, roots[np.minimum(tree + 1, forest.n_trees - 1)], sink
+    state, total, steps = entry, 0.0, 0
+    while not state & int(uplift._forest._SINK):
+        split, feature = state >> 32, (state & 0xFFFF) // LANES
+        edge = 2 * split + int(x[feature] > thr[split])
+        total += edge_value[edge]
+        state = int(link[edge])
+        steps += 1
+    return total, steps
+
+
+def test_chain_layout_links_splits_and_carries_leaf_values(binary_model):
+    model, _ = binary_model
+    forest = CompiledForest.from_lgbm(model)
+    thr, edge_value, link, entry, free_steps = uplift._forest._chain_layout(
+        forest.threshold, forest.meta, forest.value, forest.roots, forest.min_depths
     )
-    np.testing.assert_array_equal(child[leaf], expected)
-    assert child[sink] == sink and np.isinf(flow_thr[sink]) and leaf_value[sink] == 0.0
-    assert np.all(np.signbit(leaf_value[:sink][~forest.is_leaf]))  # internal nodes add -0.0
-    np.testing.assert_array_equal(leaf_value[leaf], forest.value[leaf])
-    assert free_steps == int((forest.min_depths + 1).sum())
+    internal = ~forest.is_leaf
+    k = int(internal.sum())  # no single-leaf tree in this model
+    assert thr.shape == (k + 1,) and link.shape == edge_value.shape == (2 * k + 2,)
+    np.testing.assert_array_equal(thr[:k], forest.threshold[internal])
+    sink = link[-1]
+    assert sink >> np.uint64(32) == k and sink & uplift._forest._SINK and np.isinf(thr[k])
+    assert np.all(link[2 * k :] == sink) and np.all(np.signbit(edge_value[2 * k :]))
+    # each tree's leaf values are on exactly one of its edges each; the other edges carry -0.0
+    carries = ~((edge_value == 0.0) & np.signbit(edge_value))[:-2]
+    roots = forest.roots.astype(np.int64)
+    root_number = np.searchsorted(np.flatnonzero(internal), roots)
+    tree_of_edge = np.searchsorted(root_number, np.arange(k).repeat(2), side="right") - 1
+    tree_of_node = np.searchsorted(roots, np.arange(forest.n_nodes), side="right") - 1
+    for t in range(forest.n_trees):
+        np.testing.assert_array_equal(
+            np.sort(edge_value[:-2][carries & (tree_of_edge == t)]),
+            np.sort(forest.value[forest.is_leaf & (tree_of_node == t)]),
+        )
+    # edges into a leaf lead to the next tree's root (the last tree's to the sink)
+    targets = (link[:-2][carries] >> np.uint64(32)).astype(np.int64)
+    expected = np.append(root_number, k)[tree_of_edge[carries] + 1]
+    np.testing.assert_array_equal(targets, expected)
+    assert entry >> 32 == 0 and (entry & 0xFFFF) // LANES == forest.feature[roots[0]]
+    assert free_steps == int(forest.min_depths.sum()) - 1
+
+
+def test_chain_layout_walk_equals_the_tree_walk(binary_model):
+    """One step per split on the row's path; the same raw score as LightGBM."""
+    model, X = binary_model
+    forest = CompiledForest.from_lgbm(model)
+    raw = model.predict(X[:50], raw_score=True)
+    for x, expected in zip(X[:50], raw, strict=True):
+        total, steps = _walk_chain(forest, x)
+        assert total == expected
+        assert steps >= int(forest.min_depths.sum())
+        assert steps <= int(forest.max_depths.sum())
+
+
+def _single_leaf_tree_at(position: int, X: np.ndarray, y: np.ndarray) -> lgb.Booster:
+    """A booster of 5 trees where tree ``position`` is a single leaf (the others split)."""
+    params = {"objective": "regression", "verbose": -1, "num_leaves": 4}
+    booster = lgb.train({**params, "min_data_in_leaf": 400}, lgb.Dataset(X, y), 1)  # one leaf
+    booster = lgb.train(params, lgb.Dataset(X, y), 4, init_model=booster)
+    text = booster.model_to_string()
+    head, rest = text.split("\nTree=0\n", 1)
+    body, tail = rest.split("\nend of trees", 1)
+    trees = [t.strip("\n") for t in ("Tree=0\n" + body).split("\n\n\n") if t.strip()]
+    assert [t.splitlines()[1] for t in trees] == ["num_leaves=1"] + ["num_leaves=4"] * 4
+    order = [1, 2, 3, 4]
+    order.insert(position, 0)
+    renumbered = [re.sub(r"^Tree=\d+", f"Tree={i}", trees[j]) for i, j in enumerate(order)]
+    head = "\n".join(line for line in head.splitlines() if not line.startswith("tree_sizes="))
+    text = head + "\n" + "\n\n\n".join(renumbered) + "\n\n\nend of trees" + tail
+    return lgb.Booster(model_str=text)
+
+
+@pytest.mark.parametrize("position", [0, 2, 4])
+def test_single_leaf_trees_keep_their_place_in_the_sum(position):
+    """A tree without a split is a split that always goes left, its leaf value in tree order."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(500, 3))
+    y = (X[:, 0] + rng.normal(size=500) > 0).astype(float)
+    booster = _single_leaf_tree_at(position, X, y)
+    forest = CompiledForest.from_lgbm(booster)
+    assert forest is not None
+    single = forest.is_leaf[forest.roots.astype(np.int64)]
+    np.testing.assert_array_equal(single, np.arange(5) == position)
+    np.testing.assert_array_equal(forest.predict(X), booster.predict(X))
+    raw = booster.predict(X[:20], raw_score=True)
+    assert [_walk_chain(forest, x)[0] for x in X[:20]] == raw.tolist()
