@@ -30,7 +30,7 @@ registers. A group holding a ``NaN`` (or, for a ``zero_as_missing`` model, a zer
 LightGBM reads as zero), and a short last group, are scored afterwards tree by tree, in lock
 step, with the per-node missing-value direction (a ``NaN`` stands for every missing value in the
 group buffer). Measured on one core of a shared 2-core VM, 100 trees of 31 leaves on 16
-features: about 2 million rows/s, 5-6x LightGBM's single-threaded ``predict`` (2-3x on groups
+features: about 2.3 million rows/s, 6x LightGBM's single-threaded ``predict`` (2-3x on groups
 with missing values).
 
 Unsupported models (categorical splits, linear trees, ``rf`` boosting, multiclass, an objective
