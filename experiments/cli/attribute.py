@@ -20,6 +20,7 @@ from attribution.markov import OrderSelection, select_order
 from attribution.result import AttributionResult
 from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
 from experiments.io import atomic_write_text
+from experiments.tracking import resolve_tracking
 
 __all__ = ["command", "format_results", "load_journeys"]
 
@@ -402,6 +403,8 @@ def command(
     conversion, value). Results go to standard output, or to --output.
     """
     check_bootstrap(n_bootstrap)
+    # a bad tracking store fails now, not after the models are fitted
+    settings = resolve_tracking(tracking_uri, experiment) if track else None
     is_pattern = events and any(ch in file for ch in "*?[")
     if not is_pattern and not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
@@ -480,9 +483,8 @@ def command(
         prog.stage(f"wrote {output}")
     else:
         sys.stdout.write(text)
-    if track:
+    if settings is not None:
         from experiments.attribution_runs import track_attribution_run
-        from experiments.tracking import resolve_tracking
 
         markov = next((m for m in fitted if m.name == "markov"), None)
         config = {
@@ -502,7 +504,7 @@ def command(
             source=file if Path(file).is_file() else None,
             config=config,
             markov=markov,  # type: ignore[arg-type]
-            settings=resolve_tracking(tracking_uri, experiment),
+            settings=settings,
             register=register,
         )
         prog.enabled = True

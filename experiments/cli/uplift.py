@@ -28,6 +28,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from experiments.tracking import resolve_tracking
 from uplift.data import UpliftData, file_sha256, load_frame, split_positions
 from uplift.errors import InvalidUpliftDataError, InvalidUpliftOptionError
 from uplift.learners import LEARNERS, UpliftModel
@@ -296,6 +297,8 @@ def train(
     MLflow unless --no-track; --register also registers the model (alias champion for the first
     version, challenger after that: use pathlift retrain to promote on evidence).
     """
+    # a bad tracking store fails now, not after the model is fitted
+    settings = resolve_tracking(tracking_uri, experiment) if track else None
     _progress(f"reading {data}")
     frame = load_frame(data)
     full = UpliftData.from_frame(
@@ -346,8 +349,7 @@ def train(
     )
     payload = {"learner": learner, "model_dir": model_dir, **evaluation.to_dict()}
     _emit(_render(evaluation.to_frame(), fmt, payload), output)
-    if track:
-        from experiments.tracking import resolve_tracking
+    if settings is not None:
         from experiments.uplift_runs import track_uplift_run
 
         run = track_uplift_run(
@@ -362,7 +364,7 @@ def train(
                 "seed": seed,
                 "n_bootstrap": n_bootstrap,
             },
-            settings=resolve_tracking(tracking_uri, experiment),
+            settings=settings,
             register=register,
             model_name=model_name,
             input_example=frame[list(model.schema_.names)].head(20),
@@ -552,7 +554,6 @@ def score(
     import mlflow
 
     from experiments.spark_scoring import score_parquet_with_spark
-    from experiments.tracking import resolve_tracking
 
     settings = resolve_tracking(tracking_uri)
     mlflow.set_tracking_uri(settings.tracking_uri)

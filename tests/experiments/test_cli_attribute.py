@@ -165,6 +165,18 @@ def test_bad_file_content(tmp_path, capsys):
     assert "row 1 has 'x'" in capsys.readouterr().err
 
 
+def test_bad_tracking_store_fails_before_fitting(paths_csv, tmp_path, capsys):
+    """A file-store URI is refused up front: no report is written, nothing is fitted."""
+    out = tmp_path / "report.json"
+    code = _run_cli(
+        ["attribute", str(paths_csv), "--tracking-uri", tmp_path.as_uri(), "--output", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "is the MLflow file store" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
 def test_failed_run_keeps_previous_output(paths_csv, tmp_path):
     out = tmp_path / "report.json"
     out.write_text("previous good report")

@@ -89,6 +89,32 @@ def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
     assert "fitting BaseTClassifier" in err and "training on" in err
 
 
+def test_train_with_a_bad_tracking_store_fails_before_fitting(csv_path, tmp_path, capsys):
+    """A file-store URI is refused before the data is read: no model directory is written."""
+    out = tmp_path / "m"
+    code = run_cli(
+        [
+            "uplift",
+            "train",
+            str(csv_path),
+            "--treatment-col",
+            "arm",
+            "--control",
+            "ctl",
+            "--outcome-col",
+            "y",
+            "--model-dir",
+            str(out),
+            "--tracking-uri",
+            (tmp_path / "mlruns").as_uri(),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "is the MLflow file store" in err and err.count("\n") == 1
+    assert "reading" not in err and not out.exists()
+
+
 def test_evaluate_uses_held_out_rows_of_the_training_file(csv_path, model_dir, capsys):
     code = run_cli(
         [
