@@ -52,7 +52,12 @@ _COPY_ROWS = 8192
 
 def _first_row(mask: np.ndarray, index: pd.Index) -> str:
     pos = int(np.flatnonzero(mask)[0])
-    return f"row {index[pos]!r} (position {pos})"
+    return f"row {_show(index[pos])} (position {pos})"
+
+
+def _show(value: Any) -> str:
+    """``repr`` of a cell for an error message, NumPy scalars as plain Python values."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ class FeatureSchema:
                     pos = int(np.flatnonzero(bad)[0])
                     raise InvalidUpliftDataError(
                         f"feature column {name!r} was numeric in training but holds "
-                        f"{col.iloc[pos]!r} at {_first_row(bad, frame.index)}; pass numbers "
+                        f"{_show(col.iloc[pos])} at {_first_row(bad, frame.index)}; pass numbers "
                         "(or leave the cell empty for a missing value)"
                     )
                 out[:, j] = converted.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -337,10 +342,12 @@ class UpliftData:
         bad = y_num.isna().to_numpy()
         if bad.any():
             first = raw_y.iloc[int(np.flatnonzero(bad)[0])]
-            what = "missing values" if pd.isna(first) else "non-numeric values"
+            what = (
+                "missing values" if pd.isna(first) else f"non-numeric values, first {_show(first)}"
+            )
             raise InvalidUpliftDataError(
-                f"outcome column {outcome_col!r} has {int(bad.sum())} {what}, first "
-                f"{first!r} at {_first_row(bad, frame.index)}; drop those rows or fill them in"
+                f"outcome column {outcome_col!r} has {int(bad.sum())} {what} at "
+                f"{_first_row(bad, frame.index)}; drop those rows or fill them in"
             )
         outcome = y_num.to_numpy(dtype=np.float64)
         if not np.isfinite(outcome).all():

@@ -69,7 +69,21 @@ def test_nan_outcome_names_first_row(frame):
     bad = frame.copy()
     bad["y"] = bad["y"].astype(float)
     bad.loc[11, "y"] = np.nan
-    with pytest.raises(InvalidUpliftDataError, match=r"outcome column 'y' has 1 missing .*row 11"):
+    with pytest.raises(
+        InvalidUpliftDataError,
+        match=r"outcome column 'y' has 1 missing values at row 11 \(position 11\);",
+    ):
+        build(bad)
+
+
+def test_text_outcome_names_the_value(frame):
+    bad = frame.copy()
+    bad["y"] = bad["y"].astype(object)
+    bad.loc[4, "y"] = "yes"
+    with pytest.raises(
+        InvalidUpliftDataError,
+        match=r"outcome column 'y' has 1 non-numeric values, first 'yes' at row 4 \(position 4\);",
+    ):
         build(bad)
 
 
