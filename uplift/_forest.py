@@ -580,7 +580,7 @@ def _chain_layout(
     k = nodes.shape[0]
     number = np.full(n, -1, dtype=np.int64)
     number[nodes] = np.arange(k)
-    feature = np.where(leaf, _U(0), meta & _FM)
+    feature = meta & _FM  # 0 on leaves
     into = (number.astype(np.uint64) << _S32) | feature  # the link into each split's node
     sink = (_U(k) << _S32) | _SINK
     after = np.append(into[starts[1:]], sink)  # where a leaf of each tree leads
@@ -652,7 +652,6 @@ class CompiledForest:
         self.objective = objective
         self.sigmoid = float(sigmoid)
         self.zero_as_missing = bool(zero_as_missing)
-        self._chain_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, int, int] | None = None
 
     @property
     def n_trees(self) -> int:
@@ -673,6 +672,14 @@ class CompiledForest:
     def feature(self) -> np.ndarray:
         """``int64`` split feature per node (``0`` for leaves)."""
         return ((self.meta & _FM) // _U(LANES)).astype(np.int64)
+
+    #: :func:`_chain_layout` of this forest, built on first use; derived, so never pickled
+    _chain_arrays: tuple[np.ndarray, np.ndarray, np.ndarray, int, int] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_chain_arrays", None)
+        return state
 
     def _chain(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
         """Return the chained splits of :func:`_chain_layout`, built on first use."""

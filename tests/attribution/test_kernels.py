@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +14,7 @@ from hypothesis import strategies as st
 
 import attribution._kernels
 from attribution._kernels import chain_structure, edge_weights, split_encode, unique_sequences
+from tests.numba_cache import run_without_numba_cache
 
 
 def arrow_split_encode(paths: pa.Array, separator: str) -> tuple[list[int], list[str], list[int]]:
@@ -214,10 +210,7 @@ def test_split_encode_long_rows_grow_the_output() -> None:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs an unwritable /proc path")
 def test_kernels_work_without_a_writable_numba_cache(tmp_path: Path) -> None:
     """No writable cache location: the kernels are compiled in memory, with a warning."""
-    shutil.copy(attribution._kernels.__file__, tmp_path / "kernels_copy.py")
-    (tmp_path / "__pycache__").write_text("a file where numba wants its cache directory")
-    script = textwrap.dedent(
-        """
+    script = """
         import warnings
         import pyarrow as pa
         with warnings.catch_warnings(record=True) as caught:
@@ -229,23 +222,7 @@ def test_kernels_work_without_a_writable_numba_cache(tmp_path: Path) -> None:
         assert codes.tolist() == [0, 1, 1]
         print("ok")
         """
+    out = run_without_numba_cache(
+        attribution._kernels.__file__, "kernels_copy.py", script, tmp_path
     )
-    unwritable = "/proc/no-such-dir/cache"
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(tmp_path),
-        NUMBA_CACHE_DIR=unwritable,
-        HOME=unwritable,
-        XDG_CACHE_HOME=unwritable,
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("ok")
+    assert out.strip().endswith("ok")

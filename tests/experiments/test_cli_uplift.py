@@ -11,6 +11,21 @@ from experiments.cli import run_cli
 from tests.uplift.conftest import make_frame
 
 
+def train_args(csv_path, control="ctl"):
+    """``pathlift uplift train`` on the test campaign: arms A and B against control ``ctl``."""
+    return [
+        "uplift",
+        "train",
+        str(csv_path),
+        "--treatment-col",
+        "arm",
+        "--control",
+        control,
+        "--outcome-col",
+        "y",
+    ]
+
+
 @pytest.fixture(scope="module")
 def csv_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "campaign.csv"
@@ -23,15 +38,7 @@ def model_dir(csv_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "m"
     code = run_cli(
         [
-            "uplift",
-            "train",
-            str(csv_path),
-            "--treatment-col",
-            "arm",
-            "--control",
-            "ctl",
-            "--outcome-col",
-            "y",
+            *train_args(csv_path),
             "--learner",
             "x",
             "--n-estimators",
@@ -63,15 +70,7 @@ def test_train_writes_model_and_evaluation(model_dir, capsys):
 def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
     code = run_cli(
         [
-            "uplift",
-            "train",
-            str(csv_path),
-            "--treatment-col",
-            "arm",
-            "--control",
-            "ctl",
-            "--outcome-col",
-            "y",
+            *train_args(csv_path),
             "--learner",
             "t",
             "--n-estimators",
@@ -94,15 +93,7 @@ def test_train_with_a_bad_tracking_store_fails_before_fitting(csv_path, tmp_path
     out = tmp_path / "m"
     code = run_cli(
         [
-            "uplift",
-            "train",
-            str(csv_path),
-            "--treatment-col",
-            "arm",
-            "--control",
-            "ctl",
-            "--outcome-col",
-            "y",
+            *train_args(csv_path),
             "--model-dir",
             str(out),
             "--tracking-uri",
@@ -223,19 +214,7 @@ def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys)
 
 
 def test_bad_input_gives_one_line_error_and_status_2(csv_path, model_dir, tmp_path, capsys):
-    code = run_cli(
-        [
-            "uplift",
-            "train",
-            str(csv_path),
-            "--treatment-col",
-            "arm",
-            "--control",
-            "No E-Mail",
-            "--outcome-col",
-            "y",
-        ]
-    )
+    code = run_cli(train_args(csv_path, control="No E-Mail"))
     _, err = capsys.readouterr()
     assert code == 2
     last = err.strip().splitlines()[-1]
@@ -276,15 +255,7 @@ def test_train_is_tracked_and_registered(csv_path, tmp_path, capsys):
 
     uri = f"sqlite:///{tmp_path}/store.db"
     args = [
-        "uplift",
-        "train",
-        str(csv_path),
-        "--treatment-col",
-        "arm",
-        "--control",
-        "ctl",
-        "--outcome-col",
-        "y",
+        *train_args(csv_path),
         "--learner",
         "t",
         "--n-estimators",

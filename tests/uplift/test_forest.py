@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import shutil
-import subprocess
-import sys
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -18,6 +13,7 @@ import pandas as pd
 import pytest
 
 import uplift._forest
+from tests.numba_cache import run_without_numba_cache
 from tests.uplift.conftest import CONTROL, make_frame
 from uplift import UpliftData, UpliftModel
 from uplift._forest import K_ZERO_THRESHOLD, LANES, CompiledForest, resolve_threads
@@ -330,12 +326,9 @@ def test_pickle_round_trip(binary_model):
 def test_works_without_a_writable_numba_cache(tmp_path, binary_model):
     """No writable cache location: the kernel is compiled in memory, with a warning."""
     model, X = binary_model
-    shutil.copy(uplift._forest.__file__, tmp_path / "forest_copy.py")
-    (tmp_path / "__pycache__").write_text("a file where numba wants its cache directory")
     model.booster_.save_model(str(tmp_path / "model.txt"))
     np.save(tmp_path / "X.npy", X[:500])
-    script = textwrap.dedent(
-        """
+    script = """
         import warnings
         import lightgbm as lgb, numpy as np
         with warnings.catch_warnings(record=True) as caught:
@@ -349,26 +342,8 @@ def test_works_without_a_writable_numba_cache(tmp_path, binary_model):
         assert np.array_equal(forest.predict(X), booster.predict(X))
         print("ok")
         """
-    )
-    unwritable = "/proc/no-such-dir/cache"
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(tmp_path),
-        NUMBA_CACHE_DIR=unwritable,
-        HOME=unwritable,
-        XDG_CACHE_HOME=unwritable,
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "ok"
+    out = run_without_numba_cache(uplift._forest.__file__, "forest_copy.py", script, tmp_path)
+    assert out.strip() == "ok"
     assert (tmp_path / "__pycache__").is_file()
 
 
@@ -495,9 +470,7 @@ def test_chained_trees_on_deep_unbalanced_forests():
 
 def _walk_chain(forest, x):
     """Follow the chain of :func:`_chain_layout` for one row, in plain Python."""
-    thr, edge_value, link, entry, _ = uplift._forest._chain_layout(
-        forest.threshold, forest.meta, forest.value, forest.roots, forest.min_depths
-    )
+    thr, edge_value, link, entry, _ = forest._chain()
     state, total, steps = entry, 0.0, 0
     while not state & int(uplift._forest._SINK):
         split, feature = state >> 32, (state & 0xFFFF) // LANES
