@@ -2,29 +2,65 @@
 
 The semantics are documented on :meth:`attribution.journeys.Journeys.from_events` and in
 ``docs/journeys.md``. The DuckDB and Spark engines implement the same definition in SQL and are
-tested for identical output against this one.
+tested for identical output against this one. :func:`cut_journeys` validates the columns and
+cuts the log into individual journeys (steps 1 to 6); grouping them into unique paths (step 7)
+is :meth:`~attribution.journeys.Journeys.from_events`'s.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from attribution._kernels import unique_sequences
 from attribution.errors import InvalidJourneysError
-from attribution.journeys import (
-    Journeys,
-    JourneyTiming,
-    Provenance,
-    _assemble,
-    _require_conversions,
-)
 
-__all__ = ["build_journeys"]
+__all__ = ["CutJourneys", "cut_journeys"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class CutJourneys:
+    """Individual journeys cut from an event log, before grouping into unique paths.
+
+    Attributes
+    ----------
+    channels
+        Channel names, sorted; ``codes`` index them.
+    codes, offsets
+        Touches of every journey: journey ``j`` owns ``codes[offsets[j]:offsets[j + 1]]`` (int64).
+    touch_time
+        Timestamp of every touch (``datetime64[ns]``), aligned with ``codes``.
+    end_time, converted, value
+        Per journey: the end (conversion time, or last touch of a non-converting journey), whether
+        it converted and its conversion value.
+    n_events, n_users, start, end
+        Rows of the log, distinct users, first and last timestamp of the log.
+    dropped_conversions, dropped_value
+        Converting journeys left without touches (and their value); not in the arrays.
+    """
+
+    channels: tuple[str, ...]
+    codes: np.ndarray
+    offsets: np.ndarray
+    touch_time: np.ndarray
+    end_time: np.ndarray
+    converted: np.ndarray
+    value: np.ndarray
+    n_events: int
+    n_users: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    dropped_conversions: int
+    dropped_value: float
+
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys."""
+        return int(self.offsets.shape[0] - 1)
 
 
 def _show(value: object) -> object:
@@ -130,7 +166,7 @@ def _channels(
     return codes.astype(np.int64), names
 
 
-def build_journeys(
+def cut_journeys(
     frame: pd.DataFrame,
     *,
     user_col: str,
@@ -139,11 +175,17 @@ def build_journeys(
     conversion_col: str,
     value_col: str | None,
     lookback: pd.Timedelta | None,
-    lookback_label: str | None,
     max_touches: int | None,
     separator: str,
-) -> Journeys:
-    """Cut ``frame`` into journeys; see :meth:`Journeys.from_events` for the semantics."""
+) -> CutJourneys:
+    """Validate ``frame`` and cut it into journeys (steps 1 to 6 of ``Journeys.from_events``).
+
+    Raises
+    ------
+    InvalidJourneysError
+        A missing user id, an unreadable timestamp, conversion flag, value or channel (the
+        message names the column and row), no conversion, or no journey left with a touch.
+    """
     users = frame[user_col]
     if users.isna().any():
         row = int(np.flatnonzero(users.isna().to_numpy())[0])
@@ -209,54 +251,23 @@ def build_journeys(
             dropped_value,
         )
     kept = ~empty
-    lengths = lengths[kept]
-    journey_converted = journey_converted[kept]
-    journey_end = journey_end[kept]
-    journey_value = journey_value[kept]
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    codes = chan_s[touch_rows]
-
-    # 7. unique paths
-    inverse, first = unique_sequences(codes, offsets)
-    n_unique = first.shape[0]
-    conv_counts = np.bincount(inverse, journey_converted, n_unique).astype(np.int64)
-    null_counts = np.bincount(inverse, ~journey_converted, n_unique).astype(np.int64)
-    path_value = np.bincount(inverse, journey_value, n_unique)
-    timing = JourneyTiming(
-        path_index=inverse,
-        touch_offsets=offsets,
-        touch_time=time_s[touch_rows].astype("datetime64[ns]"),
-        end_time=journey_end.astype("datetime64[ns]"),
-        converted=journey_converted,
-        value=journey_value,
-    )
-    provenance = Provenance(
-        source="events",
-        n_rows=n_events,
-        n_users=len(user_uniques),
-        n_journeys=int(kept.sum()),
-        start=pd.Timestamp(int(times.min())),
-        end=pd.Timestamp(int(times.max())),
-        lookback=lookback_label,
-        max_touches=max_touches,
-        dropped_conversions=dropped_conversions,
-        dropped_value=dropped_value,
-    )
-    if n_unique == 0:
+    if not kept.any():
         raise InvalidJourneysError(
             "no journey has a touch inside the lookback window: widen --lookback"
         )
-    journeys = _assemble(
-        tuple(channel_names),
-        codes.astype(np.int32),
-        offsets,
-        inverse,
-        first,
-        conversions=conv_counts,
-        nulls=null_counts,
-        value=path_value,
-        provenance=provenance,
-        timing=timing,
+    lengths = lengths[kept]
+    return CutJourneys(
+        channels=tuple(channel_names),
+        codes=chan_s[touch_rows],
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        touch_time=time_s[touch_rows].astype("datetime64[ns]"),
+        end_time=journey_end[kept].astype("datetime64[ns]"),
+        converted=journey_converted[kept],
+        value=journey_value[kept],
+        n_events=n_events,
+        n_users=len(user_uniques),
+        start=pd.Timestamp(int(times.min())),
+        end=pd.Timestamp(int(times.max())),
+        dropped_conversions=dropped_conversions,
+        dropped_value=dropped_value,
     )
-    _require_conversions(journeys, "every conversion lost its touches to the lookback window")
-    return journeys

@@ -22,7 +22,6 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attribution._kernels import split_encode, unique_sequences
+from attribution._events import CutJourneys, cut_journeys
+from attribution._kernels import unique_sequences
+from attribution._memory import release_memory
+from attribution._path_table import read_path_table
+from attribution._tables import read_events, require_columns
 from attribution.errors import InvalidJourneysError
 
 __all__ = ["DEFAULT_SEPARATOR", "JourneyTiming", "Journeys", "Provenance", "parse_duration"]
@@ -360,35 +363,13 @@ class Journeys:
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
 
-        def read(source: Any) -> tuple[Any, ...]:
-            with _PathTableReader(path_col, conversions_col, nulls_col, separator) as reader:
-                for batch in _path_batches(source, required, value_name):
-                    reader.add(batch, value_name if value_name in batch.schema.names else None)
-                if reader.n_rows == 0:
-                    raise InvalidJourneysError(
-                        "the path table is empty: it has a header but no rows"
-                    )
-                return (*reader.finish(), reader.n_rows)
-
-        try:
-            parsed = read(data)
-        except _TypedReadFailed:
-            # a cell did not convert: re-read with inferred types so validation names it
-            parsed = read(_read_table(data))
-        codes, token_offsets, channels, conversions, nulls, value, n_rows = parsed
-        keep = (conversions + nulls) > 0
-        if not keep.all():
-            # rows with no journeys carry no information
-            codes, token_offsets = _select_lists(codes, token_offsets, keep)
-            conversions, nulls, value = conversions[keep], nulls[keep], value[keep]
-        if conversions.size == 0:
-            raise InvalidJourneysError(
-                f"every row has zero journeys ({conversions_col!r} + {nulls_col!r} == 0)"
-            )
+        table = read_path_table(data, required=required, value_name=value_name, separator=separator)
+        codes, token_offsets = table.codes, table.offsets
+        conversions, nulls, value = table.conversions, table.nulls, table.value
         inverse, first = unique_sequences(codes, token_offsets)
         n_unique = first.shape[0]
         journeys = _assemble(
-            channels,
+            table.channels,
             codes,
             token_offsets,
             inverse,
@@ -398,12 +379,12 @@ class Journeys:
             value=np.bincount(inverse, value, n_unique),
             provenance=Provenance(
                 source="paths",
-                n_rows=n_rows,
+                n_rows=table.n_rows,
                 n_journeys=int(conversions.sum() + nulls.sum()),
             ),
         )
         _require_conversions(journeys, f"column {conversions_col!r} sums to zero")
-        _release_memory()
+        release_memory()
         return journeys
 
     @classmethod
@@ -468,7 +449,7 @@ class Journeys:
             flags other than 0/1, non-numeric or negative values, an empty log or one with no
             conversions.
         """
-        frame = _read_events(data)
+        frame = read_events(data)
         value_name = "value" if value_col is _DEFAULT else value_col
         required = {
             "user_col": user_col,
@@ -478,7 +459,7 @@ class Journeys:
         }
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
-        _require_columns(list(frame.columns), required)
+        require_columns(list(frame.columns), required)
         if len(frame) == 0:
             raise InvalidJourneysError("the event log is empty: it has a header but no rows")
         lookback_td = parse_duration(lookback) if lookback is not None else None
@@ -490,9 +471,7 @@ class Journeys:
             raise InvalidJourneysError(
                 f"max_touches must be a positive integer, got {max_touches!r}"
             )
-        from attribution._events import build_journeys
-
-        return build_journeys(
+        cut = cut_journeys(
             frame,
             user_col=user_col,
             time_col=time_col,
@@ -500,9 +479,11 @@ class Journeys:
             conversion_col=conversion_col,
             value_col=value_name if value_name in frame.columns else None,
             lookback=lookback_td,
-            lookback_label=None if lookback is None else str(lookback),
             max_touches=max_touches,
             separator=separator,
+        )
+        return _group_journeys(
+            cut, lookback=None if lookback is None else str(lookback), max_touches=max_touches
         )
 
     @classmethod
@@ -571,396 +552,8 @@ def parse_duration(value: str | pd.Timedelta) -> pd.Timedelta:
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers shared by the builders (also used by the engines)
+# Assembly shared by the builders
 # --------------------------------------------------------------------------------------------
-
-
-def _is_parquet(path: Path) -> bool:
-    return path.is_dir() or path.suffix.lower() in {".parquet", ".pq"}
-
-
-def _read_table(data: pd.DataFrame | pa.Table | str | os.PathLike[str]) -> pa.Table:
-    if isinstance(data, pa.Table):
-        return data
-    if isinstance(data, pd.DataFrame):
-        try:
-            return pa.Table.from_pandas(data, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            # mixed-type object columns: keep them as strings so validation can name the row
-            columns = {}
-            for name in data.columns:
-                try:
-                    columns[str(name)] = pa.array(data[name], from_pandas=True)
-                except (pa.ArrowInvalid, pa.ArrowTypeError):
-                    text = data[name].map(lambda v: None if pd.isna(v) else str(v))
-                    columns[str(name)] = pa.array(text, type=pa.string())
-            return pa.table(columns)
-    path = Path(data)
-    if not path.exists():
-        raise InvalidJourneysError(f"input file {str(path)!r} does not exist")
-    try:
-        if _is_parquet(path):
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path)
-        import pyarrow.csv as pacsv
-
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidJourneysError(
-            f"cannot read {str(path)!r}: {' '.join(str(exc).split())}"
-        ) from exc
-
-
-def _read_events(data: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    table = _read_table(data)
-    return table.to_pandas()
-
-
-def _suggest(name: str, candidates: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _require_columns(columns: list[str], required: dict[str, str]) -> None:
-    for option, name in required.items():
-        if name not in columns:
-            raise InvalidJourneysError(
-                f"required column {name!r} is missing (available: {', '.join(map(repr, columns))})"
-                f"{_suggest(name, columns)}; pass {option}=<name> (CLI: --{option[:-4]}-col) "
-                "to use another column"
-            )
-
-
-def _first_index(mask: np.ndarray | pa.Array) -> int:
-    if isinstance(mask, pa.Array | pa.ChunkedArray):
-        mask = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
-    return int(np.flatnonzero(mask)[0])
-
-
-def _as_string_array(column: pa.ChunkedArray, name: str, offset: int = 0) -> pa.Array:
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        if pa.types.is_null(array.type):
-            raise InvalidJourneysError(
-                f"column {name!r} is empty (all values missing) at row {offset}"
-            )
-        raise InvalidJourneysError(
-            f"column {name!r} must hold path strings such as 'search > email', "
-            f"got type {array.type}"
-        )
-    if array.null_count:
-        row = _first_index(pc.is_null(array)) + offset
-        raise InvalidJourneysError(
-            f"column {name!r} has a missing path at row {row}: fill it or drop the row"
-        )
-    return array
-
-
-def _count_column(column: pa.ChunkedArray, name: str, option: str, offset: int = 0) -> np.ndarray:
-    array = _numeric_or_none(column)
-    if array is None:
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        bad = _first_non_numeric(array)
-        raise InvalidJourneysError(
-            f"column {name!r} must hold non-negative integer counts; row {bad + offset} has "
-            f"{_cell(array, bad)!r}: fix the value or point {option} at the right column"
-        )
-    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    bad_mask = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
-    if bad_mask.any():
-        row = int(np.flatnonzero(bad_mask)[0])
-        raise InvalidJourneysError(
-            f"column {name!r} must hold non-negative integer counts; row {row + offset} has "
-            f"{values[row]:g}: fix or drop that row"
-        )
-    return values.astype(np.int64)
-
-
-def _value_column(column: pa.ChunkedArray, name: str, offset: int = 0) -> np.ndarray:
-    if pa.types.is_null(column.type):
-        return np.zeros(len(column))
-    array = _numeric_or_none(column)
-    if array is None:
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        bad = _first_non_numeric(array)
-        raise InvalidJourneysError(
-            f"column {name!r} must hold numeric conversion values; row {bad + offset} has "
-            f"{_cell(array, bad)!r}: fix the value or pass value_col=None to ignore value"
-        )
-    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    bad_mask = ~np.isfinite(values) | (values < 0)
-    if bad_mask.any():
-        row = int(np.flatnonzero(bad_mask)[0])
-        raise InvalidJourneysError(
-            f"column {name!r} must hold finite non-negative values; row {row + offset} has "
-            f"{values[row]:g}: fix or drop that row"
-        )
-    return values
-
-
-def _numeric_or_none(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
-    """Return the column as numbers (text such as '3' converted), or None if a cell is not."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
-        return array
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        try:
-            return pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
-    return None
-
-
-def _cell(array: pa.Array, row: int) -> Any:
-    return array[row].as_py() if row < len(array) else None
-
-
-def _first_non_numeric(array: pa.Array) -> int:
-    as_str = pc.cast(array, pa.string()) if not pa.types.is_string(array.type) else array
-    numeric = pc.match_substring_regex(
-        pc.utf8_trim_whitespace(as_str), r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-    )
-    bad = pc.invert(pc.fill_null(numeric, False))
-    mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
-    return int(np.flatnonzero(mask)[0]) if mask.any() else 0
-
-
-class _PathTableReader:
-    """Validate and tokenize a path table batch by batch.
-
-    Channel names get provisional codes in order of appearance; :meth:`finish` renumbers them
-    by sorted name, with one gather per batch from raw token index to final code. Memory stays
-    proportional to the output (codes and counts), not to the text of the file. Splitting and
-    dictionary-encoding (:func:`attribution._kernels.split_encode`, which releases the GIL)
-    run on a small thread pool, at most one batch per core in flight; results are taken in
-    batch order, so codes do not depend on scheduling. Use it as a context manager so the pool
-    is shut down on errors too.
-    """
-
-    def __init__(self, path_col: str, conversions_col: str, nulls_col: str, separator: str):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.path_col = path_col
-        self.conversions_col = conversions_col
-        self.nulls_col = nulls_col
-        self.separator = separator
-        self.n_rows = 0
-        self.names: dict[str, int] = {}
-        self.mappings: list[np.ndarray] = []
-        self.parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("codes", "lengths", "conversions", "nulls", "value")
-        }
-        self.workers = max(1, min(os.cpu_count() or 1, 4))
-        self.pool = ThreadPoolExecutor(max_workers=self.workers)
-        self.pending: list[tuple[Any, pa.Array, int]] = []
-
-    def __enter__(self) -> _PathTableReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def add(self, batch: pa.RecordBatch, value_name: str | None) -> None:
-        """Validate and tokenize one batch (row numbers in errors count from the file start)."""
-        start = self.n_rows
-        n = batch.num_rows
-        self.n_rows += n
-        if n == 0:
-            return
-        paths = _as_string_array(batch.column(self.path_col), self.path_col, start)
-        conv = _count_column(
-            batch.column(self.conversions_col), self.conversions_col, "conversions_col", start
-        )
-        nulls = _count_column(batch.column(self.nulls_col), self.nulls_col, "nulls_col", start)
-        if value_name is not None:
-            value = _value_column(batch.column(value_name), value_name, start)
-        else:
-            value = np.zeros(n)
-        self.parts["conversions"].append(conv)
-        self.parts["nulls"].append(nulls)
-        self.parts["value"].append(value)
-        self.pending.append((self.pool.submit(split_encode, paths, self.separator), paths, start))
-        if len(self.pending) > self.workers:
-            self._collect()
-
-    def _collect(self) -> None:
-        """Map the oldest pending batch's tokens to channel codes."""
-        future, paths, start = self.pending.pop(0)
-        offsets, raw, indices = future.result()
-        self.mappings.append(self._mapping(paths, start, offsets, raw, indices))
-        self.parts["codes"].append(indices)
-        self.parts["lengths"].append(np.diff(offsets))
-        _release_memory()
-
-    def _mapping(
-        self,
-        paths: pa.Array,
-        start: int,
-        offsets: np.ndarray,
-        raw: list[str],
-        indices: np.ndarray,
-    ) -> np.ndarray:
-        """Map a batch's raw tokens to provisional channel codes (names trimmed, none empty)."""
-        mapping = np.empty(len(raw), dtype=np.int32)
-        for i, token in enumerate(raw):
-            name = token.strip()
-            if not name:
-                position = int(np.flatnonzero(indices == i)[0])
-                row = int(np.searchsorted(offsets, position, side="right") - 1)
-                raise InvalidJourneysError(
-                    f"column {self.path_col!r} has an empty path or an empty channel name at "
-                    f"row {row + start} ({paths[row].as_py()!r}): remove empty paths and "
-                    f"doubled separators ({self.separator!r})"
-                )
-            mapping[i] = self.names.setdefault(name, len(self.names))
-        return mapping
-
-    def finish(
-        self,
-    ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
-        """Return codes, offsets, sorted channel names, conversions, nulls and value."""
-        while self.pending:
-            self._collect()
-        names = np.array(list(self.names), dtype=object)
-        order = np.argsort(names.astype(str), kind="stable")
-        remap = np.empty(order.shape[0], dtype=np.int32)
-        remap[order] = np.arange(order.shape[0], dtype=np.int32)
-        # one gather per batch: raw token index -> sorted channel code
-        batches = self.parts.pop("codes")
-        codes = np.empty(sum(b.shape[0] for b in batches), dtype=np.int32)
-        at = 0
-        for mapping, indices in zip(self.mappings, batches, strict=True):
-            np.take(remap[mapping], indices, out=codes[at : at + indices.shape[0]])
-            at += indices.shape[0]
-        self.mappings.clear()
-        del batches
-        cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self.parts.items()}
-        self.parts.clear()
-        offsets = np.concatenate([[0], np.cumsum(cat["lengths"])]).astype(np.int64)
-        return (
-            codes,
-            offsets,
-            tuple(str(n) for n in names[order]),
-            cat["conversions"].astype(np.int64),
-            cat["nulls"].astype(np.int64),
-            cat["value"].astype(np.float64),
-        )
-
-
-def _trim_function() -> Any:
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_MALLOC_TRIM = _trim_function()
-
-
-def _release_memory() -> None:
-    """Hand freed heap pages back to the OS (glibc keeps them otherwise, inflating peak RSS)."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
-
-
-#: CSV path tables up to this size are read whole; larger ones are streamed in 16 MB blocks
-_WHOLE_READ_BYTES = 256 << 20
-
-
-class _TypedReadFailed(Exception):
-    """A streamed CSV cell did not convert to its column's type."""
-
-
-def _columns(wanted: list[str], value_name: str | None, available: list[str]) -> list[str]:
-    extra = [value_name] if value_name and value_name in available else []
-    return list(dict.fromkeys([*wanted, *extra]))
-
-
-def _path_batches(
-    data: pd.DataFrame | pa.Table | str | os.PathLike[str],
-    required: dict[str, str],
-    value_name: str | None,
-) -> Any:
-    """Yield record batches holding the needed columns.
-
-    Parquet files and CSV files larger than ``_WHOLE_READ_BYTES`` are streamed; smaller CSV
-    files are read whole by Arrow's multi-threaded reader. CSV columns get explicit types; if a
-    value does not convert (a typo in a count column, say) :class:`_TypedReadFailed` tells the
-    caller to re-read the file with inferred types, so that validation can name the column and
-    row.
-    """
-    wanted = list(dict.fromkeys(required.values()))
-    if isinstance(data, (pd.DataFrame, pa.Table)):
-        table = _read_table(data)
-        _require_columns(table.column_names, required)
-        cols = _columns(wanted, value_name, table.column_names)
-        yield from table.select(cols).to_batches(max_chunksize=1 << 18)
-        return
-    path = Path(data)
-    if not path.exists():
-        raise InvalidJourneysError(f"input file {str(path)!r} does not exist")
-    try:
-        if _is_parquet(path):
-            import pyarrow.dataset as ds
-
-            dataset = ds.dataset(path, format="parquet")
-            names = dataset.schema.names
-            _require_columns(names, required)
-            cols = _columns(wanted, value_name, names)
-            yield from dataset.to_batches(columns=cols, batch_size=1 << 18)
-            return
-        import pyarrow.csv as pacsv
-
-        header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
-        names = header.schema.names
-        _require_columns(names, required)
-        cols = _columns(wanted, value_name, names)
-        types = {c: pa.float64() for c in cols}
-        types[required["path_col"]] = pa.string()
-        read_options = pacsv.ReadOptions(block_size=1 << 24)
-        convert_options = pacsv.ConvertOptions(include_columns=cols, column_types=types)
-        try:
-            if path.stat().st_size <= _WHOLE_READ_BYTES:
-                # small enough to hold: Arrow's multi-threaded reader, then tokenization gets
-                # both cores instead of competing with the CSV parser
-                table = pacsv.read_csv(
-                    path,
-                    read_options=read_options,
-                    convert_options=convert_options,
-                    memory_pool=pa.system_memory_pool(),
-                )
-                yield from table.to_batches()
-                return
-            yield from pacsv.open_csv(
-                path,
-                read_options=read_options,
-                convert_options=convert_options,
-                memory_pool=pa.system_memory_pool(),
-            )
-        except pa.ArrowInvalid as exc:
-            raise _TypedReadFailed from exc
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidJourneysError(
-            f"cannot read {str(path)!r}: {' '.join(str(exc).split())}"
-        ) from exc
-
-
-def _select_lists(
-    values: np.ndarray, offsets: np.ndarray, keep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.diff(offsets)
-    new_values = values[np.repeat(keep, lengths)]
-    new_offsets = np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64)
-    return new_values, new_offsets
 
 
 def _assemble(
@@ -1002,6 +595,46 @@ def _assemble(
         timing=timing,
         provenance=provenance,
     )
+
+
+def _group_journeys(cut: CutJourneys, *, lookback: str | None, max_touches: int | None) -> Journeys:
+    """Group individual journeys into unique paths (step 7 of :meth:`Journeys.from_events`)."""
+    inverse, first = unique_sequences(cut.codes, cut.offsets)
+    n_unique = first.shape[0]
+    timing = JourneyTiming(
+        path_index=inverse,
+        touch_offsets=cut.offsets,
+        touch_time=cut.touch_time,
+        end_time=cut.end_time,
+        converted=cut.converted,
+        value=cut.value,
+    )
+    provenance = Provenance(
+        source="events",
+        n_rows=cut.n_events,
+        n_users=cut.n_users,
+        n_journeys=cut.n_journeys,
+        start=cut.start,
+        end=cut.end,
+        lookback=lookback,
+        max_touches=max_touches,
+        dropped_conversions=cut.dropped_conversions,
+        dropped_value=cut.dropped_value,
+    )
+    journeys = _assemble(
+        cut.channels,
+        cut.codes.astype(np.int32),
+        cut.offsets,
+        inverse,
+        first,
+        conversions=np.bincount(inverse, cut.converted, n_unique).astype(np.int64),
+        nulls=np.bincount(inverse, ~cut.converted, n_unique).astype(np.int64),
+        value=np.bincount(inverse, cut.value, n_unique),
+        provenance=provenance,
+        timing=timing,
+    )
+    _require_conversions(journeys, "every conversion lost its touches to the lookback window")
+    return journeys
 
 
 def _require_conversions(journeys: Journeys, why: str) -> None:

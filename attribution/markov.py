@@ -57,9 +57,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from attribution._kernels import chain_structure, edge_weights
+from attribution._memory import release_memory
 from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
-from attribution.journeys import Journeys, _release_memory
+from attribution.journeys import Journeys
 from attribution.result import AttributionResult
 
 __all__ = [
@@ -345,7 +346,7 @@ class MarkovAttribution(AttributionModel):
 
     def _prepare(self, journeys: Journeys) -> _Prepared:
         structure = _build_structure(journeys, int(self.order), self.keep_self_loops)
-        _release_memory()
+        release_memory()
         logger.info(
             "Markov order %d: %d states, %d distinct transitions",
             self.order,

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from attribution._tables import require_columns
 from attribution.errors import InvalidJourneysError
 from attribution.journeys import Journeys, JourneyTiming, Provenance, parse_duration
-from attribution.journeys import _require_columns as require_columns
 
 __all__ = [
     "DEFAULT",

@@ -216,9 +216,9 @@ def report_from_events(
         Options of :func:`~experiments.reports.model.build_report`.
     """
     if isinstance(events, str | os.PathLike):
-        from attribution.journeys import _read_events
+        from attribution._tables import read_events
 
-        events = _read_events(events)
+        events = read_events(events)
     options = dict(journey_options or {})
     table = _costs(costs)
     if table is None and cost_col is not None:

@@ -332,7 +332,7 @@ def test_event_log_matches_python_reference():
 def csv_reading(request, monkeypatch):
     """Run a test with CSV files read whole and streamed (as files over the size limit are)."""
     if request.param == "streamed":
-        monkeypatch.setattr("attribution.journeys._WHOLE_READ_BYTES", 0)
+        monkeypatch.setattr("attribution._path_table._WHOLE_READ_BYTES", 0)
     return request.param
 
 
@@ -351,7 +351,7 @@ def test_whole_and_streamed_csv_reads_agree(tmp_path, monkeypatch):
     csv = tmp_path / "paths.csv"
     frame.to_csv(csv, index=False)
     whole = Journeys.from_paths(csv)
-    monkeypatch.setattr("attribution.journeys._WHOLE_READ_BYTES", 0)
+    monkeypatch.setattr("attribution._path_table._WHOLE_READ_BYTES", 0)
     streamed = Journeys.from_paths(csv)
     assert whole.channels == streamed.channels == ("display", "email", "push", "search")
     for name in ("offsets", "touches", "conversions", "nulls"):

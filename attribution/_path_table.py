@@ -1,0 +1,410 @@
+"""Path-table reader: validate and tokenize a path table (the format of ChannelAttribution).
+
+:func:`read_path_table` reads a DataFrame, an Arrow table or a CSV/Parquet file batch by batch,
+checks the count and value columns, splits the path strings into integer channel codes on a small
+thread pool and returns flat arrays; :meth:`attribution.journeys.Journeys.from_paths` groups them
+into unique paths. Memory stays proportional to the output, not to the text of the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from attribution._kernels import split_encode
+from attribution._memory import release_memory
+from attribution._tables import is_parquet, read_table, require_columns
+from attribution.errors import InvalidJourneysError
+
+__all__ = ["PathTable", "read_path_table"]
+
+#: CSV path tables up to this size are read whole; larger ones are streamed in 16 MB blocks
+_WHOLE_READ_BYTES = 256 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class PathTable:
+    """A validated path table with its rows tokenized, rows without journeys removed.
+
+    Attributes
+    ----------
+    codes, offsets
+        Channel codes of every row's path (row ``i`` owns ``codes[offsets[i]:offsets[i + 1]]``),
+        codes indexing ``channels``.
+    channels
+        Channel names, sorted.
+    conversions, nulls, value
+        Per-row totals (int64, int64, float64).
+    n_rows
+        Rows read from the input, including rows with no journeys.
+    """
+
+    codes: np.ndarray
+    offsets: np.ndarray
+    channels: tuple[str, ...]
+    conversions: np.ndarray
+    nulls: np.ndarray
+    value: np.ndarray
+    n_rows: int
+
+
+def read_path_table(
+    data: pd.DataFrame | pa.Table | str | os.PathLike[str],
+    *,
+    required: dict[str, str],
+    value_name: str | None,
+    separator: str,
+) -> PathTable:
+    """Read, validate and tokenize a path table.
+
+    Parameters
+    ----------
+    data
+        A DataFrame, an Arrow table, or the path of a CSV or Parquet file.
+    required
+        ``{option: column}`` for ``path_col``, ``conversions_col``, ``nulls_col`` and, when
+        the caller requires it, ``value_col``.
+    value_name
+        The value column, used when present (zeros otherwise), or ``None``.
+    separator
+        The string between channels; whitespace around channel names is trimmed.
+    """
+    path_col = required["path_col"]
+    conversions_col = required["conversions_col"]
+    nulls_col = required["nulls_col"]
+
+    def read(source: Any) -> tuple[Any, ...]:
+        with _PathTableReader(path_col, conversions_col, nulls_col, separator) as reader:
+            for batch in _path_batches(source, required, value_name):
+                reader.add(batch, value_name if value_name in batch.schema.names else None)
+            if reader.n_rows == 0:
+                raise InvalidJourneysError("the path table is empty: it has a header but no rows")
+            return (*reader.finish(), reader.n_rows)
+
+    try:
+        parsed = read(data)
+    except _TypedReadFailed:
+        # a cell did not convert: re-read with inferred types so validation names it
+        parsed = read(read_table(data))
+    codes, token_offsets, channels, conversions, nulls, value, n_rows = parsed
+    keep = (conversions + nulls) > 0
+    if not keep.all():
+        # rows with no journeys carry no information
+        codes, token_offsets = _select_lists(codes, token_offsets, keep)
+        conversions, nulls, value = conversions[keep], nulls[keep], value[keep]
+    if conversions.size == 0:
+        raise InvalidJourneysError(
+            f"every row has zero journeys ({conversions_col!r} + {nulls_col!r} == 0)"
+        )
+    return PathTable(codes, token_offsets, channels, conversions, nulls, value, n_rows)
+
+
+def _first_index(mask: np.ndarray | pa.Array) -> int:
+    if isinstance(mask, pa.Array | pa.ChunkedArray):
+        mask = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    return int(np.flatnonzero(mask)[0])
+
+
+def _as_string_array(column: pa.ChunkedArray, name: str, offset: int = 0) -> pa.Array:
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        if pa.types.is_null(array.type):
+            raise InvalidJourneysError(
+                f"column {name!r} is empty (all values missing) at row {offset}"
+            )
+        raise InvalidJourneysError(
+            f"column {name!r} must hold path strings such as 'search > email', "
+            f"got type {array.type}"
+        )
+    if array.null_count:
+        row = _first_index(pc.is_null(array)) + offset
+        raise InvalidJourneysError(
+            f"column {name!r} has a missing path at row {row}: fill it or drop the row"
+        )
+    return array
+
+
+def _count_column(column: pa.ChunkedArray, name: str, option: str, offset: int = 0) -> np.ndarray:
+    array = _numeric_or_none(column)
+    if array is None:
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        bad = _first_non_numeric(array)
+        raise InvalidJourneysError(
+            f"column {name!r} must hold non-negative integer counts; row {bad + offset} has "
+            f"{_cell(array, bad)!r}: fix the value or point {option} at the right column"
+        )
+    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+    bad_mask = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+    if bad_mask.any():
+        row = int(np.flatnonzero(bad_mask)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} must hold non-negative integer counts; row {row + offset} has "
+            f"{values[row]:g}: fix or drop that row"
+        )
+    return values.astype(np.int64)
+
+
+def _value_column(column: pa.ChunkedArray, name: str, offset: int = 0) -> np.ndarray:
+    if pa.types.is_null(column.type):
+        return np.zeros(len(column))
+    array = _numeric_or_none(column)
+    if array is None:
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        bad = _first_non_numeric(array)
+        raise InvalidJourneysError(
+            f"column {name!r} must hold numeric conversion values; row {bad + offset} has "
+            f"{_cell(array, bad)!r}: fix the value or pass value_col=None to ignore value"
+        )
+    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+    bad_mask = ~np.isfinite(values) | (values < 0)
+    if bad_mask.any():
+        row = int(np.flatnonzero(bad_mask)[0])
+        raise InvalidJourneysError(
+            f"column {name!r} must hold finite non-negative values; row {row + offset} has "
+            f"{values[row]:g}: fix or drop that row"
+        )
+    return values
+
+
+def _numeric_or_none(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """Return the column as numbers (text such as '3' converted), or None if a cell is not."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        return array
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        try:
+            return pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return None
+
+
+def _cell(array: pa.Array, row: int) -> Any:
+    return array[row].as_py() if row < len(array) else None
+
+
+def _first_non_numeric(array: pa.Array) -> int:
+    as_str = pc.cast(array, pa.string()) if not pa.types.is_string(array.type) else array
+    numeric = pc.match_substring_regex(
+        pc.utf8_trim_whitespace(as_str), r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+    )
+    bad = pc.invert(pc.fill_null(numeric, False))
+    mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
+    return int(np.flatnonzero(mask)[0]) if mask.any() else 0
+
+
+class _PathTableReader:
+    """Validate and tokenize a path table batch by batch.
+
+    Channel names get provisional codes in order of appearance; :meth:`finish` renumbers them
+    by sorted name, with one gather per batch from raw token index to final code. Memory stays
+    proportional to the output (codes and counts), not to the text of the file. Splitting and
+    dictionary-encoding (:func:`attribution._kernels.split_encode`, which releases the GIL)
+    run on a small thread pool, at most one batch per core in flight; results are taken in
+    batch order, so codes do not depend on scheduling. Use it as a context manager so the pool
+    is shut down on errors too.
+    """
+
+    def __init__(self, path_col: str, conversions_col: str, nulls_col: str, separator: str):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.path_col = path_col
+        self.conversions_col = conversions_col
+        self.nulls_col = nulls_col
+        self.separator = separator
+        self.n_rows = 0
+        self.names: dict[str, int] = {}
+        self.mappings: list[np.ndarray] = []
+        self.parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("codes", "lengths", "conversions", "nulls", "value")
+        }
+        self.workers = max(1, min(os.cpu_count() or 1, 4))
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
+        self.pending: list[tuple[Any, pa.Array, int]] = []
+
+    def __enter__(self) -> _PathTableReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, batch: pa.RecordBatch, value_name: str | None) -> None:
+        """Validate and tokenize one batch (row numbers in errors count from the file start)."""
+        start = self.n_rows
+        n = batch.num_rows
+        self.n_rows += n
+        if n == 0:
+            return
+        paths = _as_string_array(batch.column(self.path_col), self.path_col, start)
+        conv = _count_column(
+            batch.column(self.conversions_col), self.conversions_col, "conversions_col", start
+        )
+        nulls = _count_column(batch.column(self.nulls_col), self.nulls_col, "nulls_col", start)
+        if value_name is not None:
+            value = _value_column(batch.column(value_name), value_name, start)
+        else:
+            value = np.zeros(n)
+        self.parts["conversions"].append(conv)
+        self.parts["nulls"].append(nulls)
+        self.parts["value"].append(value)
+        self.pending.append((self.pool.submit(split_encode, paths, self.separator), paths, start))
+        if len(self.pending) > self.workers:
+            self._collect()
+
+    def _collect(self) -> None:
+        """Map the oldest pending batch's tokens to channel codes."""
+        future, paths, start = self.pending.pop(0)
+        offsets, raw, indices = future.result()
+        self.mappings.append(self._mapping(paths, start, offsets, raw, indices))
+        self.parts["codes"].append(indices)
+        self.parts["lengths"].append(np.diff(offsets))
+        release_memory()
+
+    def _mapping(
+        self,
+        paths: pa.Array,
+        start: int,
+        offsets: np.ndarray,
+        raw: list[str],
+        indices: np.ndarray,
+    ) -> np.ndarray:
+        """Map a batch's raw tokens to provisional channel codes (names trimmed, none empty)."""
+        mapping = np.empty(len(raw), dtype=np.int32)
+        for i, token in enumerate(raw):
+            name = token.strip()
+            if not name:
+                position = int(np.flatnonzero(indices == i)[0])
+                row = int(np.searchsorted(offsets, position, side="right") - 1)
+                raise InvalidJourneysError(
+                    f"column {self.path_col!r} has an empty path or an empty channel name at "
+                    f"row {row + start} ({paths[row].as_py()!r}): remove empty paths and "
+                    f"doubled separators ({self.separator!r})"
+                )
+            mapping[i] = self.names.setdefault(name, len(self.names))
+        return mapping
+
+    def finish(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+        """Return codes, offsets, sorted channel names, conversions, nulls and value."""
+        while self.pending:
+            self._collect()
+        names = np.array(list(self.names), dtype=object)
+        order = np.argsort(names.astype(str), kind="stable")
+        remap = np.empty(order.shape[0], dtype=np.int32)
+        remap[order] = np.arange(order.shape[0], dtype=np.int32)
+        # one gather per batch: raw token index -> sorted channel code
+        batches = self.parts.pop("codes")
+        codes = np.empty(sum(b.shape[0] for b in batches), dtype=np.int32)
+        at = 0
+        for mapping, indices in zip(self.mappings, batches, strict=True):
+            np.take(remap[mapping], indices, out=codes[at : at + indices.shape[0]])
+            at += indices.shape[0]
+        self.mappings.clear()
+        del batches
+        cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self.parts.items()}
+        self.parts.clear()
+        offsets = np.concatenate([[0], np.cumsum(cat["lengths"])]).astype(np.int64)
+        return (
+            codes,
+            offsets,
+            tuple(str(n) for n in names[order]),
+            cat["conversions"].astype(np.int64),
+            cat["nulls"].astype(np.int64),
+            cat["value"].astype(np.float64),
+        )
+
+
+class _TypedReadFailed(Exception):
+    """A streamed CSV cell did not convert to its column's type."""
+
+
+def _columns(wanted: list[str], value_name: str | None, available: list[str]) -> list[str]:
+    extra = [value_name] if value_name and value_name in available else []
+    return list(dict.fromkeys([*wanted, *extra]))
+
+
+def _path_batches(
+    data: pd.DataFrame | pa.Table | str | os.PathLike[str],
+    required: dict[str, str],
+    value_name: str | None,
+) -> Iterator[pa.RecordBatch]:
+    """Yield record batches holding the needed columns.
+
+    Parquet files and CSV files larger than ``_WHOLE_READ_BYTES`` are streamed; smaller CSV
+    files are read whole by Arrow's multi-threaded reader. CSV columns get explicit types; if a
+    value does not convert (a typo in a count column, say) :class:`_TypedReadFailed` tells the
+    caller to re-read the file with inferred types, so that validation can name the column and
+    row.
+    """
+    wanted = list(dict.fromkeys(required.values()))
+    if isinstance(data, (pd.DataFrame, pa.Table)):
+        table = read_table(data)
+        require_columns(table.column_names, required)
+        cols = _columns(wanted, value_name, table.column_names)
+        yield from table.select(cols).to_batches(max_chunksize=1 << 18)
+        return
+    path = Path(data)
+    if not path.exists():
+        raise InvalidJourneysError(f"input file {str(path)!r} does not exist")
+    try:
+        if is_parquet(path):
+            import pyarrow.dataset as ds
+
+            dataset = ds.dataset(path, format="parquet")
+            names = dataset.schema.names
+            require_columns(names, required)
+            cols = _columns(wanted, value_name, names)
+            yield from dataset.to_batches(columns=cols, batch_size=1 << 18)
+            return
+        import pyarrow.csv as pacsv
+
+        header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+        names = header.schema.names
+        require_columns(names, required)
+        cols = _columns(wanted, value_name, names)
+        types = {c: pa.float64() for c in cols}
+        types[required["path_col"]] = pa.string()
+        read_options = pacsv.ReadOptions(block_size=1 << 24)
+        convert_options = pacsv.ConvertOptions(include_columns=cols, column_types=types)
+        try:
+            if path.stat().st_size <= _WHOLE_READ_BYTES:
+                # small enough to hold: Arrow's multi-threaded reader, then tokenization gets
+                # both cores instead of competing with the CSV parser
+                table = pacsv.read_csv(
+                    path,
+                    read_options=read_options,
+                    convert_options=convert_options,
+                    memory_pool=pa.system_memory_pool(),
+                )
+                yield from table.to_batches()
+                return
+            yield from pacsv.open_csv(
+                path,
+                read_options=read_options,
+                convert_options=convert_options,
+                memory_pool=pa.system_memory_pool(),
+            )
+        except pa.ArrowInvalid as exc:
+            raise _TypedReadFailed from exc
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidJourneysError(
+            f"cannot read {str(path)!r}: {' '.join(str(exc).split())}"
+        ) from exc
+
+
+def _select_lists(
+    values: np.ndarray, offsets: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.diff(offsets)
+    new_values = values[np.repeat(keep, lengths)]
+    new_offsets = np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64)
+    return new_values, new_offsets
