@@ -15,30 +15,18 @@ import inspect
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from attribution.bootstrap import bootstrap_credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
-from attribution.result import AttributionResult
+from attribution.result import AttributionResult, Credit
 
 __all__ = ["AttributionModel", "Credit"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Credit:
-    """Per-channel credit computed by one call of ``_credit``."""
-
-    conversions: np.ndarray
-    value: np.ndarray
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
-    diagnostics: dict[str, float] = field(default_factory=dict)
-    #: fitted objects a model keeps from its point estimate (e.g. the Markov chain)
-    fitted: dict[str, Any] = field(default_factory=dict)
 
 
 class AttributionModel(ABC):
@@ -161,8 +149,6 @@ class AttributionModel(ABC):
         )
         ci = None
         if self.n_bootstrap:
-            from attribution.bootstrap import bootstrap_credit
-
             ci = bootstrap_credit(
                 lambda c, n, v: self._credit(prepared, c, n, v),
                 journeys,

@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from attribution.result import ConfidenceIntervals
+from attribution.result import ConfidenceIntervals, Credit
 
 if TYPE_CHECKING:
-    from attribution.base import Credit
     from attribution.journeys import Journeys
 
 __all__ = ["Resampler", "bootstrap_credit", "resample_counts"]

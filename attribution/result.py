@@ -1,4 +1,4 @@
-"""The result type every attribution model returns."""
+"""The result types of attribution: per-call credit, intervals and the fitted result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["AttributionResult", "ConfidenceIntervals"]
+__all__ = ["AttributionResult", "ConfidenceIntervals", "Credit"]
+
+
+@dataclass
+class Credit:
+    """Per-channel credit computed by one call of ``_credit``."""
+
+    conversions: np.ndarray
+    value: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    #: fitted objects a model keeps from its point estimate (e.g. the Markov chain)
+    fitted: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
