@@ -33,6 +33,7 @@ from attribution.costs import (
 from attribution.errors import AttributionError
 from attribution.journeys import Provenance
 from attribution.result import AttributionResult
+from experiments.reports import render
 
 __all__ = ["Report", "ReportError", "build_report"]
 
@@ -160,9 +161,7 @@ class Report:
         ``channels`` always; ``comparison``, ``calibration`` and ``reallocation`` when present.
         Numbers at full precision; NaN is empty, infinity ``inf``.
         """
-        from experiments.reports.render import csv_tables
-
-        return csv_tables(self)
+        return render.csv_tables(self)
 
     def to_csv(self) -> str:
         """Render the channel x model table as CSV (see :meth:`csv_tables` for the others)."""
@@ -170,15 +169,11 @@ class Report:
 
     def to_markdown(self) -> str:
         """Render the report as Markdown (GitHub tables)."""
-        from experiments.reports.render import render_markdown
-
-        return render_markdown(self)
+        return render.render_markdown(self)
 
     def to_html(self) -> str:
         """Render the report as one self-contained HTML page (inline CSS and SVG, no network)."""
-        from experiments.reports.render import render_html
-
-        return render_html(self)
+        return render.render_html(self)
 
     def __repr__(self) -> str:
         parts = [f"{len(self.models)} models", f"{len(self.channel_names)} channels"]
