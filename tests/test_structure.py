@@ -1,4 +1,4 @@
-"""Package structure: no import cycle between project modules.
+"""Package structure: no import cycle between project modules, no oversized module.
 
 An import cycle is counted on module-level imports only: imports inside functions and under
 ``if TYPE_CHECKING:`` do not run when a module is imported, so they cannot leave a module
@@ -10,8 +10,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("attribution", "uplift", "experiments")
+MAX_MODULE_LINES = 1000
 
 
 def _modules(root: Path, packages: tuple[str, ...]) -> dict[str, Path]:
@@ -193,3 +196,13 @@ def test_checker_ignores_function_level_and_type_checking_imports(tmp_path: Path
     graph = _import_graph(tmp_path, ("pkg",))
     assert graph["pkg.b"] == set()
     assert _cycles(graph) == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_over_the_size_limit(package: str) -> None:
+    sizes = {
+        name: len(path.read_text().splitlines())
+        for name, path in _modules(ROOT, (package,)).items()
+    }
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split them): {too_long}"
