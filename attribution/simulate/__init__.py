@@ -36,7 +36,12 @@ Public API: :class:`ChannelSpec`, :class:`SimulationConfig` (with presets
 :class:`SimulationResult`, :func:`simulate_lift_test` returning :class:`LiftTestResult`, and
 :func:`total_variation_distance` / :func:`compare_to_truth` for benchmarks.
 
+Pre-exposure user covariates (:class:`CovariateSpec`, :func:`proxy_covariates`) carry the
+latent intent with noise, or are pure noise; they go to :attr:`SimulationResult.covariates` and
+never change the events or the truth.
+
 Modules: :mod:`~attribution.simulate.config` (channels, configuration, presets),
+:mod:`~attribution.simulate.covariates` (the user table),
 :mod:`~attribution.simulate.game` (the exact channel game and its Shapley values),
 :mod:`~attribution.simulate.generate` (the draws and the output tables),
 :mod:`~attribution.simulate.result` (:class:`SimulationResult`),
@@ -56,6 +61,7 @@ from attribution.simulate.config import (
     mean_reach,
     without_selection,
 )
+from attribution.simulate.covariates import CovariateSpec, proxy_covariates, proxy_quality
 from attribution.simulate.generate import simulate_journeys
 from attribution.simulate.lift import LiftTestResult, simulate_lift_test
 from attribution.simulate.result import SimulationResult
@@ -66,12 +72,15 @@ __all__ = [
     "NO_SELECTION_CHANNELS",
     "PRESETS",
     "ChannelSpec",
+    "CovariateSpec",
     "LiftTestResult",
     "SimulationConfig",
     "SimulationConfigError",
     "SimulationResult",
     "compare_to_truth",
     "mean_reach",
+    "proxy_covariates",
+    "proxy_quality",
     "simulate_journeys",
     "simulate_lift_test",
     "total_variation_distance",

@@ -23,17 +23,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from attribution.errors import AttributionError
+from attribution.simulate._checks import (
+    SimulationConfigError,
+    _check_int,
+    _check_range,
+)
+from attribution.simulate.covariates import CovariateSpec, check_covariates
 
 MAX_CHANNELS = 12
 """Largest number of channels: the exact truth enumerates all ``2**n`` coalitions."""
 
 CostPeriod = Literal["day", "week", "month"]
 _COST_PERIODS: tuple[str, ...] = ("day", "week", "month")
-
-
-class SimulationConfigError(AttributionError):
-    """A simulator configuration value is out of range or inconsistent."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,56 +49,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _logit(p: float) -> float:
     return math.log(p) - math.log1p(-p)
-
-
-def _check_real(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise SimulationConfigError(
-            f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})"
-        )
-    out = float(value)
-    if not math.isfinite(out):
-        raise SimulationConfigError(f"{owner}: {name} must be finite, got {value!r}")
-    return out
-
-
-def _check_range(
-    owner: str,
-    name: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-    hint: str = "",
-) -> float:
-    out = _check_real(owner, name, value)
-    bad_low = low is not None and (out <= low if low_open else out < low)
-    bad_high = high is not None and (out >= high if high_open else out > high)
-    if bad_low or bad_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        message = f"{owner}: {name} must be in {left}{lo}, {hi}{right}, got {value!r}"
-        if hint:
-            message += f"; {hint}"
-        raise SimulationConfigError(message)
-    return out
-
-
-def _check_int(owner: str, name: str, value: Any, low: int, hint: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise SimulationConfigError(
-            f"{owner}: {name} must be an integer, got {value!r} ({type(value).__name__})"
-        )
-    if value < low:
-        message = f"{owner}: {name} must be >= {low}, got {value!r}"
-        if hint:
-            message += f"; {hint}"
-        raise SimulationConfigError(message)
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -312,6 +263,11 @@ class SimulationConfig:
         conversions without touches.
     seed
         Seed of :func:`numpy.random.default_rng` (a non-negative integer).
+    covariates
+        Pre-exposure user covariates (:class:`~attribution.simulate.covariates.CovariateSpec`
+        or mappings of its fields), written to :attr:`SimulationResult.covariates`; drawn from a
+        stream of their own, so they never change the events or the truth. Default: none. See
+        :func:`~attribution.simulate.covariates.proxy_covariates` for the benchmark's table.
     """
 
     channels: tuple[ChannelSpec, ...] = DEFAULT_CHANNELS
@@ -328,6 +284,7 @@ class SimulationConfig:
     cost_period: CostPeriod = "week"
     include_untouched_conversions: bool = False
     seed: int = 0
+    covariates: tuple[CovariateSpec, ...] = ()
 
     def __post_init__(self) -> None:
         owner = "SimulationConfig"
@@ -397,6 +354,7 @@ class SimulationConfig:
                 f"{self.include_untouched_conversions!r}"
             )
         setter(self, "include_untouched_conversions", bool(self.include_untouched_conversions))
+        setter(self, "covariates", check_covariates(self.covariates))
         setter(self, "seed", _check_int(owner, "seed", self.seed, 0))
 
     # ---- constructors ------------------------------------------------------------------------
@@ -457,6 +415,7 @@ class SimulationConfig:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["channels"] = [spec.to_dict() for spec in self.channels]
         out["start"] = pd.Timestamp(self.start).isoformat()
+        out["covariates"] = [spec.to_dict() for spec in self.covariates]
         return out
 
     # ---- helpers -----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from attribution.simulate.config import (
     _logit,
     _sigmoid,
 )
+from attribution.simulate.covariates import covariate_table
 from attribution.simulate.game import (
     _channel_game,
     _Game,
@@ -68,6 +69,7 @@ class _Streams(NamedTuple):
     order: np.random.Generator
     time: np.random.Generator
     cost: np.random.Generator
+    covariates: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int) -> _Streams:
@@ -483,6 +485,8 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
         touch_cost=touch_cost,
     )
     user_table = _users_table(config, users, n_touches=n_touches, arrival_ns=arrival_ns)
+    covariates = covariate_table(config.covariates, users.intent, streams.covariates)
+    covariates.insert(0, "user_id", user_table["user_id"].to_numpy())
 
     logger.debug(
         "simulated %d users, %d events in %.2f s",
@@ -495,6 +499,7 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
         costs=costs,
         truth=truth,
         users=user_table,
+        covariates=covariates,
         config=config,
         baseline_conversions=truth.attrs["baseline_conversions"],
         total_conversions=truth.attrs["total_conversions"],

@@ -46,6 +46,11 @@ class SimulationResult:
         ``converted`` (bool), ``value`` (the conversion value, 0 for non-converters),
         ``n_touches``, ``arrival`` (timestamp of the first event, or of the user's arrival if
         untouched) and one boolean column ``exposed:<channel>`` per channel.
+    covariates
+        The user table of pre-exposure covariates: ``user_id`` and one column per
+        :attr:`SimulationConfig.covariates` entry (numeric as float64, categorical as
+        ``category``), one row per user, untouched users included. Only ``user_id`` when the
+        configuration has no covariates.
     config
         The configuration used.
     baseline_conversions
@@ -58,6 +63,7 @@ class SimulationResult:
     costs: pd.DataFrame = field(repr=False)
     truth: pd.DataFrame = field(repr=False)
     users: pd.DataFrame = field(repr=False)
+    covariates: pd.DataFrame = field(repr=False)
     config: SimulationConfig = field(repr=False)
     baseline_conversions: int = 0
     total_conversions: int = 0
