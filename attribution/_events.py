@@ -41,6 +41,10 @@ class CutJourneys:
         Rows of the log, distinct users, first and last timestamp of the log.
     dropped_conversions, dropped_value
         Converting journeys left without touches (and their value); not in the arrays.
+    user
+        Per journey: the user key, as in the input column.
+    untouched_user, untouched_value
+        Per converting journey left without touches: the user key and the conversion value.
     """
 
     channels: tuple[str, ...]
@@ -56,6 +60,9 @@ class CutJourneys:
     end: pd.Timestamp
     dropped_conversions: int
     dropped_value: float
+    user: np.ndarray
+    untouched_user: np.ndarray
+    untouched_value: np.ndarray
 
     @property
     def n_journeys(self) -> int:
@@ -245,10 +252,10 @@ def cut_journeys(
     dropped_value = float(journey_value[empty & journey_converted].sum())
     if dropped_conversions:
         logger.warning(
-            "%d conversions (value %.2f) have no touch inside the lookback window and are "
-            "not attributed",
+            "%d conversions (value %.2f) have no touch%s and are not attributed to channels",
             dropped_conversions,
             dropped_value,
+            " inside the lookback window" if lookback is not None else "",
         )
     kept = ~empty
     if not kept.any():
@@ -256,6 +263,8 @@ def cut_journeys(
             "no journey has a touch inside the lookback window: widen --lookback"
         )
     lengths = lengths[kept]
+    journey_user = user_uniques.take(user_s[last_row]).to_numpy()
+    untouched = empty & journey_converted
     return CutJourneys(
         channels=tuple(channel_names),
         codes=chan_s[touch_rows],
@@ -270,4 +279,7 @@ def cut_journeys(
         end=pd.Timestamp(int(times.max())),
         dropped_conversions=dropped_conversions,
         dropped_value=dropped_value,
+        user=journey_user[kept],
+        untouched_user=journey_user[untouched],
+        untouched_value=journey_value[untouched],
     )

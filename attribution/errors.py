@@ -8,6 +8,8 @@ from __future__ import annotations
 
 __all__ = [
     "AttributionError",
+    "AttributionWarning",
+    "InvalidCovariatesError",
     "InvalidJourneysError",
     "InvalidModelOptionError",
 ]
@@ -23,3 +25,11 @@ class InvalidJourneysError(AttributionError):
 
 class InvalidModelOptionError(AttributionError):
     """An attribution model option is out of range or inconsistent with the data."""
+
+
+class InvalidCovariatesError(AttributionError):
+    """A user table of covariates is invalid or does not match the journeys' users."""
+
+
+class AttributionWarning(UserWarning):
+    """A statistical caveat of an attribution result (sparse support, poor overlap, ...)."""

@@ -18,9 +18,11 @@ Both validate their input once; models downstream trust the type and never re-pa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +36,8 @@ from attribution._kernels import unique_sequences
 from attribution._memory import release_memory
 from attribution._path_table import read_path_table
 from attribution._tables import read_events, require_columns
-from attribution.errors import InvalidJourneysError
+from attribution.covariates import UserCovariates
+from attribution.errors import InvalidCovariatesError, InvalidJourneysError
 
 __all__ = ["DEFAULT_SEPARATOR", "JourneyTiming", "Journeys", "Provenance", "parse_duration"]
 
@@ -94,10 +97,10 @@ class Provenance:
 
 @dataclass(frozen=True, eq=False)
 class JourneyTiming:
-    """Per-journey timestamps, kept when journeys are cut from an event log.
+    """Per-journey records (timestamps, users), kept when journeys are cut from an event log.
 
     Unique paths aggregate many journeys; models that need time (time decay, recency features)
-    read this table of individual journeys instead.
+    or users (the ``causal`` model) read this table of individual journeys instead.
 
     Attributes
     ----------
@@ -115,6 +118,12 @@ class JourneyTiming:
         ``(n_journeys,)`` boolean.
     value
         ``(n_journeys,)`` conversion value (0 for non-converting journeys).
+    user
+        ``(n_journeys,)`` user key of each journey (as in the event log), or ``None`` when the
+        engine did not return it.
+    untouched_user, untouched_value
+        User key and conversion value of every converting journey left without a touch (they
+        are not among the paths; see :attr:`Provenance.dropped_conversions`), or ``None``.
     """
 
     path_index: np.ndarray
@@ -123,6 +132,9 @@ class JourneyTiming:
     end_time: np.ndarray
     converted: np.ndarray
     value: np.ndarray
+    user: np.ndarray | None = None
+    untouched_user: np.ndarray | None = None
+    untouched_value: np.ndarray | None = None
 
     @property
     def n_journeys(self) -> int:
@@ -163,6 +175,8 @@ class Journeys:
         Per-journey timestamps when built from an event log, else ``None``.
     provenance
         Where the journeys came from (data coverage for reports).
+    users
+        Pre-exposure covariates of the users (:meth:`with_users`), else ``None``.
 
     Notes
     -----
@@ -179,6 +193,7 @@ class Journeys:
     value: np.ndarray
     timing: JourneyTiming | None = None
     provenance: Provenance = field(default_factory=Provenance)
+    users: UserCovariates | None = None
 
     def __post_init__(self) -> None:
         self._validate_channels()
@@ -309,6 +324,71 @@ class Journeys:
             value[keep],
             provenance=self.provenance,
         )
+
+    def with_users(
+        self,
+        users: UserCovariates | pd.DataFrame | str | os.PathLike[str],
+        *,
+        user_col: str | None = None,
+        covariate_cols: Sequence[str] | None = None,
+    ) -> Journeys:
+        """Return these journeys with the users' pre-exposure covariates attached.
+
+        Parameters
+        ----------
+        users
+            A :class:`~attribution.covariates.UserCovariates`, or a user table (DataFrame, CSV or
+            Parquet file) to validate with :meth:`UserCovariates.from_frame
+            <attribution.covariates.UserCovariates.from_frame>`.
+        user_col
+            Key column of the user table (default ``"user_id"``); only for a table.
+        covariate_cols
+            Covariate columns of the table (default: all but the key); only for a table.
+
+        Every user of the event log must have a row; users of the table without any event are
+        users no channel reached (the ``causal`` model counts them as untouched, non-converting
+        journeys).
+
+        Raises
+        ------
+        InvalidCovariatesError
+            The journeys were not cut from an event log with their users (a path table has no
+            users), the table is invalid, or users of the event log have no row in it.
+        """
+        if self.timing is None or self.timing.user is None:
+            source = (
+                "a path table carries"
+                if self.provenance.source == "paths"
+                else "these journeys carry"
+            )
+            raise InvalidCovariatesError(
+                f"{source} no user ids, so user covariates cannot be attached: cut the "
+                "journeys from an event log (Journeys.from_events, or engine 'pandas' or "
+                "'duckdb' with keep_timing=True)"
+            )
+        if not isinstance(users, UserCovariates):
+            users = UserCovariates.from_frame(
+                users, user_col=user_col or "user_id", covariate_cols=covariate_cols
+            )
+        elif user_col is not None or covariate_cols is not None:
+            raise InvalidCovariatesError(
+                "user_col and covariate_cols apply to a user table, not to UserCovariates"
+            )
+        for label, keys in (
+            ("journeys", self.timing.user),
+            ("conversions without touches", self.timing.untouched_user),
+        ):
+            if keys is None or keys.size == 0:
+                continue
+            missing = users.positions(keys) < 0
+            if missing.any():
+                unknown = pd.unique(keys[missing])
+                raise InvalidCovariatesError(
+                    f"{len(unknown):,} user(s) of the event log ({label}) have no row in the user "
+                    f"table, e.g. {_plain(unknown[0])!r}; add them to the user table (with the "
+                    f"same {users.user_col!r} values) or drop their events"
+                )
+        return dataclasses.replace(self, users=users)
 
     # ----------------------------------------------------------------------------- builders
 
@@ -529,6 +609,10 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)\s*$", re.IGNORECA
 _UNITS = {"w": "W", "d": "D", "h": "h", "min": "min", "m": "min", "s": "s"}
 
 
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def parse_duration(value: str | pd.Timedelta) -> pd.Timedelta:
     """Parse a duration such as ``"30d"``, ``"2w"``, ``"12h"``, ``"90min"`` or ``"45s"``.
 
@@ -608,6 +692,9 @@ def _group_journeys(cut: CutJourneys, *, lookback: str | None, max_touches: int 
         end_time=cut.end_time,
         converted=cut.converted,
         value=cut.value,
+        user=cut.user,
+        untouched_user=cut.untouched_user,
+        untouched_value=cut.untouched_value,
     )
     provenance = Provenance(
         source="events",

@@ -351,12 +351,15 @@ def finish_journeys(table: pa.Table, opts: EventOptions, source: str) -> Journey
     return dataclasses.replace(journeys, provenance=provenance)
 
 
-def timing_from_rows(rows: pa.Table, journeys: Journeys, join: str) -> JourneyTiming:
+def timing_from_rows(
+    rows: pa.Table, journeys: Journeys, join: str, *, untouched: pa.Table | None = None
+) -> JourneyTiming:
     """Build :class:`JourneyTiming` from per-journey rows of kept journeys.
 
     ``rows`` has ``path`` (the path string joined with ``join``), ``end_ts``, ``converted``,
-    ``value`` and ``touch_ts`` (list of int64 nanoseconds, in path order), one row per journey
-    that kept a touch.
+    ``value`` and ``touch_ts`` (list of int64 nanoseconds, in path order), and optionally
+    ``user_id``, one row per journey that kept a touch. ``untouched`` has ``user_id`` and
+    ``value`` of the converting journeys left without a touch.
     """
     import pyarrow.compute as pc
 
@@ -376,4 +379,19 @@ def timing_from_rows(rows: pa.Table, journeys: Journeys, join: str) -> JourneyTi
         ),
         converted=np.asarray(rows.column("converted").to_numpy(), dtype=np.int64) == 1,
         value=np.asarray(rows.column("value").to_numpy(), dtype=np.float64),
+        user=(
+            rows.column("user_id").to_numpy(zero_copy_only=False)
+            if "user_id" in rows.column_names
+            else None
+        ),
+        untouched_user=(
+            None
+            if untouched is None
+            else untouched.column("user_id").to_numpy(zero_copy_only=False)
+        ),
+        untouched_value=(
+            None
+            if untouched is None
+            else np.asarray(untouched.column("value").to_numpy(), dtype=np.float64)
+        ),
     )

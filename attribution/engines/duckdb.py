@@ -302,6 +302,7 @@ def _run(
         "join": join,
     }
     rows: pa.Table | None = None
+    untouched: pa.Table | None = None
     try:
         if keep_timing:
             con.execute(
@@ -310,8 +311,12 @@ def _run(
             )
             table = con.sql(path_aggregate_sql(_JOURNEYS)).to_arrow_table()
             rows = con.sql(
-                f"SELECT path, end_ts, converted, value, touch_ts FROM {_JOURNEYS} "  # noqa: S608
-                "WHERE path IS NOT NULL ORDER BY user_id, journey"
+                f"SELECT user_id, path, end_ts, converted, value, touch_ts "  # noqa: S608
+                f"FROM {_JOURNEYS} WHERE path IS NOT NULL ORDER BY user_id, journey"
+            ).to_arrow_table()
+            untouched = con.sql(
+                f"SELECT user_id, value FROM {_JOURNEYS} "  # noqa: S608
+                "WHERE path IS NULL AND converted = 1 ORDER BY user_id, journey"
             ).to_arrow_table()
             con.execute(f"DROP TABLE {_JOURNEYS}")
         else:
@@ -327,6 +332,6 @@ def _run(
         logger.info("read %d %s file(s) with DuckDB", len(files.files), files.kind)
     journeys = _common.finish_journeys(table, opts, "duckdb")
     if rows is not None:
-        timing = _common.timing_from_rows(rows, journeys, join)
+        timing = _common.timing_from_rows(rows, journeys, join, untouched=untouched)
         journeys = dataclasses.replace(journeys, timing=timing)
     return journeys

@@ -78,7 +78,11 @@ class CovariateSpec:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip() or self.name != self.name.strip():
+        if (
+            not isinstance(self.name, str)
+            or not self.name.strip()
+            or self.name != self.name.strip()
+        ):
             raise SimulationConfigError(
                 f"CovariateSpec: name must be a non-empty string without surrounding spaces, "
                 f"got {self.name!r}"
@@ -167,7 +171,7 @@ def proxy_quality(specs: Sequence[CovariateSpec]) -> float:
 
 
 def proxy_covariates(quality: float) -> tuple[CovariateSpec, ...]:
-    """The benchmark's user table: one proxy of intent of the given quality, plus noise.
+    """Return the benchmark's user table: one proxy of intent of the given quality, and noise.
 
     ``crm_score`` (numeric, correlation ``quality`` with intent), ``segment`` (its quartiles,
     categorical: no information beyond ``crm_score``), ``tenure_years`` (numeric, mean 4, sd 2)
@@ -202,6 +206,6 @@ def covariate_table(
         else:
             cuts = ndtri(np.arange(1, spec.levels) / spec.levels)
             level = np.searchsorted(cuts, signal, side="right")
-            labels = np.array([f"{spec.name}_{k + 1}" for k in range(spec.levels)], dtype=object)
-            columns[spec.name] = pd.Categorical.from_codes(level, categories=list(labels))
+            labels = pd.Index([f"{spec.name}_{k + 1}" for k in range(spec.levels)])
+            columns[spec.name] = pd.Categorical.from_codes(level, categories=labels)
     return pd.DataFrame(columns)
