@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from attribution.sensitivity import SensitivityCurve
 
 __all__ = ["AttributionResult", "ConfidenceIntervals", "Credit"]
 
@@ -76,6 +79,10 @@ class AttributionResult:
         Caveats a reader must know (e.g. "time decay is positional: no timestamps").
     diagnostics
         Model-level numbers (e.g. held-out AUC) that are not per channel.
+    sensitivity
+        For the ``causal`` model: the bias of each channel's credit under unmeasured confounding
+        of size ``lambda`` (:class:`~attribution.sensitivity.SensitivityCurve`), used to
+        calibrate untested channels with lift tests; ``None`` for other models.
     """
 
     model: str
@@ -89,6 +96,7 @@ class AttributionResult:
     ci: ConfidenceIntervals | None = None
     notes: tuple[str, ...] = ()
     diagnostics: dict[str, float] = field(default_factory=dict)
+    sensitivity: SensitivityCurve | None = None
 
     @property
     def share(self) -> np.ndarray:
@@ -143,6 +151,8 @@ class AttributionResult:
             out["notes"] = list(self.notes)
         if self.diagnostics:
             out["diagnostics"] = {k: _plain(v) for k, v in self.diagnostics.items()}
+        if self.sensitivity is not None:
+            out["sensitivity"] = self.sensitivity.to_dict()
         return out
 
     def __repr__(self) -> str:
