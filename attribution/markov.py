@@ -77,7 +77,13 @@ from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
-from attribution.support import ChannelPresence, capped_proportional, presence_matrix
+from attribution.support import (
+    ChannelPresence,
+    capped_proportional,
+    channel_support,
+    check_within_support,
+    presence_matrix,
+)
 
 __all__ = [
     "MarkovAttribution",
@@ -389,6 +395,9 @@ class MarkovAttribution(AttributionModel):
             incidence,
         )
 
+    def _presence(self, prepared: _Prepared, journeys: Journeys) -> ChannelPresence:
+        return prepared.presence
+
     def _credit(
         self, prepared: _Prepared, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
     ) -> Credit:
@@ -432,8 +441,9 @@ class MarkovAttribution(AttributionModel):
         """Split the conversions of *new* journeys by the fitted removal effects.
 
         Each converting journey's conversion (and value) is shared among the distinct channels
-        of its path in proportion to their fitted removal effects; channels unseen at fit time
-        get no credit, and a path with no fitted channel is reported in ``notes``.
+        of its path in proportion to their fitted removal effects, so the credit stays within
+        the support of the new journeys; channels unseen at fit time get no credit, and a path
+        with no fitted channel is reported in ``notes``.
         """
         self._check_fitted()
         fitted = {c: i for i, c in enumerate(self.journeys_.channels)}
@@ -453,16 +463,25 @@ class MarkovAttribution(AttributionModel):
             notes = (
                 f"{unattributed} conversions on paths with no fitted channel are unattributed",
             )
+        support = channel_support(journeys)
+        conversions, value = check_within_support(
+            np.asarray(fractions.T @ journeys.conversions, dtype=float),
+            np.asarray(fractions.T @ journeys.value, dtype=float),
+            support,
+            model=self.name,
+            context="applied to new journeys",
+        )
         return AttributionResult(
             model=self.name,
             params={**self.result_.params, "applied_to_new_journeys": True},
             channels=journeys.channels,
-            conversions=np.asarray(fractions.T @ journeys.conversions, dtype=float),
-            value=np.asarray(fractions.T @ journeys.value, dtype=float),
+            conversions=conversions,
+            value=value,
             total_conversions=float(journeys.total_conversions),
             total_value=journeys.total_value,
             extras={"removal_effect": re},
             notes=notes,
+            support=support,
         )
 
 

@@ -127,7 +127,7 @@ from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
-from attribution.support import presence_matrix
+from attribution.support import MAX_MASK_CHANNELS, path_masks, presence_matrix
 
 __all__ = [
     "ConversionRateShapley",
@@ -144,7 +144,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_MASK_CHANNELS = 64
 MAX_EXACT_CHANNELS = 24
 _RIDGE = 1.0
 
@@ -167,8 +166,7 @@ def channel_masks(journeys: Journeys) -> np.ndarray:
             f"channel-set models handle at most {MAX_MASK_CHANNELS} channels, these journeys have "
             f"{journeys.n_channels}: group rare channels (e.g. into 'other') first"
         )
-    bits = np.left_shift(np.uint64(1), journeys.touches.astype(np.uint64))
-    return np.bitwise_or.reduceat(bits, journeys.offsets[:-1].astype(np.intp))
+    return path_masks(journeys)
 
 
 def shapley_weights(n: int) -> np.ndarray:

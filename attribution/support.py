@@ -50,6 +50,7 @@ __all__ = [
     "BOUND_RTOL",
     "LOW_SUPPORT_CONVERSIONS",
     "LOW_SUPPORT_JOURNEYS",
+    "MAX_MASK_CHANNELS",
     "ChannelPresence",
     "ChannelSupport",
     "bound_interval",
@@ -57,6 +58,7 @@ __all__ = [
     "channel_support",
     "check_within_support",
     "low_support_message",
+    "path_masks",
     "presence_matrix",
 ]
 
@@ -66,6 +68,22 @@ LOW_SUPPORT_JOURNEYS = 30
 LOW_SUPPORT_CONVERSIONS = 10
 #: credit outside the bound by more than this times (1 + sum of the caps) is a bug
 BOUND_RTOL = 1e-9
+#: channel sets are 64-bit masks
+MAX_MASK_CHANNELS = 64
+
+
+def path_masks(journeys: Journeys) -> np.ndarray:
+    """Channel set of every path as a ``uint64`` bitmask (bit ``c`` set iff channel ``c`` occurs).
+
+    Raises
+    ------
+    ValueError
+        If there are more than 64 channels (:data:`MAX_MASK_CHANNELS`).
+    """
+    if journeys.n_channels > MAX_MASK_CHANNELS:
+        raise ValueError(f"bitmasks hold at most {MAX_MASK_CHANNELS} channels")
+    bits = np.left_shift(np.uint64(1), journeys.touches.astype(np.uint64))
+    return np.bitwise_or.reduceat(bits, journeys.offsets[:-1].astype(np.intp))
 
 
 def presence_matrix(journeys: Journeys) -> sp.csr_matrix:
@@ -121,31 +139,49 @@ class ChannelSupport:
 class ChannelPresence:
     """Which channels each path touches; turns per-path counts into :class:`ChannelSupport`.
 
-    Built once per :class:`~attribution.journeys.Journeys`, then :meth:`support` costs one
-    sparse product, so it serves the point estimate and every bootstrap replicate.
+    Paths are grouped by their channel set once, so :meth:`support` costs three ``bincount``
+    over the paths and a product over the (few) distinct sets: cheap enough for the point
+    estimate and every bootstrap replicate.
     """
 
     channels: tuple[str, ...]
-    #: ``(n_channels, n_paths)`` 0/1: the transpose of :func:`presence_matrix`
-    by_channel: sp.csr_matrix
+    #: ``(n_paths,)`` index of each path's channel set
+    path_set: np.ndarray
+    #: ``(n_sets, n_channels)`` 0/1: the channels of each set
+    set_members: sp.csr_matrix
 
     @classmethod
     def of(cls, journeys: Journeys) -> ChannelPresence:
         """Presence of the channels of ``journeys`` on its paths."""
-        return cls(journeys.channels, presence_matrix(journeys).T.tocsr())
+        n = journeys.n_channels
+        if n > MAX_MASK_CHANNELS:  # no bitmasks: every path is its own set
+            return cls(journeys.channels, np.arange(journeys.n_paths), presence_matrix(journeys))
+        sets, path_set = np.unique(path_masks(journeys), return_inverse=True)
+        rows, cols = [], []
+        for c in range(n):
+            members = np.flatnonzero((sets >> np.uint64(c)) & np.uint64(1))
+            rows.append(members)
+            cols.append(np.full(members.shape[0], c))
+        members = sp.csr_matrix(
+            (np.ones(sum(r.shape[0] for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(sets.shape[0], n),
+        )
+        return cls(journeys.channels, path_set.ravel(), members)
 
     def support(
         self, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
     ) -> ChannelSupport:
         """Support of every channel for per-path counts (observed or a bootstrap replicate)."""
-        counts = np.column_stack(
+        d = self.set_members.shape[0]
+        conversions = np.asarray(conversions, dtype=np.float64)
+        per_set = np.column_stack(
             [
-                np.asarray(conversions, dtype=np.float64) + np.asarray(nulls, dtype=np.float64),
-                np.asarray(conversions, dtype=np.float64),
-                np.asarray(value, dtype=np.float64),
+                np.bincount(self.path_set, conversions + np.asarray(nulls, np.float64), d),
+                np.bincount(self.path_set, conversions, d),
+                np.bincount(self.path_set, np.asarray(value, np.float64), d),
             ]
         )
-        out = np.asarray(self.by_channel @ counts)
+        out = np.asarray(self.set_members.T @ per_set)
         return ChannelSupport(self.channels, out[:, 0], out[:, 1], out[:, 2])
 
 

@@ -7,6 +7,7 @@ Hand-computed cases and hypothesis properties; the bound on every model is teste
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from attribution.support import (
     channel_support,
     check_within_support,
 )
-from tests.attribution.test_properties import SETTINGS
+from tests.attribution.test_properties import SETTINGS, path_tables
 
 
 def test_channel_support_hand_computed() -> None:
@@ -32,6 +33,41 @@ def test_channel_support_hand_computed() -> None:
     np.testing.assert_array_equal(s.conversions, [2, 3, 0])
     np.testing.assert_array_equal(s.value, [20, 25, 0])
     assert list(s.to_frame().columns) == ["channel", "journeys", "conversions", "value"]
+
+
+def _loop_support(j: Journeys) -> np.ndarray:
+    out = np.zeros((j.n_channels, 3))
+    for p in range(j.n_paths):
+        for c in set(j.path(p)):
+            out[j.channels.index(c)] += [
+                j.conversions[p] + j.nulls[p],
+                j.conversions[p],
+                j.value[p],
+            ]
+    return out
+
+
+@SETTINGS
+@given(table=path_tables())
+def test_channel_support_equals_a_loop_over_paths(table: pd.DataFrame) -> None:
+    j = Journeys.from_paths(table)
+    s = channel_support(j)
+    np.testing.assert_allclose(
+        np.column_stack([s.journeys, s.conversions, s.value]), _loop_support(j)
+    )
+
+
+def test_channel_support_beyond_64_channels() -> None:
+    """No bitmasks past 64 channels: every path is its own set, same numbers."""
+    paths = [[f"ch{i:03d}", f"ch{(7 * i) % 70:03d}"] for i in range(70)] + [["ch001"]]
+    j = Journeys.from_sequences(
+        paths, [i % 3 for i in range(71)], [1] * 71, [float(i) for i in range(71)]
+    )
+    assert j.n_channels == 70
+    s = channel_support(j)
+    np.testing.assert_allclose(
+        np.column_stack([s.journeys, s.conversions, s.value]), _loop_support(j)
+    )
 
 
 @pytest.mark.parametrize(
