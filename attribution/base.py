@@ -7,12 +7,23 @@ Every model splits its work in two:
 * ``_credit(prepared, conversions, nulls, value)`` turns per-path counts into per-channel
   credit; it runs once for the point estimate and once per bootstrap replicate, with resampled
   counts on the same paths (see :mod:`attribution.bootstrap`).
+
+Support bound, for every model: after every call of ``_credit`` the credit is checked against
+the support of the counts it was given (:func:`attribution.support.check_within_support`):
+``0 <= credit_c <= S_c`` and ``0 <= value credit_c <= V_c``, where ``S_c`` and ``V_c`` are the
+conversions and value of the journeys touching channel ``c``. A model meets the bound by its
+definition; a result that breaks it raises :class:`attribution.errors.SupportBoundError` and is
+never shown. Intervals are clamped into the observed bound and contain the point estimate.
+Channels with low support get a :class:`attribution.errors.LowSupportWarning` and a note.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import os
+import sys
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
@@ -20,9 +31,15 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from attribution.bootstrap import bootstrap_credit
-from attribution.errors import InvalidModelOptionError
+from attribution.errors import InvalidModelOptionError, LowSupportWarning
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult, Credit
+from attribution.support import (
+    ChannelPresence,
+    ChannelSupport,
+    check_within_support,
+    low_support_message,
+)
 
 __all__ = ["AttributionModel", "Credit"]
 
@@ -116,7 +133,29 @@ class AttributionModel(ABC):
     def _credit(
         self, prepared: Any, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
     ) -> Credit:
-        """Per-channel credit for the given per-path counts."""
+        """Per-channel credit for the given per-path counts, within their support."""
+
+    def _presence(self, prepared: Any, journeys: Journeys) -> ChannelPresence:
+        """Channel presence on the paths (a model that already built it returns its own)."""
+        return ChannelPresence.of(journeys)
+
+    def _bounded_credit(
+        self,
+        prepared: Any,
+        presence: ChannelPresence,
+        conversions: np.ndarray,
+        nulls: np.ndarray,
+        value: np.ndarray,
+        *,
+        context: str,
+    ) -> tuple[Credit, ChannelSupport]:
+        """``_credit`` checked against the support of the same counts (rounding clamped)."""
+        credit = self._credit(prepared, conversions, nulls, value)
+        support = presence.support(conversions, nulls, value)
+        credit.conversions, credit.value = check_within_support(
+            credit.conversions, credit.value, support, model=self.name, context=context
+        )
+        return credit, support
 
     def _notes(self, journeys: Journeys) -> tuple[str, ...]:
         return ()
@@ -141,22 +180,44 @@ class AttributionModel(ABC):
         self._validate_bootstrap_params()
         self._validate_params(journeys)
         prepared = self._prepare(journeys)
-        credit = self._credit(
+        presence = self._presence(prepared, journeys)
+        credit, support = self._bounded_credit(
             prepared,
+            presence,
             journeys.conversions.astype(np.float64),
             journeys.nulls.astype(np.float64),
             journeys.value,
+            context="point estimate",
         )
         ci = None
         if self.n_bootstrap:
+
+            def replicate(c: np.ndarray, n: np.ndarray, v: np.ndarray) -> Credit:
+                return self._bounded_credit(
+                    prepared, presence, c, n, v, context="bootstrap replicate"
+                )[0]
+
             ci = bootstrap_credit(
-                lambda c, n, v: self._credit(prepared, c, n, v),
+                replicate,
                 journeys,
                 n_replicates=self.n_bootstrap,
                 level=self.ci_level,
                 method=self.bootstrap_method,
                 seed=self.random_state,
                 progress=progress,
+                support=support,
+                point=(credit.conversions, credit.value),
+            )
+        notes = list(self._notes(journeys))
+        low = low_support_message(support)
+        if low is not None:
+            notes.append(low)
+            warnings.warn(low, LowSupportWarning, stacklevel=_caller_stacklevel())
+        if ci is not None and ci.widened is not None and ci.widened.any():
+            names = ", ".join(c for c, w in zip(journeys.channels, ci.widened, strict=True) if w)
+            notes.append(
+                f"the percentile interval missed the point estimate and was widened to contain "
+                f"it for: {names}"
             )
         self.prepared_ = prepared
         self.journeys_ = journeys
@@ -171,8 +232,9 @@ class AttributionModel(ABC):
             total_value=journeys.total_value,
             extras=credit.extras,
             ci=ci,
-            notes=self._notes(journeys),
+            notes=tuple(notes),
             diagnostics=credit.diagnostics,
+            support=support,
         )
         return self
 
@@ -181,6 +243,17 @@ class AttributionModel(ABC):
             raise InvalidModelOptionError(
                 f"{type(self).__name__} is not fitted yet: call fit(journeys) first"
             )
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside the attribution package (the user's call)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)  # the function that will call warnings.warn
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:

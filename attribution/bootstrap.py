@@ -14,7 +14,14 @@ Within a path all converting journeys are taken to carry the path's mean convers
 replicate's value on a path is its resampled conversions times that mean.
 
 The interval for each channel is the percentile interval of the replicate credits:
-``[q((1 - level) / 2), q((1 + level) / 2)]``.
+``[q((1 - level) / 2), q((1 + level) / 2)]``. Each replicate follows the model's own definition
+with the replicate's counts, so its credit lies in ``[0, S_c]`` of the *replicate*; a resampled
+support can exceed the observed one, so when the observed support is given the endpoints are
+**clamped into the observed** ``[0, S_c]`` (conversions) and ``[0, V_c]`` (value), and when the
+point estimate is given an interval that misses it is **widened to contain it** (it can for a
+model that is not linear in the counts, e.g. Markov or conversion-rate Shapley on few journeys;
+such channels are flagged in :attr:`ConfidenceIntervals.widened`). The point estimate itself lies
+in ``[0, S_c]``, so after both steps ``0 <= low <= point <= high <= S_c``.
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from attribution.result import ConfidenceIntervals, Credit
+from attribution.support import bound_interval
 
 if TYPE_CHECKING:
     from attribution.journeys import Journeys
+    from attribution.support import ChannelSupport
 
 __all__ = ["Resampler", "bootstrap_credit", "resample_counts"]
 
@@ -131,12 +140,22 @@ def bootstrap_credit(
     method: str = "poisson",
     seed: int | None = 0,
     progress: Callable[[int, int], None] | None = None,
+    support: ChannelSupport | None = None,
+    point: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ConfidenceIntervals:
     """Percentile intervals of ``credit(conversions, nulls, value)`` over bootstrap replicates.
 
     A replicate without conversions credits zero to every channel. Replicates in which the
     model cannot be computed (a singular system) are skipped and logged; at least 90% of them
     must succeed.
+
+    Parameters
+    ----------
+    support
+        The observed support: the endpoints are clamped into ``[0, S_c]`` and ``[0, V_c]``.
+    point
+        The point estimate ``(conversions, value)``: intervals that miss it are widened to
+        contain it (see the module docstring).
     """
     rng = np.random.default_rng(seed)
     n_channels = journeys.n_channels
@@ -168,13 +187,29 @@ def bootstrap_credit(
         )
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     conv_ok, value_ok = conv_draws[ok], value_draws[ok]
+    c_lo, c_hi = np.percentile(conv_ok, lo, axis=0), np.percentile(conv_ok, hi, axis=0)
+    v_lo, v_hi = np.percentile(value_ok, lo, axis=0), np.percentile(value_ok, hi, axis=0)
+    c_lo, c_hi, c_wide = bound_interval(
+        c_lo,
+        c_hi,
+        point=None if point is None else point[0],
+        caps=None if support is None else support.conversions,
+    )
+    v_lo, v_hi, v_wide = bound_interval(
+        v_lo,
+        v_hi,
+        point=None if point is None else point[1],
+        caps=None if support is None else support.value,
+    )
+    widened = None if point is None else c_wide | v_wide
     return ConfidenceIntervals(
-        conversions_low=np.percentile(conv_ok, lo, axis=0),
-        conversions_high=np.percentile(conv_ok, hi, axis=0),
-        value_low=np.percentile(value_ok, lo, axis=0),
-        value_high=np.percentile(value_ok, hi, axis=0),
+        conversions_low=c_lo,
+        conversions_high=c_hi,
+        value_low=v_lo,
+        value_high=v_hi,
         level=level,
         n_replicates=n_replicates,
         method=method,
         seed=seed,
+        widened=widened,
     )

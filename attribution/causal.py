@@ -77,7 +77,7 @@ from typing import Any, Literal, Self
 import numpy as np
 
 from attribution.base import AttributionModel, _json_params
-from attribution.errors import AttributionWarning, InvalidModelOptionError
+from attribution.errors import AttributionWarning, InvalidModelOptionError, LowSupportWarning
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult, ConfidenceIntervals, Credit
 from attribution.sensitivity import (
@@ -85,6 +85,13 @@ from attribution.sensitivity import (
     SensitivityCurve,
     confounding_bias,
     selection_slope,
+)
+from attribution.support import (
+    ChannelSupport,
+    bound_interval,
+    channel_support,
+    check_within_support,
+    low_support_message,
 )
 
 __all__ = ["CausalAttribution", "causal_attribution"]
@@ -415,12 +422,17 @@ class CausalAttribution(AttributionModel):
         tick("baseline", clock)
 
         clock = time.perf_counter()
-        support = (presence * units.converted[:, None]).sum(axis=0)
-        support_value = (presence * units.value[:, None]).sum(axis=0)
+        bounds = channel_support(journeys)
+        support, support_value = bounds.conversions, bounds.value
         raw = conv_terms.sum(axis=0)
         raw_value = value_terms.sum(axis=0)
-        credit = np.clip(raw, 0.0, support)
-        credit_value = np.clip(raw_value, 0.0, support_value)
+        credit, credit_value = check_within_support(
+            np.clip(raw, 0.0, support),
+            np.clip(raw_value, 0.0, support_value),
+            bounds,
+            model=self.name,
+            context="point estimate",
+        )
         population = float(units.converted.sum())
         population_value = float(units.value.sum())
         incremental_total = float(all_terms.sum())
@@ -428,7 +440,7 @@ class CausalAttribution(AttributionModel):
         extra_ci: dict[str, float] = {}
         if self.n_bootstrap:
             ci, extra_ci = self._bootstrap(
-                units, presence, conv_terms, value_terms, all_terms, support, support_value
+                units, presence, conv_terms, value_terms, all_terms, bounds, credit, credit_value
             )
         tick("bootstrap", clock)
 
@@ -464,7 +476,7 @@ class CausalAttribution(AttributionModel):
         )
         tick("sensitivity", clock)
 
-        notes = self._warnings(channels, raw, support, overlap, units)
+        notes = self._warnings(channels, raw, bounds, overlap, units)
         diagnostics = {
             "population_conversions": population,
             "population_value": population_value,
@@ -504,6 +516,7 @@ class CausalAttribution(AttributionModel):
             notes=notes,
             diagnostics=diagnostics,
             sensitivity=sensitivity,
+            support=bounds,
         )
         return self
 
@@ -574,8 +587,9 @@ class CausalAttribution(AttributionModel):
         conv_terms: np.ndarray,
         value_terms: np.ndarray,
         all_terms: np.ndarray,
-        support: np.ndarray,
-        support_value: np.ndarray,
+        bounds: ChannelSupport,
+        credit: np.ndarray,
+        credit_value: np.ndarray,
     ) -> tuple[ConfidenceIntervals, dict[str, float]]:
         """Multiplier-bootstrap intervals of the credits, the incremental total and baseline."""
         from uplift.effects import multiplier_bootstrap
@@ -610,15 +624,28 @@ class CausalAttribution(AttributionModel):
         baseline = draws[:, 4 * n_ch + 1] - incremental
         level = float(self.ci_level)
         lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+        conv_lo, conv_hi, widened = bound_interval(
+            np.percentile(conv, lo, axis=0),
+            np.percentile(conv, hi, axis=0),
+            point=credit,
+            caps=bounds.conversions,
+        )
+        value_lo, value_hi, widened_value = bound_interval(
+            np.percentile(value, lo, axis=0),
+            np.percentile(value, hi, axis=0),
+            point=credit_value,
+            caps=bounds.value,
+        )
         ci = ConfidenceIntervals(
-            conversions_low=np.clip(np.percentile(conv, lo, axis=0), 0.0, support),
-            conversions_high=np.clip(np.percentile(conv, hi, axis=0), 0.0, support),
-            value_low=np.clip(np.percentile(value, lo, axis=0), 0.0, support_value),
-            value_high=np.clip(np.percentile(value, hi, axis=0), 0.0, support_value),
+            conversions_low=conv_lo,
+            conversions_high=conv_hi,
+            value_low=value_lo,
+            value_high=value_hi,
             level=level,
             n_replicates=int(self.n_bootstrap),
             method=self.bootstrap_method,
             seed=self.random_state,
+            widened=widened | widened_value,
         )
         extra = {
             "incremental_total_ci_low": float(np.percentile(incremental, lo)),
@@ -632,10 +659,11 @@ class CausalAttribution(AttributionModel):
         self,
         channels: tuple[str, ...],
         raw: np.ndarray,
-        support: np.ndarray,
+        bounds: ChannelSupport,
         overlap: np.ndarray,
         units: _Units,
     ) -> tuple[str, ...]:
+        support = bounds.conversions
         notes: list[str] = []
         for c, name in enumerate(channels):
             if raw[c] < 0:
@@ -664,6 +692,10 @@ class CausalAttribution(AttributionModel):
         for note in notes:
             logger.warning("causal attribution: %s", note)
             warnings.warn(note, AttributionWarning, stacklevel=3)
+        low = low_support_message(bounds)
+        if low is not None:
+            notes.append(low)
+            warnings.warn(low, LowSupportWarning, stacklevel=3)
         return tuple(notes)
 
 

@@ -27,14 +27,22 @@ coalition ``S subset of C`` is the model's prediction for the journey with the t
 channel outside ``S`` *dropped* and the features recomputed (counts, length, first and last
 channel and timing of the remaining touches, in their original order). ``v(empty)`` is the
 ``baseline``: ``"zero"`` (default; the whole predicted probability is shared) or ``"model"``
-(the prediction for a journey with no touches, an extrapolation). The journey's Shapley values
-``phi_c`` (exact over all ``2^k`` coalitions when ``k <= max_exact_channels``, otherwise the mean
-marginal contribution over ``n_permutations`` random channel orders) are normalised to fractions
-``phi_c / sum_d phi_d`` that sum to 1, so each conversion (and its value) is shared among its
-channels; a fraction may be negative when removing a channel raises the prediction (counted in
-``n_negative_contributions``). When ``sum_d phi_d <= 0`` (possible only with
-``baseline="model"``) the journey is split equally (``n_equal_split``). Channel credit is the
-sum of fractions over converting journeys, so credits sum to the total conversions and value.
+(the prediction for a journey with no touches, an extrapolation). The game is made monotone
+by its cover ``vbar(S) = max over U subset of S of v(U)`` (free disposal: dropping touches
+never raises the conversion probability; a tree model can predict a journey below one of its
+sub-journeys, which would otherwise give a channel a negative share and another more than the
+whole conversion). Journeys the cover raises are counted in ``n_raised_by_cover``. The journey's
+Shapley values ``phi_c`` of ``vbar`` are exact over all ``2^k`` coalitions when
+``k <= max_exact_channels``; otherwise they are the mean marginal contribution over
+``n_permutations`` random channel orders of the journey, with the cover approximated along each
+order by the running maximum of the predictions of its prefixes (exact when the predictions
+increase along it). Either way ``phi_c >= 0``. They are normalised to fractions
+``phi_c / sum_d phi_d`` in ``[0, 1]`` that sum to 1, so each conversion (and its value) is
+shared among its own channels. When ``sum_d phi_d = 0`` (possible only with
+``baseline="model"``: no sub-journey is predicted above the empty one) the journey is split
+equally (``n_equal_split``). Channel credit is the sum of fractions over converting journeys,
+so credits sum to the total conversions and value, and a channel's credit lies in ``[0, S_c]``
+(value: ``[0, V_c]``), the conversions (value) of the journeys touching it.
 
 **Intervals.** The conversion model and the per-path fractions are fitted once; bootstrap
 replicates resample journeys and re-aggregate the fractions. The intervals therefore reflect
@@ -55,7 +63,7 @@ from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
-from attribution.shapley import exact_shapley
+from attribution.shapley import exact_shapley, monotone_cover
 
 __all__ = ["DataDrivenAttribution", "data_driven_attribution"]
 
@@ -449,7 +457,7 @@ class DataDrivenAttribution(AttributionModel):
         diagnostics["v_empty"] = baseline
         fractions = np.zeros(units.group_channel.shape[0])
         rng = np.random.default_rng(self.random_state)
-        n_coalitions = n_sampled = n_equal = 0
+        n_coalitions = n_sampled = n_equal = n_raised = 0
         for k in np.unique(units.distinct[converting]):
             k = int(k)
             idx = np.flatnonzero(converting & (units.distinct == k))
@@ -462,10 +470,13 @@ class DataDrivenAttribution(AttributionModel):
                     keep = _subset_bits(k)[1:][None, :, :]
                     pred = self._predict(units, chunk, k, keep, n_ch).reshape(chunk.shape[0], -1)
                     values = np.concatenate([np.full((chunk.shape[0], 1), baseline), pred], 1)
-                    phi = exact_shapley(values, k)
+                    cover = monotone_cover(values, k)
+                    phi = exact_shapley(cover, k)
+                    n_raised += int((cover[:, -1] > values[:, -1]).sum())
                 else:
-                    phi = self._sampled(units, chunk, k, n_ch, baseline, rng)
+                    phi, raised = self._sampled(units, chunk, k, n_ch, baseline, rng)
                     n_sampled += chunk.shape[0]
+                    n_raised += int(raised.sum())
                 n_coalitions += chunk.shape[0] * per_unit
                 total = phi.sum(axis=1, keepdims=True)
                 bad = ~(total[:, 0] > 0)
@@ -477,7 +488,7 @@ class DataDrivenAttribution(AttributionModel):
             n_coalitions=float(n_coalitions),
             n_sampled_journeys=float(n_sampled),
             n_equal_split=float(n_equal),
-            n_negative_contributions=float((fractions < 0).sum()),
+            n_raised_by_cover=float(n_raised),
         )
         group_unit = np.repeat(np.arange(units.n_units), units.distinct)
         shape = (journeys.n_paths, n_ch)
@@ -509,7 +520,11 @@ class DataDrivenAttribution(AttributionModel):
         n_ch: int,
         baseline: float,
         rng: np.random.Generator,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean marginals of the running-maximum game over random orders.
+
+        Also returns which units' full journey is predicted below one of its prefixes.
+        """
         n_u, n_p = chunk.shape[0], int(self.n_permutations)
         perms = np.argsort(rng.random((n_u, n_p, k)), axis=2)  # local channel order
         rank = np.argsort(perms, axis=2)  # position of each local channel
@@ -519,9 +534,12 @@ class DataDrivenAttribution(AttributionModel):
         along = np.concatenate(
             [np.full((n_u, n_p, 1), baseline), pred.reshape(n_u, n_p, k)], axis=2
         )
-        marginal = np.diff(along, axis=2)  # marginal of the channel at each position
+        # the monotone cover along each order: the best prediction of any prefix so far
+        running = np.maximum.accumulate(along, axis=2)
+        marginal = np.diff(running, axis=2)  # marginal of the channel at each position
         phi_samples = np.take_along_axis(marginal, rank, axis=2)
-        return phi_samples.mean(axis=1)
+        raised = np.asarray((running[:, :, -1] > along[:, :, -1]).any(axis=1))
+        return phi_samples.mean(axis=1), raised
 
     def _credit(
         self, prepared: _Prepared, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray

@@ -1,7 +1,10 @@
-"""Domain errors of the attribution package.
+"""Domain errors and warnings of the attribution package.
 
 Every error raised for bad input is a :class:`ValueError` subclass whose message names the
 column or value at fault, the first offending row where there is one, and how to fix it.
+:class:`SupportBoundError` is different: it reports a bug (a model gave credit outside the
+bound its definition guarantees), never a property of the data. Statistical caveats are
+:class:`AttributionWarning` warnings.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ __all__ = [
     "InvalidCovariatesError",
     "InvalidJourneysError",
     "InvalidModelOptionError",
+    "LowSupportWarning",
+    "SupportBoundError",
 ]
 
 
@@ -31,5 +36,18 @@ class InvalidCovariatesError(AttributionError):
     """A user table of covariates is invalid or does not match the journeys' users."""
 
 
+class SupportBoundError(RuntimeError):
+    """A model's credit left ``[0, support]`` of a channel: a bug in the model, never shown.
+
+    Every model's definition keeps a channel's credit between 0 and the conversions (and value)
+    of the journeys that touch it (see :mod:`attribution.support`); a result that breaks this
+    is refused instead of being reported.
+    """
+
+
 class AttributionWarning(UserWarning):
-    """A statistical caveat of an attribution result (sparse support, poor overlap, ...)."""
+    """Base class for statistical caveats issued by :mod:`attribution`."""
+
+
+class LowSupportWarning(AttributionWarning):
+    """Some channels are touched by too few journeys or conversions for a stable estimate."""

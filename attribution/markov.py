@@ -22,14 +22,29 @@ It is computed exactly with a sparse LU factorisation, not by simulating random 
 
 **Removal effect.** The removal effect of channel ``c`` is
 
-    RE_c = 1 - P(conversion | every state containing c redirected to (null)) / P(conversion)
+    RE_c = 1 - P(conversion | every state containing c redirected to (null)) / P(conversion).
 
-and the credit of ``c`` is ``total conversions * RE_c / sum_d RE_d``.
+**Credit: removal effects under the support caps.** The total conversions ``T`` are shared in
+proportion to the removal effects, except that no channel gets more than ``S_c``, the
+conversions of the journeys whose path touches it (:mod:`attribution.support`): the credit is
+
+    credit_c = min(S_c, lam * RE_c),   with lam such that sum_c credit_c = T
+
+(water-filling, :func:`attribution.support.capped_proportional`): channels that would exceed
+their cap get exactly the cap and the rest is redistributed in proportion to the removal effects
+of the others. Such a ``lam`` exists because every converting journey touches at least one
+channel, so ``sum_c S_c >= T``, and every channel of a converting journey has ``RE_c > 0``.
+When no cap binds this is the classical ``T * RE_c / sum_d RE_d``. A cap binds for a channel
+whose removal cuts many chain paths to conversion but which few converting journeys actually
+touch; in particular a channel seen only in non-converting journeys can have ``RE_c > 0`` at
+order 1 (its state leads to states that convert) and gets ``S_c = 0``. The removal effects are
+reported unchanged in the ``removal_effect`` extras.
 
 **Value.** Value credit is computed the same way with the expected conversion *value* in place of
 ``P(conversion)``: a conversion from state ``s`` is worth the mean conversion value of the
 journeys whose path ends in ``s``; ``r`` becomes ``r_s * mean_value_s``, and the value credit of
-``c`` is ``total value * RE^value_c / sum_d RE^value_d``.
+``c`` is ``min(V_c, lam' * RE^value_c)`` summing to the total value, with ``V_c`` the value of
+the journeys touching ``c``.
 
 Worked example (also a unit test): paths ``A > B`` (1 conversion, value 10), ``B`` (1 null) and
 ``A`` (1 conversion with value 5, 1 null). At order 1, ``P(conversion) = 0.5``,
@@ -62,6 +77,13 @@ from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
+from attribution.support import (
+    ChannelPresence,
+    capped_proportional,
+    channel_support,
+    check_within_support,
+    presence_matrix,
+)
 
 __all__ = [
     "MarkovAttribution",
@@ -281,6 +303,8 @@ def _state_names(structure: _Structure, channels: tuple[str, ...]) -> tuple[str,
 class _Prepared:
     structure: _Structure
     state_names: tuple[str, ...]
+    #: which channels each path touches (the caps S_c, V_c of the credit)
+    presence: ChannelPresence
     #: (n_edges, n_paths) path-edge incidence, built when many replicates will reuse it
     incidence: sp.csr_matrix | None = None
 
@@ -364,7 +388,15 @@ class MarkovAttribution(AttributionModel):
                 shape=(structure.edge_from.shape[0], journeys.n_paths),
             )
             incidence.sum_duplicates()
-        return _Prepared(structure, _state_names(structure, journeys.channels), incidence)
+        return _Prepared(
+            structure,
+            _state_names(structure, journeys.channels),
+            ChannelPresence.of(journeys),
+            incidence,
+        )
+
+    def _presence(self, prepared: _Prepared, journeys: Journeys) -> ChannelPresence:
+        return prepared.presence
 
     def _credit(
         self, prepared: _Prepared, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
@@ -378,9 +410,10 @@ class MarkovAttribution(AttributionModel):
             incidence=prepared.incidence,
         )
         re_conv, re_value = chain.removal_effects()
+        caps = prepared.presence.support(conversions, nulls, value)
         return Credit(
-            conversions=_split(conversions.sum(), re_conv),
-            value=_split(value.sum(), re_value),
+            conversions=capped_proportional(float(conversions.sum()), re_conv, caps.conversions),
+            value=capped_proportional(float(value.sum()), re_value, caps.value),
             extras={"removal_effect": re_conv, "value_removal_effect": re_value},
             diagnostics={
                 "conversion_probability": float(chain.absorption()[0]),
@@ -408,8 +441,9 @@ class MarkovAttribution(AttributionModel):
         """Split the conversions of *new* journeys by the fitted removal effects.
 
         Each converting journey's conversion (and value) is shared among the distinct channels
-        of its path in proportion to their fitted removal effects; channels unseen at fit time
-        get no credit, and a path with no fitted channel is reported in ``notes``.
+        of its path in proportion to their fitted removal effects, so the credit stays within
+        the support of the new journeys; channels unseen at fit time get no credit, and a path
+        with no fitted channel is reported in ``notes``.
         """
         self._check_fitted()
         fitted = {c: i for i, c in enumerate(self.journeys_.channels)}
@@ -419,12 +453,7 @@ class MarkovAttribution(AttributionModel):
                 for c in journeys.channels
             ]
         )
-        presence = sp.csr_matrix(
-            (np.ones(journeys.touches.shape[0]), (journeys.path_of_touch(), journeys.touches)),
-            shape=(journeys.n_paths, journeys.n_channels),
-        )
-        presence.data[:] = 1.0  # distinct channels
-        weights = presence.multiply(re[None, :]).tocsr()
+        weights = presence_matrix(journeys).multiply(re[None, :]).tocsr()
         row_sum = np.asarray(weights.sum(axis=1)).ravel()
         unattributed = int(journeys.conversions[row_sum == 0].sum())
         inv = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
@@ -434,24 +463,26 @@ class MarkovAttribution(AttributionModel):
             notes = (
                 f"{unattributed} conversions on paths with no fitted channel are unattributed",
             )
+        support = channel_support(journeys)
+        conversions, value = check_within_support(
+            np.asarray(fractions.T @ journeys.conversions, dtype=float),
+            np.asarray(fractions.T @ journeys.value, dtype=float),
+            support,
+            model=self.name,
+            context="applied to new journeys",
+        )
         return AttributionResult(
             model=self.name,
             params={**self.result_.params, "applied_to_new_journeys": True},
             channels=journeys.channels,
-            conversions=np.asarray(fractions.T @ journeys.conversions, dtype=float),
-            value=np.asarray(fractions.T @ journeys.value, dtype=float),
+            conversions=conversions,
+            value=value,
             total_conversions=float(journeys.total_conversions),
             total_value=journeys.total_value,
             extras={"removal_effect": re},
             notes=notes,
+            support=support,
         )
-
-
-def _split(total: float, effects: np.ndarray) -> np.ndarray:
-    s = effects.sum()
-    if s <= 0:
-        return np.zeros_like(effects)
-    return total * effects / s
 
 
 def markov_attribution(journeys: Journeys, order: int = 1, **params: Any) -> AttributionResult:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from attribution.support import ChannelSupport
+
 if TYPE_CHECKING:
     from attribution.sensitivity import SensitivityCurve
 
@@ -33,7 +35,10 @@ class ConfidenceIntervals:
     Attributes
     ----------
     conversions_low, conversions_high, value_low, value_high
-        ``(n_channels,)`` interval bounds for credit in conversions and in value.
+        ``(n_channels,)`` interval bounds for credit in conversions and in value. Models fitted
+        with :class:`attribution.base.AttributionModel` clamp them into ``[0, S_c]`` and
+        ``[0, V_c]`` and widen them to contain the point estimate (see
+        :func:`attribution.bootstrap.bootstrap_credit`).
     level
         Coverage, e.g. 0.95.
     n_replicates
@@ -42,6 +47,9 @@ class ConfidenceIntervals:
         ``"poisson"`` or ``"multinomial"`` (see :mod:`attribution.bootstrap`).
     seed
         Seed of the replicates.
+    widened
+        ``(n_channels,)`` booleans: the percentile interval (in conversions or in value) missed
+        the point estimate and was extended to it; ``None`` when no point estimate was given.
     """
 
     conversions_low: np.ndarray
@@ -52,6 +60,7 @@ class ConfidenceIntervals:
     n_replicates: int
     method: str
     seed: int | None
+    widened: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +76,8 @@ class AttributionResult:
     channels
         Channel names, in the order of the arrays.
     conversions, value
-        Credit in conversions and in conversion value per channel. For most models these sum to
+        Credit in conversions and in conversion value per channel. Every model of the catalog
+        keeps them within ``[0, S_c]`` and ``[0, V_c]`` (see ``support``) and makes them sum to
         the journeys' total conversions and value.
     total_conversions, total_value
         Totals of the journeys the model was fitted on.
@@ -83,6 +93,9 @@ class AttributionResult:
         For the ``causal`` model: the bias of each channel's credit under unmeasured confounding
         of size ``lambda`` (:class:`~attribution.sensitivity.SensitivityCurve`), used to
         calibrate untested channels with lift tests; ``None`` for other models.
+    support
+        Journeys, conversions and value of the journeys touching each channel
+        (:class:`attribution.support.ChannelSupport`), or ``None`` (e.g. a calibrated result).
     """
 
     model: str
@@ -97,10 +110,11 @@ class AttributionResult:
     notes: tuple[str, ...] = ()
     diagnostics: dict[str, float] = field(default_factory=dict)
     sensitivity: SensitivityCurve | None = None
+    support: ChannelSupport | None = None
 
     @property
     def share(self) -> np.ndarray:
-        """Share of total conversion credit per channel (may be negative for some models)."""
+        """Share of total conversion credit per channel."""
         total = float(np.sum(self.conversions))
         if total == 0:
             return np.zeros_like(self.conversions, dtype=float)
@@ -110,8 +124,9 @@ class AttributionResult:
         """One row per channel.
 
         Columns: ``channel``, ``conversions``, ``value``, ``share``, the extras (e.g.
-        ``removal_effect``) and, when intervals were computed, ``ci_low``, ``ci_high``
-        (conversions) and ``value_ci_low``, ``value_ci_high``.
+        ``removal_effect``), with the support ``support_journeys``, ``support_conversions`` and
+        ``support_value`` (the bounds of the credit) and, when intervals were computed,
+        ``ci_low``, ``ci_high`` (conversions) and ``value_ci_low``, ``value_ci_high``.
         """
         frame = pd.DataFrame(
             {
@@ -123,6 +138,10 @@ class AttributionResult:
         )
         for name, values in self.extras.items():
             frame[name] = np.asarray(values, dtype=float)
+        if self.support is not None:
+            frame["support_journeys"] = self.support.journeys
+            frame["support_conversions"] = self.support.conversions
+            frame["support_value"] = self.support.value
         if self.ci is not None:
             frame["ci_low"] = self.ci.conversions_low
             frame["ci_high"] = self.ci.conversions_high

@@ -25,12 +25,13 @@ Ordered Shapley (``"ordered_shapley"``, same paper)
     simplified Shapley credit, so credits again sum to the total conversions. The weights use
     conversions, never the bare number of journeys.
 
-Conversion-rate Shapley (``"conversion_rate_shapley"``, Dalessandro et al. 2012)
-    The game is the conversion probability of a journey whose channel set is exactly ``S``:
-    ``v(S) = conversions(S) / journeys(S)`` estimated from converting *and* non-converting
-    journeys, and
-
-        phi_i = sum_{S not containing i} |S|! (n - |S| - 1)! / n! * (v(S + i) - v(S)).
+Conversion-rate Shapley (``"conversion_rate_shapley"``, after Dalessandro et al. 2012)
+    The *rate game* is the conversion probability of a journey whose channel set is exactly
+    ``S``, estimated from converting *and* non-converting journeys:
+    ``v(S) = conversions(S) / journeys(S)``, smoothed as below. Each observed channel set's
+    conversions are then split among *its own* channels by the Shapley values of the monotone
+    cover of ``v`` restricted to that set, so a channel's credit always lies in ``[0, S_c]``
+    (the conversions of the journeys touching it).
 
     *Unobserved coalitions* (policy ``unobserved``):
 
@@ -40,9 +41,10 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, Dalessandro et al. 2012)
         non-conversions; an L2 penalty of 1 on ``b_c`` keeps channels that never convert
         finite). Unobserved sets get ``v(S) = m(S)``; observed sets are shrunk towards it,
         ``v(S) = (conversions(S) + k m(S)) / (journeys(S) + k)`` with ``k = smoothing``
-        pseudo-journeys. ``smoothing="auto"`` (default) estimates ``k`` by empirical Bayes: the
-        observed sets are treated as beta-binomial around ``m(S)`` with intra-set correlation
-        ``rho = 1 / (k + 1)``, estimated by the method of moments
+        pseudo-journeys (hierarchical shrinkage: a set seen on a handful of journeys stays near
+        the main-effects model). ``smoothing="auto"`` (default) estimates ``k`` by empirical
+        Bayes: the observed sets are treated as beta-binomial around ``m(S)`` with intra-set
+        correlation ``rho = 1 / (k + 1)``, estimated by the method of moments
 
             rho = sum_S [(c_S - n_S m_S)^2 - n_S m_S (1 - m_S)] / sum_S n_S (n_S - 1) m_S (1 - m_S)
 
@@ -55,25 +57,59 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, Dalessandro et al. 2012)
         naive estimate of other tools, kept for comparison.
 
     *Baseline* ``v(empty)`` (no journey without touches is observed): ``baseline="zero"``
-    (default) sets it to 0, so the Shapley values share ``v(all channels)``; ``"model"`` uses
-    the logistic model's intercept ``sigmoid(b0)``.
+    (default) sets it to 0, so each set's whole conversion probability is shared; ``"model"``
+    uses the logistic model's intercept ``sigmoid(b0)``, so only the part above it is.
 
-    *Scaling*: credit is ``phi_i / sum_j phi_j * total conversions``; a game whose values sum
-    to about zero (``v(all) = v(empty)``, typical of ``"zero"`` when no journey touched every
-    channel) cannot be scaled and is refused with a clear error. Negative ``phi_i`` (a
-    channel whose presence lowers the conversion rate) stay negative: they are reported, not
-    clipped, and the credits still sum to the total conversions. The raw values are reported in
-    the ``shapley_value`` extra. The value game is
-    ``v_value(S) = v(S) * a(S)`` with ``a(S)`` the mean value per conversion of the set (shrunk
-    towards the overall mean with ``smoothing`` pseudo-conversions; the overall mean for
-    unobserved sets); value credit is scaled to the total value the same way.
+    *Monotone cover* (free disposal: adding a channel to a journey never lowers its conversion
+    probability; a set estimated below one of its subsets is noise or a channel that hurts,
+    and neither earns negative credit):
 
-    *Exact computation* for ``n <= max_exact_channels`` (default 20, at most 24): ``v`` is
-    tabulated on all ``2^n`` sets and the sum above is evaluated for each channel with array
-    operations, ``O(2^n n)``. Beyond that, ``n_permutations`` random channel orders are drawn
-    (the same for the point estimate and every bootstrap replicate) and ``phi_i`` is the mean
-    marginal contribution of ``i`` over them; its Monte-Carlo standard error is reported in the
-    ``shapley_se`` extra (0 when exact). At most 64 channels (sets are 64-bit masks).
+        vbar(T) = max over U subset of T of v(U),
+
+    computed on all ``2^n`` sets by a max-zeta transform in ``O(n 2^n)``
+    (:func:`monotone_cover`). The number of observed sets that the cover raises
+    (``vbar(S) > v(S)``) is ``diagnostics["n_raised_by_cover"]``.
+
+    *Split per channel set.* For an observed channel set ``S`` and ``i`` in ``S``, ``phi_i^S`` is
+    the Shapley value of ``i`` in ``vbar`` restricted to the subsets of ``S``:
+
+        phi_i^S = sum_{T subset of S - {i}} |T|! (|S| - |T| - 1)! / |S|! (vbar(T + i) - vbar(T))
+                = G(S) - G(S - {i}),
+
+    with ``d`` the Harsanyi dividends of ``vbar`` (its Moebius transform), ``g(T) = d(T) / |T|``
+    (``g(empty) = 0``) and ``G`` the zeta transform of ``g``: two more ``O(n 2^n)`` transforms
+    give ``phi^S`` for every set at once (:func:`restricted_shapley`). By efficiency
+    ``sum_{i in S} phi_i^S = vbar(S) - vbar(empty)``, and ``phi_i^S >= 0`` because ``vbar`` is
+    monotone. The conversions ``c_S`` and the value ``V_S`` of the journeys with channel set
+    ``S`` are split with the shares ``phi_i^S / (vbar(S) - vbar(empty))`` (equally among the
+    members of ``S`` when ``vbar(S) = vbar(empty)``, which only ``baseline="model"`` allows:
+    no subset of ``S`` converts above the baseline; counted in ``diagnostics["n_equal_split"]``):
+
+        credit_i = sum_{S containing i} c_S phi_i^S / (vbar(S) - vbar(empty)),
+
+    and the same with ``V_S`` for value (value uses the conversion shares; there is no separate
+    value game). Hence ``0 <= credit_i <= S_i``, ``0 <= value credit_i <= V_i`` and the credits
+    sum to the total conversions and value.
+
+    This replaces the former global definition (Shapley values of ``v`` over all ``n`` channels,
+    scaled to the total conversions), which credited channels for coalitions no journey had and
+    gave, on ChannelAttribution's sample data, 3,471 conversions to a channel touched by 15
+    journeys with 4 conversions and -432 to another. The ``rate_contribution`` extra is the
+    journey-weighted mean of ``phi_i^S`` over the journeys touching ``i`` (probability units:
+    what the channel adds to the conversion probability of the journeys it touched, by this
+    split).
+
+    *Computation.* For ``n <= max_exact_channels`` (default 20, at most 24) ``v`` is tabulated on
+    all ``2^n`` sets and the transforms above run once, ``O(n 2^n)``. With more channels each
+    observed set ``S`` is computed on its own ``2^|S|`` subsets (the same numbers), exactly
+    when ``|S| <= max_exact_channels``; a larger set is sampled over ``n_permutations`` random
+    orders of its own channels (drawn once with ``random_state``, the same for every bootstrap
+    replicate): along each order the cover is approximated by the running maximum of ``v`` over
+    the order's prefixes (exact when ``v`` is monotone along it), and a channel's share is its
+    mean marginal contribution divided by the sum of the means. Its Monte-Carlo standard error
+    (delta method) gives the ``credit_se`` extra (0 when every set is exact). Shares of sampled
+    sets are in ``[0, 1]`` and sum to 1, so the bound holds there too. At most 64 channels (sets
+    are 64-bit masks).
 """
 
 from __future__ import annotations
@@ -91,6 +127,7 @@ from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
+from attribution.support import MAX_MASK_CHANNELS, path_masks, presence_matrix
 
 __all__ = [
     "ConversionRateShapley",
@@ -107,7 +144,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_MASK_CHANNELS = 64
 MAX_EXACT_CHANNELS = 24
 _RIDGE = 1.0
 
@@ -130,19 +166,7 @@ def channel_masks(journeys: Journeys) -> np.ndarray:
             f"channel-set models handle at most {MAX_MASK_CHANNELS} channels, these journeys have "
             f"{journeys.n_channels}: group rare channels (e.g. into 'other') first"
         )
-    bits = np.left_shift(np.uint64(1), journeys.touches.astype(np.uint64))
-    return np.bitwise_or.reduceat(bits, journeys.offsets[:-1].astype(np.intp))
-
-
-def _presence(journeys: Journeys) -> sp.csr_matrix:
-    """``(n_paths, n_channels)`` 0/1 matrix of the distinct channels of each path."""
-    matrix = sp.csr_matrix(
-        (np.ones(journeys.touches.shape[0]), (journeys.path_of_touch(), journeys.touches)),
-        shape=(journeys.n_paths, journeys.n_channels),
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
+    return path_masks(journeys)
 
 
 def shapley_weights(n: int) -> np.ndarray:
@@ -244,7 +268,7 @@ class SimplifiedShapley(_ShapleyBase):
     name = "shapley"
 
     def _prepare(self, journeys: Journeys) -> _Linear:
-        presence = _presence(journeys)
+        presence = presence_matrix(journeys)
         k = np.diff(presence.indptr).astype(np.float64)
         return _Linear(fractions=sp.diags(1.0 / k) @ presence)
 
@@ -427,25 +451,125 @@ def _subset_sums(coefs: np.ndarray) -> np.ndarray:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# Games on all subsets: monotone cover and per-set Shapley values
+# --------------------------------------------------------------------------------------------
+
+
+def _halves(values: np.ndarray, n: int, i: int) -> np.ndarray:
+    """View ``(..., 2^(n-i-1), 2, 2^i)``: ``[..., 0, :]`` sets without player ``i``, ``1`` with."""
+    return values.reshape(*values.shape[:-1], 1 << (n - i - 1), 2, 1 << i)
+
+
+def monotone_cover(values: np.ndarray, n: int) -> np.ndarray:
+    """Monotone cover ``vbar(T) = max over U subset of T of v(U)`` of games on all ``2^n`` sets.
+
+    ``values[..., mask]`` is ``v`` of the set whose members are the set bits of ``mask``;
+    leading axes are independent games. ``vbar`` is the smallest monotone game above ``v``
+    (free disposal: adding a player never lowers the value). Max-zeta transform, ``O(n 2^n)``.
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    if out.shape[-1] != 1 << n:
+        raise ValueError(f"values must have 2**{n} = {1 << n} entries on the last axis")
+    for i in range(n):
+        v = _halves(out, n, i)
+        np.maximum(v[..., 1, :], v[..., 0, :], out=v[..., 1, :])
+    return out
+
+
+def _subset_transform(values: np.ndarray, n: int, sign: float) -> np.ndarray:
+    """Zeta (``sign=1``: sum over subsets) or Moebius (``sign=-1``) transform over all sets."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    for i in range(n):
+        v = _halves(out, n, i)
+        v[..., 1, :] += sign * v[..., 0, :]
+    return out
+
+
+def restricted_shapley(values: np.ndarray, n: int, masks: np.ndarray) -> np.ndarray:
+    """Shapley values of the game restricted to the subsets of each set ``S`` in ``masks``.
+
+    For a game ``v`` on all ``2^n`` sets with Harsanyi dividends ``d`` (the Moebius transform of
+    ``v``), the Shapley value of player ``i`` in ``v`` restricted to the subsets of ``S`` is
+
+        phi_i^S = sum over T subset of S containing i of d(T) / |T| = G(S) - G(S minus i)
+
+    with ``g(T) = d(T) / |T|`` (``g(empty) = 0``) and ``G`` the zeta transform of ``g``; one pair
+    of transforms, ``O(n 2^n)``, serves every ``S``. ``sum_{i in S} phi_i^S = v(S) - v(empty)``.
+
+    Parameters
+    ----------
+    values
+        ``(2**n,)`` game values (bit ``i`` of an index is player ``i``).
+    n
+        Number of players.
+    masks
+        ``(m,)`` integer bitmasks of the sets ``S``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, n)``: ``phi_i^S`` for members of ``S``, 0 for the other players.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (1 << n,):
+        raise ValueError(f"values must have 2**{n} = {1 << n} entries")
+    dividends = _subset_transform(values, n, -1.0)
+    size = np.bitwise_count(np.arange(1 << n, dtype=np.uint32)).astype(np.float64)
+    g = np.divide(dividends, size, out=np.zeros_like(dividends), where=size > 0)
+    big_g = _subset_transform(g, n, 1.0)
+    masks = np.asarray(masks).astype(np.int64)
+    bits = np.left_shift(np.int64(1), np.arange(n, dtype=np.int64))
+    member = (masks[:, None] & bits[None, :]) != 0
+    without = masks[:, None] & ~bits[None, :]
+    return np.where(member, big_g[masks][:, None] - big_g[without], 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion-rate Shapley: the model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _SetGroup:
+    """Observed channel sets with the same number ``k`` of channels (per-set computation)."""
+
+    k: int
+    sets: np.ndarray  # (s,) index into set_masks
+    members: np.ndarray  # (s, k) channels of each set, increasing
+    #: (s, m, k) random orders of each set's members (local indices), None when exact
+    permutations: np.ndarray | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class _RatePrepared:
     n_channels: int
     set_masks: np.ndarray  # (d,) distinct channel sets (uint64), sorted
     set_bits: np.ndarray  # (d, n) float 0/1
     path_set: np.ndarray  # (n_paths,) index into set_masks
+    #: all 2^n sets tabulated (n <= max_exact_channels); otherwise per-set groups
     exact: bool
-    permutations: np.ndarray | None = None  # (m, n) channel orders
-    prefix_masks: np.ndarray | None = None  # (u,) unique prefix masks
-    prefix_index: np.ndarray | None = None  # (m, n + 1) index into prefix_masks
+    groups: tuple[_SetGroup, ...] = ()
+
+    @property
+    def n_sampled_sets(self) -> int:
+        return sum(g.sets.shape[0] for g in self.groups if g.permutations is not None)
+
+
+#: chunk of game values handled at once in the per-set computation
+_CHUNK_VALUES = 1 << 22
+#: a set whose Shapley values sum to at most this (probability units) is split equally
+_ZERO_CONTRIBUTION = 1e-12
 
 
 class ConversionRateShapley(_ShapleyBase):
-    """Shapley value of the conversion-rate game (Dalessandro et al. 2012).
+    """Per-journey Shapley split of the monotone conversion-rate game (after Dalessandro 2012).
 
-    ``v(S)`` is the conversion probability of journeys whose channel set is exactly ``S``,
-    estimated from converting and non-converting journeys; see the module docstring for the
-    policies for unobserved sets and the baseline, the scaling, and exact versus sampled
-    computation.
+    ``v(S)`` is the smoothed conversion probability of journeys whose channel set is exactly
+    ``S``; its monotone cover splits the conversions (and value) of each observed channel set
+    among that set's channels by the Shapley values of the cover restricted to the set, so a
+    channel's credit lies in ``[0, S_c]``. See the module docstring for the exact definitions
+    (unobserved sets, baseline, cover, split, exact versus sampled computation).
 
     Parameters
     ----------
@@ -457,9 +581,11 @@ class ConversionRateShapley(_ShapleyBase):
     baseline
         ``v(empty)``: ``"zero"`` (default) or ``"model"`` (logistic intercept).
     max_exact_channels
-        Largest number of channels computed exactly (at most 24); more are sampled.
+        Up to this many channels (at most 24) the game is tabulated on all ``2^n`` sets; with
+        more, each channel set is computed on its own subsets, exactly when it has at most this
+        many channels and from ``n_permutations`` random orders of its channels otherwise.
     n_permutations
-        Random channel orders when sampling (``>= 2``).
+        Random orders per channel set when sampling (``>= 2``).
     n_bootstrap, ci_level, bootstrap_method, random_state
         Bootstrap intervals (see :class:`attribution.base.AttributionModel`); ``random_state``
         also seeds the permutations.
@@ -467,13 +593,23 @@ class ConversionRateShapley(_ShapleyBase):
     Attributes
     ----------
     result_ : AttributionResult
-        Credit per channel with extras ``shapley_value`` (raw ``phi_i``, probability units) and
-        ``shapley_se`` (Monte-Carlo standard error, 0 when exact) and, with the logistic
-        fallback, ``logit_coefficient``; diagnostics ``exact``, ``v_all`` (``v`` of the set of
-        all channels), ``v_empty``, ``n_observed_sets``, ``n_negative`` (channels with
-        ``phi_i < 0``) and ``logit_intercept``.
+        Credit per channel with extras ``rate_contribution`` (journey-weighted mean of
+        ``phi_c^S`` over the journeys touching the channel, probability units) and
+        ``credit_se`` (Monte-Carlo standard error of the credit, 0 when every set is computed
+        exactly) and, with the logistic fallback, ``logit_coefficient``; diagnostics ``exact``,
+        ``v_empty``, ``n_observed_sets``, ``n_raised_by_cover``, ``n_equal_split``,
+        ``n_sampled_sets`` and, with the logistic fallback, ``logit_intercept`` and
+        ``smoothing``.
     coefficients_ : pandas.Series
         Logistic fallback coefficients (``intercept`` and one per channel), or ``None``.
+
+    Examples
+    --------
+    >>> from attribution import Journeys
+    >>> j = Journeys.from_sequences([["A"], ["B"], ["A", "B"]], [1, 2, 3], [3, 2, 1])
+    >>> r = ConversionRateShapley(unobserved="zero", n_bootstrap=0).fit(j).result_
+    >>> r.conversions.round(4).tolist()
+    [2.0, 4.0]
     """
 
     name = "conversion_rate_shapley"
@@ -535,27 +671,31 @@ class ConversionRateShapley(_ShapleyBase):
         masks = channel_masks(journeys)
         set_masks, path_set = np.unique(masks, return_inverse=True)
         set_bits = _mask_bits(set_masks, n)
-        exact = n <= int(self.max_exact_channels)
-        if exact:
+        limit = int(self.max_exact_channels)
+        if n <= limit:
             return _RatePrepared(n, set_masks, set_bits, path_set.ravel(), True)
         rng = np.random.default_rng(self.random_state)
         m = int(self.n_permutations)
-        perms = np.argsort(rng.random((m, n)), axis=1)
-        bits = np.left_shift(np.uint64(1), perms.astype(np.uint64))
-        prefixes = np.zeros((m, n + 1), dtype=np.uint64)
-        prefixes[:, 1:] = np.bitwise_or.accumulate(bits, axis=1)
-        uniq, index = np.unique(prefixes, return_inverse=True)
-        logger.info("conversion-rate Shapley: %d channels, sampling %d permutations", n, m)
-        return _RatePrepared(
+        sizes = set_bits.sum(axis=1).astype(np.int64)
+        groups = []
+        for k in np.unique(sizes):
+            k = int(k)
+            sets = np.flatnonzero(sizes == k)
+            members = np.nonzero(set_bits[sets])[1].reshape(sets.shape[0], k)
+            perms = None
+            if k > limit:
+                perms = np.argsort(rng.random((sets.shape[0], m, k)), axis=2).astype(np.int8)
+            groups.append(_SetGroup(k, sets, members, perms))
+        prepared = _RatePrepared(n, set_masks, set_bits, path_set.ravel(), False, tuple(groups))
+        logger.info(
+            "conversion-rate Shapley: %d channels, %d channel sets computed on their own "
+            "subsets, %d of them sampled with %d orders",
             n,
-            set_masks,
-            set_bits,
-            path_set.ravel(),
-            False,
-            permutations=perms,
-            prefix_masks=uniq,
-            prefix_index=index.reshape(m, n + 1),
+            set_masks.shape[0],
+            prepared.n_sampled_sets,
+            m,
         )
+        return prepared
 
     def _credit(
         self,
@@ -569,9 +709,7 @@ class ConversionRateShapley(_ShapleyBase):
         conv = np.bincount(prepared.path_set, conversions, d)
         jour = conv + np.bincount(prepared.path_set, nulls, d)
         val = np.bincount(prepared.path_set, value, d)
-        total_conv, total_val = float(conversions.sum()), float(value.sum())
         seen = jour > 0
-        mean_value = total_val / total_conv if total_conv > 0 else 0.0
         k = 0.0
         beta: np.ndarray | None = None
         if self.unobserved == "logistic":
@@ -584,94 +722,72 @@ class ConversionRateShapley(_ShapleyBase):
             rate = (conv + k * model_seen) / np.maximum(jour + k, 1e-300)
         else:
             rate = conv / np.maximum(jour, 1.0)
-        if self.unobserved == "logistic" and k > 0:
-            per_conv = (val + k * mean_value) / (conv + k)
-        else:
-            per_conv = np.where(conv > 0, _safe_div(val, conv), mean_value)
         v_empty = float(expit(beta[0])) if self.baseline == "model" and beta is not None else 0.0
+        game = _RateGame(prepared.set_masks, seen, rate, beta, v_empty)
 
+        phi = np.zeros((d, n))  # phi_c^S of every observed set (rows), probability units
+        share_se = np.zeros((d, n))  # Monte-Carlo standard error of the shares
+        raised = np.zeros(d, dtype=bool)
         if prepared.exact:
-            full_rate = (
-                expit(beta[0] + _subset_sums(beta[1:])) if beta is not None else np.zeros(1 << n)
-            )
-            full_per_conv = np.full(1 << n, mean_value)
-            idx = prepared.set_masks[seen].astype(np.intp)
-            full_rate[idx] = rate[seen]
-            full_per_conv[idx] = per_conv[seen]
-            full_rate[0] = v_empty
-            full_per_conv[0] = mean_value
-            games = np.stack([full_rate, full_rate * full_per_conv])
-            phi2 = exact_shapley(games, n)
-            phi, phi_value = phi2[0], phi2[1]
-            se = np.zeros(n)
-            v_all = float(full_rate[-1])
+            full = game.all_sets(n)
+            cover = monotone_cover(full, n)
+            idx = prepared.set_masks[seen].astype(np.int64)
+            phi[seen] = restricted_shapley(cover, n, idx)
+            raised[seen] = cover[idx] > full[idx] + _ZERO_CONTRIBUTION
         else:
-            assert prepared.prefix_masks is not None and prepared.prefix_index is not None
-            assert prepared.permutations is not None
-            pm = prepared.prefix_masks
-            if beta is not None:
-                pre_rate = expit(beta[0] + _mask_bits(pm, n) @ beta[1:])
-            else:
-                pre_rate = np.zeros(pm.shape[0])
-            pre_per_conv = np.full(pm.shape[0], mean_value)
-            pos = np.searchsorted(prepared.set_masks, pm)
-            pos_c = np.minimum(pos, d - 1)
-            hit = (prepared.set_masks[pos_c] == pm) & seen[pos_c]
-            pre_rate[hit] = rate[pos_c[hit]]
-            pre_per_conv[hit] = per_conv[pos_c[hit]]
-            empty = pm == 0
-            pre_rate[empty] = v_empty
-            pre_per_conv[empty] = mean_value
-            results = []
-            for game in (pre_rate, pre_rate * pre_per_conv):
-                along = game[prepared.prefix_index]  # (m, n + 1)
-                marginal = np.diff(along, axis=1)
-                samples = np.empty_like(marginal)
-                rows = np.arange(marginal.shape[0])[:, None]
-                samples[rows, prepared.permutations] = marginal
-                results.append(samples)
-            m = results[0].shape[0]
-            phi = results[0].mean(axis=0)
-            phi_value = results[1].mean(axis=0)
-            se = results[0].std(axis=0, ddof=1) / math.sqrt(m)
-            full_mask = np.uint64((1 << n) - 1) if n < 64 else np.uint64(2**64 - 1)
-            at_full = np.flatnonzero(pm == full_mask)
-            v_all = float(pre_rate[at_full[0]]) if at_full.size else float("nan")
+            for group in prepared.groups:
+                _group_shapley(group, game, phi, share_se, raised)
 
-        credit = _scale(phi, total_conv)
-        credit_value = _scale(phi_value, total_val)
-        extras = {"shapley_value": phi, "shapley_se": se}
+        total = phi.sum(axis=1)
+        equal = seen & ~(total > _ZERO_CONTRIBUTION)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = np.where(
+                equal[:, None],
+                prepared.set_bits / prepared.set_bits.sum(axis=1, keepdims=True),
+                phi / np.where(equal, 1.0, total)[:, None],
+            )
+            share_se = np.where(
+                equal[:, None], 0.0, share_se / np.where(equal, 1.0, total)[:, None]
+            )
+        shares[~seen] = 0.0
+        reach = jour @ prepared.set_bits
+        extras = {
+            "rate_contribution": np.divide(jour @ phi, reach, out=np.zeros(n), where=reach > 0),
+            "credit_se": np.sqrt((conv**2) @ (share_se**2)),
+        }
         diagnostics = {
-            "exact": float(prepared.exact),
-            "v_all": v_all,
+            "exact": float(prepared.n_sampled_sets == 0),
             "v_empty": v_empty,
             "n_observed_sets": float(seen.sum()),
-            "n_negative": float((phi < 0).sum()),
+            "n_raised_by_cover": float(raised.sum()),
+            "n_equal_split": float((equal & (conv > 0)).sum()),
+            "n_sampled_sets": float(prepared.n_sampled_sets),
         }
         if beta is not None:
             extras["logit_coefficient"] = beta[1:]
             diagnostics["logit_intercept"] = float(beta[0])
             diagnostics["smoothing"] = k
         return Credit(
-            conversions=credit, value=credit_value, extras=extras, diagnostics=diagnostics
+            conversions=conv @ shares, value=val @ shares, extras=extras, diagnostics=diagnostics
         )
 
     def _notes(self, journeys: Journeys) -> tuple[str, ...]:
-        notes = []
-        if journeys.n_channels > int(self.max_exact_channels):
-            notes.append(
-                f"{journeys.n_channels} channels > max_exact_channels="
-                f"{self.max_exact_channels}: Shapley values estimated from "
-                f"{self.n_permutations} random channel orders (see shapley_se)"
-            )
-        return tuple(notes)
+        limit = int(self.max_exact_channels)
+        if journeys.n_channels <= limit:
+            return ()
+        sizes = np.bitwise_count(np.unique(channel_masks(journeys)))
+        large = int((sizes > limit).sum())
+        if not large:
+            return ()
+        return (
+            f"{large} channel sets have more than max_exact_channels={limit} channels: their "
+            f"split is estimated from {self.n_permutations} random orders of their channels "
+            "(see credit_se)",
+        )
 
     def fit(self, journeys: Journeys, **kwargs: Any) -> ConversionRateShapley:
         """Fit and set ``result_`` (see the class docstring) and ``coefficients_``."""
-        try:
-            super().fit(journeys, **kwargs)
-        except _DegenerateGameError as exc:
-            raise InvalidModelOptionError(str(exc)) from exc
+        super().fit(journeys, **kwargs)
         import pandas as pd
 
         self.coefficients_: pd.Series | None = None
@@ -684,47 +800,112 @@ class ConversionRateShapley(_ShapleyBase):
                 index=["intercept", *journeys.channels],
                 name="coefficient",
             )
-        negative = [
-            c for c, v in zip(journeys.channels, self.result_.conversions, strict=True) if v < 0
-        ]
-        if negative:
-            from dataclasses import replace
-
-            note = (
-                f"negative contributions (presence lowers the estimated conversion rate): "
-                f"{', '.join(negative)}"
-            )
-            self.result_ = replace(self.result_, notes=(*self.result_.notes, note))
         return self
+
+
+@dataclass(frozen=True, eq=False)
+class _RateGame:
+    """``v(S)``: smoothed rate of observed sets, logistic model (or 0) elsewhere, baseline."""
+
+    set_masks: np.ndarray
+    seen: np.ndarray
+    rate: np.ndarray
+    beta: np.ndarray | None
+    v_empty: float
+
+    def all_sets(self, n: int) -> np.ndarray:
+        """``v`` on all ``2^n`` sets."""
+        if self.beta is not None:
+            full = expit(self.beta[0] + _subset_sums(self.beta[1:]))
+        else:
+            full = np.zeros(1 << n)
+        full[self.set_masks[self.seen].astype(np.int64)] = self.rate[self.seen]
+        full[0] = self.v_empty
+        return full
+
+    def at(self, masks: np.ndarray, logit: np.ndarray | None) -> np.ndarray:
+        """``v`` of the sets ``masks`` (uint64); ``logit`` is the logistic model's linear part."""
+        out = expit(logit) if logit is not None else np.zeros(masks.shape)
+        d = self.set_masks.shape[0]
+        pos = np.minimum(np.searchsorted(self.set_masks, masks), d - 1)
+        hit = (self.set_masks[pos] == masks) & self.seen[pos]
+        out[hit] = self.rate[pos[hit]]
+        out[masks == 0] = self.v_empty
+        return out
+
+
+def _group_shapley(
+    group: _SetGroup,
+    game: _RateGame,
+    phi: np.ndarray,
+    share_se: np.ndarray,
+    raised: np.ndarray,
+) -> None:
+    """Per-set Shapley values of the cover for one group of equal-size sets (in place)."""
+    k = group.k
+    member_bits = np.left_shift(np.uint64(1), group.members.astype(np.uint64))  # (s, k)
+    coef = game.beta[1:][group.members] if game.beta is not None else None
+    b0 = float(game.beta[0]) if game.beta is not None else 0.0
+    if group.permutations is None:
+        step = max(1, _CHUNK_VALUES // (1 << k))
+        for lo in range(0, group.sets.shape[0], step):
+            rows = slice(lo, lo + step)
+            s = member_bits[rows].shape[0]
+            # subset j of a set holds its members b with bit b of j set, as in exact_shapley
+            masks = np.zeros((s, 1), dtype=np.uint64)
+            logit = np.full((s, 1), b0) if coef is not None else None
+            for b in range(k):
+                masks = np.concatenate([masks, masks | member_bits[rows][:, b : b + 1]], axis=1)
+                if logit is not None and coef is not None:
+                    logit = np.concatenate([logit, logit + coef[rows][:, b : b + 1]], axis=1)
+            values = game.at(masks, logit)
+            cover = monotone_cover(values, k)
+            sets = group.sets[rows]
+            phi[sets[:, None], group.members[rows]] = exact_shapley(cover, k)
+            raised[sets] = cover[:, -1] > values[:, -1] + _ZERO_CONTRIBUTION
+        return
+    perms = group.permutations.astype(np.int64)
+    m = perms.shape[1]
+    step = max(1, _CHUNK_VALUES // (m * (k + 1)))
+    for lo in range(0, group.sets.shape[0], step):
+        rows = slice(lo, lo + step)
+        order = perms[rows]  # (s, m, k)
+        s = order.shape[0]
+        bits = np.take_along_axis(
+            np.broadcast_to(member_bits[rows][:, None, :], order.shape), order, axis=2
+        )
+        masks = np.zeros((s, m, k + 1), dtype=np.uint64)
+        masks[:, :, 1:] = np.bitwise_or.accumulate(bits, axis=2)
+        logit = None
+        if coef is not None:
+            steps = np.take_along_axis(
+                np.broadcast_to(coef[rows][:, None, :], order.shape), order, axis=2
+            )
+            logit = np.concatenate([np.full((s, m, 1), b0), b0 + np.cumsum(steps, axis=2)], 2)
+        values = game.at(masks, logit)
+        running = np.maximum.accumulate(values, axis=2)  # the cover along each order
+        marginal = np.diff(running, axis=2)  # of the member at each position
+        rank = np.argsort(order, axis=2)
+        x = np.take_along_axis(marginal, rank, axis=2)  # (s, m, k) by member
+        mean = x.mean(axis=1)
+        share = np.divide(
+            mean,
+            mean.sum(axis=1, keepdims=True),
+            out=np.zeros_like(mean),
+            where=mean.sum(axis=1, keepdims=True) > 0,
+        )
+        resid = x - share[:, None, :] * x.sum(axis=2, keepdims=True)
+        sets = group.sets[rows]
+        phi[sets[:, None], group.members[rows]] = mean
+        # delta method: se(share) = sd(x_i - share_i * t) / sqrt(m) / total; the caller
+        # divides by the total
+        share_se[sets[:, None], group.members[rows]] = resid.std(axis=1, ddof=1) / math.sqrt(m)
+        raised[sets] = running[:, :, -1].max(axis=1) > values[:, 0, -1] + _ZERO_CONTRIBUTION
 
 
 def _mask_bits(masks: np.ndarray, n: int) -> np.ndarray:
     shifts = np.arange(n, dtype=np.uint64)
     return ((masks[:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.float64)
-
-
-def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b > 0)
-
-
-def _scale(phi: np.ndarray, total: float) -> np.ndarray:
-    """``phi / sum(phi) * total``; refuses games whose Shapley values sum to (about) zero."""
-    if total == 0:
-        return np.zeros_like(phi)
-    s = float(phi.sum())
-    if not (math.isfinite(s) and s > 1e-9 * max(float(np.abs(phi).sum()), 1e-300)):
-        raise _DegenerateGameError(
-            f"the Shapley values sum to v(all channels) - v(empty) = {s:.3g}, so they cannot be "
-            "scaled to the total conversions (the estimated conversion rate of the set of all "
-            "channels equals the baseline, e.g. with unobserved='zero' when no journey touched "
-            "every channel, or smoothing=0 when those journeys never converted): use "
-            "unobserved='logistic' with smoothing > 0"
-        )
-    return phi / s * total
-
-
-class _DegenerateGameError(ArithmeticError):
-    """The game's Shapley values sum to (about) zero."""
 
 
 # --------------------------------------------------------------------------------------------

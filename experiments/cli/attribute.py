@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from attribution.base import AttributionModel
 from attribution.catalog import MODELS, model_class
-from attribution.errors import InvalidModelOptionError
+from attribution.errors import AttributionWarning, InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.markov import OrderSelection, select_order
 from attribution.result import AttributionResult
@@ -266,9 +267,12 @@ def _table(
             table[r.model] = list(cells)
         lines.append("credit in conversions" + (" [95% CI]" if results[0].ci else "") + ":")
         lines.append(table.to_string(index=False))
+    by_note: dict[str, list[str]] = {}
     for r in results:
         for note in r.notes:
-            lines.append(f"note ({r.model}): {note}")
+            by_note.setdefault(note, []).append(r.model)
+    for note, models in by_note.items():
+        lines.append(f"note ({', '.join(models)}): {note}")
     prov = journeys.provenance
     if prov.dropped_conversions:
         lines.append(
@@ -473,10 +477,20 @@ def command(
     if register and not any(m.name == "markov" for m in fitted):
         raise InvalidModelOptionError("--register registers the Markov model: add -m markov")
     results = []
+    caveats: list[str] = []
     for model in fitted:
         prog.stage(f"fitting {model.name}")
-        model.fit(journeys, progress=prog.bootstrap(model.name) if n_bootstrap else None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AttributionWarning)
+            model.fit(journeys, progress=prog.bootstrap(model.name) if n_bootstrap else None)
+        for w in caught:
+            if issubclass(w.category, AttributionWarning):
+                caveats.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         results.append(model.result_)
+    for caveat in dict.fromkeys(caveats):  # the same caveat once, however many models
+        click.echo(f"warning: {caveat}", err=True)
     text = format_results(results, journeys, fmt, selection)
     if output:
         atomic_write_text(output, text)

@@ -20,6 +20,7 @@ from attribution.data_driven import (
     _full_features,
     _touch_table,
 )
+from attribution.support import channel_support
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,8 @@ def _features(path: list[str], channels: tuple[str, ...]) -> np.ndarray:
 
 
 def test_credit_equals_brute_force_over_the_fitted_model(causal_paths: Journeys) -> None:
-    """Per converting path: drop channels outside S, predict, permute, normalise, aggregate."""
+    """Per converting path: drop channels outside S, predict, take the monotone cover (best
+    prediction of any sub-journey), permute, normalise, aggregate."""
     model = DataDrivenAttribution(n_bootstrap=0, n_estimators=30).fit(causal_paths)
     chans = causal_paths.channels
     expected = np.zeros(len(chans))
@@ -62,11 +64,12 @@ def test_credit_equals_brute_force_over_the_fitted_model(causal_paths: Journeys)
                 kept = [c for c in path if c in subset]
                 x = _features(kept, chans)[None, :]
                 cache[frozenset(subset)] = float(model.model_.predict_proba(x)[0, 1])
+        cover = {s: max(v for u, v in cache.items() if u <= s) for s in cache}
         phi = dict.fromkeys(members, 0.0)
         for order in itertools.permutations(members):
             s: frozenset[str] = frozenset()
             for c in order:
-                phi[c] += cache[s | {c}] - cache[s]
+                phi[c] += cover[s | {c}] - cover[s]
                 s = s | {c}
         total = sum(phi.values())
         for c in members:
@@ -207,11 +210,16 @@ def test_option_errors(causal_paths: Journeys, params: dict[str, object], match:
         DataDrivenAttribution(n_bootstrap=0, **params).fit(causal_paths)
 
 
-def test_negative_fractions_are_counted_not_hidden() -> None:
+@pytest.mark.parametrize("baseline", ["zero", "model"])
+def test_journeys_predicted_below_a_sub_journey_are_raised_by_the_cover(baseline: str) -> None:
+    """A > D converts less than A alone: without the cover D's Shapley value in A > D would be
+    negative; with it the fractions stay in [0, 1] and the raised journeys are counted."""
     rng = np.random.default_rng(1)
     paths = [["A"], ["D"], ["A", "D"]]
     conv = rng.binomial(500, [0.3, 0.1, 0.05])
     j = Journeys.from_sequences(paths, conv, 500 - conv)
-    result = data_driven_attribution(j, n_bootstrap=0, n_estimators=30)
-    assert result.diagnostics["n_negative_contributions"] >= 1
+    result = data_driven_attribution(j, n_bootstrap=0, n_estimators=30, baseline=baseline)
+    assert result.diagnostics["n_raised_by_cover"] >= 1
     assert result.conversions.sum() == pytest.approx(j.total_conversions)
+    assert np.all(result.conversions >= 0)
+    assert np.all(result.conversions <= channel_support(j).conversions)

@@ -37,6 +37,39 @@ def test_hand_case_order_2(hand_case):
     np.testing.assert_allclose(r.extras["removal_effect"], [1.0, 0.5])
 
 
+def test_support_caps_bind_water_filling_hand_computed():
+    """Paths C > A (1 conv, value 10, 9 nulls), A (4 conv, value 40, 6 nulls), B (5 conv, value
+    100, 5 nulls); order 1.
+
+    Chain: (start) -> C, A, B with 10 journeys each; C -> A; A converts 5/20 = 0.25, B 0.5.
+    P(conversion) = (10 * 0.25 + 10 * 0.25 + 10 * 0.5) / 30 = 1/3. Removing C leaves
+    7.5/30 = 0.25 (RE_C = 0.25), removing A or B leaves 5/30 (RE_A = RE_B = 0.5).
+    Unbounded credit 10 * RE / 1.25 = (A 4, B 4, C 2), but only 1 conversion touched C
+    (S = A 5, B 5, C 1): C gets its cap 1 and the other 9 are shared 0.5 : 0.5, 4.5 each.
+    Value: E = (25 + 25 + 100) / 30 = 5; removing C, A, B leaves 125/30, 100/30, 50/30, so
+    RE^value = (A 1/3, B 2/3, C 1/6); unbounded C would get 150 * (1/6) / (7/6) = 21.4 > V_C = 10,
+    so C gets 10 and A, B share 140 as 1 : 2 (46.67 and 93.33, under V = 50 and 100).
+    """
+    j = Journeys.from_sequences(
+        [["C", "A"], ["A"], ["B"]], [1, 4, 5], [9, 6, 5], [10.0, 40.0, 100.0]
+    )
+    r = MarkovAttribution(order=1, n_bootstrap=0).fit(j).result_
+    assert r.channels == ("A", "B", "C")
+    np.testing.assert_allclose(r.extras["removal_effect"], [0.5, 0.5, 0.25])
+    np.testing.assert_allclose(r.extras["value_removal_effect"], [1 / 3, 2 / 3, 1 / 6])
+    np.testing.assert_allclose(r.conversions, [4.5, 4.5, 1.0])
+    np.testing.assert_allclose(r.value, [140 / 3, 280 / 3, 10.0])
+
+
+def test_channel_only_in_non_converting_journeys_gets_nothing():
+    """C > A never converts, but at order 1 the state C leads to A, which does: RE_C = 0.5 with
+    no converting journey touching C (S_C = 0), so C gets 0 and A all 5 conversions."""
+    j = Journeys.from_sequences([["C", "A"], ["A"]], [0, 5], [10, 5])
+    r = MarkovAttribution(order=1, n_bootstrap=0).fit(j).result_
+    np.testing.assert_allclose(r.extras["removal_effect"], [1.0, 0.5])
+    np.testing.assert_allclose(r.conversions, [5.0, 0.0])
+
+
 # ----------------------------------------------------------------------------- reference
 
 

@@ -2,9 +2,8 @@
 
 Properties and where they hold:
 
-* credits sum to the total conversions and the total value: every model. Conversion-rate
-  Shapley may give a channel *negative* credit; the credits still sum to the totals because they
-  are scaled by ``sum phi``;
+* credits sum to the total conversions and the total value: every model (the support bound,
+  ``0 <= credit_c <= S_c``, is checked over the same tables in ``test_support.py``);
 * renaming channels permutes the credit: every model except ``data_driven``, whose trees see
   channels as feature columns and categorical codes, so a renaming reorders the columns and
   LightGBM's tie-breaking between equally good splits may differ; there only the sums are
@@ -14,7 +13,8 @@ Properties and where they hold:
 * the simplified Shapley gives exactly zero to a channel that never appears in a converting
   journey;
 * exact Shapley values equal brute-force enumeration over all orders on small random games,
-  both for :func:`exact_shapley` and for the conversion-rate Shapley model.
+  for :func:`exact_shapley`, for the per-set values of :func:`restricted_shapley` and for the
+  conversion-rate Shapley model; :func:`monotone_cover` is the maximum over subsets.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 
 from attribution import ConversionRateShapley, Journeys, SimplifiedShapley
 from attribution.catalog import MODELS
-from attribution.shapley import exact_shapley
+from attribution.shapley import exact_shapley, monotone_cover, restricted_shapley
+from tests.attribution.test_shapley import per_set_reference
 
 FAST = {"n_bootstrap": 0}
 PARAMS: dict[str, dict[str, Any]] = {"data_driven": {"n_estimators": 10}}
@@ -195,27 +196,64 @@ def test_exact_shapley_equals_brute_force(n: int, data: st.DataObject) -> None:
 
 
 @SETTINGS
+@given(n=st.integers(0, 5), data=st.data())
+def test_monotone_cover_is_the_smallest_monotone_game_above(n: int, data: st.DataObject) -> None:
+    values = np.array(
+        data.draw(st.lists(st.floats(-100, 100, allow_nan=False), min_size=1 << n, max_size=1 << n))
+    )
+    cover = monotone_cover(values, n)
+    for t in range(1 << n):
+        subsets = [u for u in range(1 << n) if u & t == u]
+        assert cover[t] == max(values[u] for u in subsets)
+        for i in range(n):
+            assert cover[t | 1 << i] >= cover[t]
+
+
+@SETTINGS
+@given(n=st.integers(1, 5), data=st.data())
+def test_restricted_shapley_equals_brute_force_on_every_set(n: int, data: st.DataObject) -> None:
+    """phi^S = Shapley values of v restricted to the subsets of S (all orders of S's members);
+    they sum to v(S) - v(empty), and are non-negative on the monotone cover."""
+    values = np.array(
+        data.draw(st.lists(st.floats(-100, 100, allow_nan=False), min_size=1 << n, max_size=1 << n))
+    )
+    masks = np.arange(1 << n)
+    phi = restricted_shapley(values, n, masks)
+    for s in masks:
+        members = [i for i in range(n) if s >> i & 1]
+        expected = np.zeros(n)
+        for order in itertools.permutations(members):
+            mask = 0
+            for i in order:
+                expected[i] += values[mask | 1 << i] - values[mask]
+                mask |= 1 << i
+        expected /= math.factorial(len(members))
+        np.testing.assert_allclose(phi[s], expected, atol=1e-9)
+        assert phi[s].sum() == pytest.approx(values[s] - values[0], abs=1e-9)
+    assert np.all(restricted_shapley(monotone_cover(values, n), n, masks) >= -1e-12)
+
+
+@SETTINGS
 @given(table=path_tables(max_channels=4), smoothing=st.floats(0.1, 5.0))
 def test_conversion_rate_shapley_equals_brute_force(table: pd.DataFrame, smoothing: float) -> None:
+    """The model against its definition computed by brute force (cover and all orders per set)."""
     journeys = Journeys.from_paths(table)
     n = journeys.n_channels
     model = ConversionRateShapley(smoothing=smoothing, n_bootstrap=0).fit(journeys)
     coef = model.coefficients_
     assert coef is not None
-    conv: dict[int, float] = {}
-    total: dict[int, float] = {}
+    conv: dict[frozenset[int], float] = {}
+    total: dict[frozenset[int], float] = {}
     for p in range(journeys.n_paths):
-        mask = sum(1 << journeys.channels.index(c) for c in set(journeys.path(p)))
-        conv[mask] = conv.get(mask, 0.0) + journeys.conversions[p]
-        total[mask] = total.get(mask, 0.0) + journeys.conversions[p] + journeys.nulls[p]
-    values = np.zeros(1 << n)
-    for mask in range(1, 1 << n):
-        logit = coef.iloc[0] + sum(coef.iloc[1 + i] for i in range(n) if mask >> i & 1)
-        m = 1.0 / (1.0 + math.exp(-logit))
-        if mask in total:
-            values[mask] = (conv[mask] + smoothing * m) / (total[mask] + smoothing)
-        else:
-            values[mask] = m
-    expected = brute_force(values, n)
-    np.testing.assert_allclose(model.result_.extras["shapley_value"], expected, atol=1e-9)
-    assert expected.sum() == pytest.approx(model.result_.diagnostics["v_all"])
+        members = frozenset(journeys.channels.index(c) for c in journeys.path(p))
+        conv[members] = conv.get(members, 0.0) + journeys.conversions[p]
+        total[members] = total.get(members, 0.0) + journeys.conversions[p] + journeys.nulls[p]
+    v: dict[frozenset[int], float] = {frozenset(): 0.0}
+    for r in range(1, n + 1):
+        for subset in itertools.combinations(range(n), r):
+            s = frozenset(subset)
+            m = 1.0 / (1.0 + math.exp(-(coef.iloc[0] + sum(coef.iloc[1 + i] for i in s))))
+            v[s] = (conv[s] + smoothing * m) / (total[s] + smoothing) if s in total else m
+    expected_conv, expected_value = per_set_reference(journeys, v)
+    np.testing.assert_allclose(model.result_.conversions, expected_conv, atol=1e-9)
+    np.testing.assert_allclose(model.result_.value, expected_value, atol=1e-9)

@@ -28,6 +28,7 @@ from attribution.shapley import (
     exact_shapley,
     shapley_weights,
 )
+from attribution.support import channel_support
 
 
 def brute_force_shapley(v: dict[frozenset[int], float], n: int) -> np.ndarray:
@@ -132,19 +133,70 @@ def test_ordered_pools_late_positions() -> None:
 # ------------------------------------------------------------------------------ conversion rate
 
 
-def test_conversion_rate_hand_computed() -> None:
-    """v(A) = 1/4, v(B) = 2/4, v(AB) = 3/4, v() = 0.
+def per_set_reference(j: Journeys, v: dict[frozenset[int], float]) -> tuple[np.ndarray, np.ndarray]:
+    """The definition, by brute force: for each observed channel set S, the monotone cover
+    vbar(T) = max over U within T of v(U) on the subsets of S, Shapley values of vbar over all
+    orders of S, conversions and value of S split in proportion (equally if they sum to 0)."""
+    n = j.n_channels
+    conv, value = np.zeros(n), np.zeros(n)
+    for p in range(j.n_paths):
+        members = sorted({j.channels.index(c) for c in j.path(p)})
+        subsets = [
+            frozenset(t)
+            for r in range(len(members) + 1)
+            for t in itertools.combinations(members, r)
+        ]
+        cover = {t: max(v[u] for u in subsets if u <= t) for t in subsets}
+        phi = dict.fromkeys(members, 0.0)
+        for order in itertools.permutations(members):
+            before: frozenset[int] = frozenset()
+            for i in order:
+                phi[i] += cover[before | {i}] - cover[before]
+                before = before | {i}
+        total = sum(phi.values())
+        for i in members:
+            share = phi[i] / total if total > 1e-12 else 1.0 / len(members)
+            conv[i] += share * j.conversions[p]
+            value[i] += share * j.value[p]
+    return conv, value
 
-    phi_A = 1/2 (v(A) - v()) + 1/2 (v(AB) - v(B)) = 0.25, phi_B = 1/2 * 0.5 + 1/2 * 0.5 = 0.5;
-    6 conversions are split 2 : 4.
+
+def test_conversion_rate_hand_computed() -> None:
+    """v(A) = 1/4, v(B) = 2/4, v(AB) = 3/4, v() = 0 (monotone: the cover changes nothing).
+
+    {A} gives its 1 conversion to A and {B} its 2 to B. In {A, B}:
+    phi_A = 1/2 (v(A) - v()) + 1/2 (v(AB) - v(B)) = 0.25 and phi_B = 1/2 * 0.5 + 1/2 * 0.5 = 0.5,
+    so its 3 conversions are split 1 : 2. Credit: A = 1 + 1 = 2, B = 2 + 2 = 4.
+    rate_contribution: A = (4 * 0.25 + 4 * 0.25) / 8 = 0.25, B = 0.5.
     """
     j = Journeys.from_sequences([["A"], ["B", "B"], ["A", "B"]], [1, 2, 3], [3, 2, 1])
     result = conversion_rate_shapley_attribution(j, unobserved="zero", n_bootstrap=0)
-    np.testing.assert_allclose(result.extras["shapley_value"], [0.25, 0.5])
     np.testing.assert_allclose(result.conversions, [2.0, 4.0])
-    np.testing.assert_allclose(result.extras["shapley_se"], [0.0, 0.0])
-    assert result.diagnostics["v_all"] == pytest.approx(0.75)
+    np.testing.assert_allclose(result.extras["rate_contribution"], [0.25, 0.5])
+    np.testing.assert_allclose(result.extras["credit_se"], [0.0, 0.0])
     assert result.diagnostics["exact"] == 1.0
+    assert result.diagnostics["n_raised_by_cover"] == 0.0
+
+
+def test_conversion_rate_cover_hand_computed() -> None:
+    """C lowers the rate where it appears: v(A) = 0.4, v(C) = 0.01, v(AC) = 0.1, v() = 0.
+
+    The monotone cover raises v(AC) to max(0.1, 0.4, 0.01) = 0.4. In {A, C}:
+    phi_A = 1/2 (0.4 - 0) + 1/2 (0.4 - 0.01) = 0.395, phi_C = 1/2 (0.01 - 0) + 1/2 (0.4 - 0.4)
+    = 0.005, total 0.4: A gets 98.75% and C 1.25% of the 10 conversions (value 100) of {A, C}.
+    Credit: A = 40 + 9.875 = 49.875, C = 1 + 0.125 = 1.125 (at most S_C = 11, never negative;
+    the former scaled global Shapley values gave C a negative credit). Value: A = 400 + 98.75,
+    C = 10 + 1.25.
+    """
+    j = Journeys.from_sequences(
+        [["A"], ["C"], ["A", "C"]], [40, 1, 10], [60, 99, 90], [400.0, 10.0, 100.0]
+    )
+    result = ConversionRateShapley(unobserved="zero", n_bootstrap=0).fit(j).result_
+    np.testing.assert_allclose(result.conversions, [49.875, 1.125])
+    np.testing.assert_allclose(result.value, [498.75, 11.25])
+    assert result.diagnostics["n_raised_by_cover"] == 1.0
+    # rate_contribution: A = (100 * 0.4 + 100 * 0.395) / 200, C = (100 * 0.01 + 100 * 0.005) / 200
+    np.testing.assert_allclose(result.extras["rate_contribution"], [0.3975, 0.0075])
 
 
 def _random_journeys(rng: np.random.Generator, n_channels: int, n_paths: int) -> Journeys:
@@ -170,40 +222,37 @@ def _rate_table(j: Journeys) -> dict[frozenset[int], tuple[float, float]]:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_conversion_rate_zero_policy_equals_brute_force(seed: int) -> None:
+    """Raw rates, 0 for unobserved sets. Seed 1 has no journey touching all four channels,
+    which the former scaled definition had to refuse (v(all) = 0); the per-set split does not
+    need v(all)."""
     rng = np.random.default_rng(seed)
     j = _random_journeys(rng, 4, 12)
-    n = j.n_channels
     counts = _rate_table(j)
-    v = {s: (counts[s][0] / counts[s][1] if s in counts else 0.0) for s in all_sets(n)}
+    if seed == 1:
+        assert frozenset(range(4)) not in counts
+    v = {s: (counts[s][0] / counts[s][1] if s in counts else 0.0) for s in all_sets(j.n_channels)}
     v[frozenset()] = 0.0
-    expected = brute_force_shapley(v, n)
-    model = ConversionRateShapley(unobserved="zero", n_bootstrap=0)
-    if v[frozenset(range(n))] == 0.0:  # grand coalition unobserved: values sum to 0
-        with pytest.raises(InvalidModelOptionError, match="use unobserved='logistic'"):
-            model.fit(j)
-        return
-    result = model.fit(j).result_
-    np.testing.assert_allclose(result.extras["shapley_value"], expected, atol=1e-12)
-    np.testing.assert_allclose(
-        result.conversions, expected / expected.sum() * j.total_conversions, atol=1e-9
-    )
+    conv, value = per_set_reference(j, v)
+    result = ConversionRateShapley(unobserved="zero", n_bootstrap=0).fit(j).result_
+    np.testing.assert_allclose(result.conversions, conv, atol=1e-9)
+    np.testing.assert_allclose(result.value, value, atol=1e-9)
+    assert result.conversions.sum() == pytest.approx(j.total_conversions)
 
 
-def test_conversion_rate_zero_policy_values_match_brute_force_even_when_unscalable() -> None:
-    rng = np.random.default_rng(1)
-    j = _random_journeys(rng, 4, 12)
+def _logistic_game(
+    j: Journeys, coef: pd.Series, smoothing: float, v_empty: float
+) -> dict[frozenset[int], float]:
     counts = _rate_table(j)
-    assert frozenset(range(4)) not in counts
-    v = {s: (counts[s][0] / counts[s][1] if s in counts else 0.0) for s in all_sets(4)}
-    v[frozenset()] = 0.0
-    model = ConversionRateShapley(unobserved="zero", n_bootstrap=0)
-    prepared = model._prepare(j)
-    with pytest.raises(ArithmeticError):
-        model._credit(prepared, j.conversions * 1.0, j.nulls * 1.0, j.value)
-    phi = exact_shapley(
-        np.array([v[frozenset(i for i in range(4) if m >> i & 1)] for m in range(16)]), 4
-    )
-    np.testing.assert_allclose(phi, brute_force_shapley(v, 4), atol=1e-12)
+    v = {}
+    for s in all_sets(j.n_channels):
+        m = 1 / (1 + np.exp(-(coef["intercept"] + sum(coef[j.channels[i]] for i in s))))
+        if s in counts:
+            c, t = counts[s]
+            v[s] = (c + smoothing * m) / (t + smoothing)
+        else:
+            v[s] = m
+    v[frozenset()] = v_empty
+    return v
 
 
 def test_conversion_rate_logistic_policy_equals_brute_force_with_model_values() -> None:
@@ -213,18 +262,9 @@ def test_conversion_rate_logistic_policy_equals_brute_force_with_model_values() 
     model = ConversionRateShapley(smoothing=2.0, n_bootstrap=0).fit(j)
     coef = model.coefficients_
     assert coef is not None
-    counts = _rate_table(j)
-    v = {}
-    for s in all_sets(j.n_channels):
-        m = 1 / (1 + np.exp(-(coef["intercept"] + sum(coef[j.channels[i]] for i in s))))
-        if s in counts:
-            c, t = counts[s]
-            v[s] = (c + 2.0 * m) / (t + 2.0)
-        else:
-            v[s] = m
-    v[frozenset()] = 0.0
-    expected = brute_force_shapley(v, j.n_channels)
-    np.testing.assert_allclose(model.result_.extras["shapley_value"], expected, atol=1e-10)
+    conv, value = per_set_reference(j, _logistic_game(j, coef, 2.0, 0.0))
+    np.testing.assert_allclose(model.result_.conversions, conv, atol=1e-9)
+    np.testing.assert_allclose(model.result_.value, value, atol=1e-9)
 
 
 def test_logistic_fallback_matches_scikit_learn() -> None:
@@ -257,45 +297,57 @@ def test_conversion_rate_all_sets_observed_logistic_without_smoothing_is_empiric
     np.testing.assert_allclose(a.conversions, b.conversions)
 
 
-def test_conversion_rate_reports_negative_contributions() -> None:
-    """C lowers the conversion rate wherever it appears: phi_C < 0, kept in the credit."""
-    j = Journeys.from_sequences(
-        [["A"], ["C"], ["A", "C"]], [40, 1, 10], [60, 99, 90], [400.0, 10.0, 100.0]
+def test_conversion_rate_per_set_computation_equals_the_all_sets_table() -> None:
+    """With more channels than max_exact_channels each set is computed on its own subsets;
+    sets of at most max_exact_channels channels give exactly the all-sets result."""
+    rng = np.random.default_rng(11)
+    j = _random_journeys(rng, 6, 40)
+    assert max(len(set(j.path(p))) for p in range(j.n_paths)) <= 4
+    table = conversion_rate_shapley_attribution(j, n_bootstrap=0, max_exact_channels=6)
+    per_set = conversion_rate_shapley_attribution(j, n_bootstrap=0, max_exact_channels=4)
+    assert table.diagnostics["exact"] == per_set.diagnostics["exact"] == 1.0
+    np.testing.assert_allclose(per_set.conversions, table.conversions, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(per_set.value, table.value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        per_set.extras["rate_contribution"], table.extras["rate_contribution"], atol=1e-12
     )
-    model = ConversionRateShapley(unobserved="zero", n_bootstrap=0).fit(j)
-    result = model.result_
-    assert result.conversions[1] < 0
-    assert result.extras["shapley_value"][1] < 0
-    assert result.conversions.sum() == pytest.approx(51.0)
-    assert result.value.sum() == pytest.approx(510.0)
-    assert result.diagnostics["n_negative"] == 1.0
-    assert any("negative" in note and "C" in note for note in result.notes)
 
 
 def test_conversion_rate_sampling_agrees_with_exact() -> None:
-    rng = np.random.default_rng(11)
-    j = _random_journeys(rng, 6, 40)
-    exact = conversion_rate_shapley_attribution(j, n_bootstrap=0).extras["shapley_value"]
+    """Sets with more than max_exact_channels channels are split from random orders of their
+    own channels. Here every channel raises the rate (all logistic coefficients > 0 and the
+    model trusted, smoothing 1e9), so the game is monotone, the running maximum along an order
+    is the cover, and the estimate is unbiased: within 5 standard errors of the exact split."""
+    rng = np.random.default_rng(4)
+    names = [f"c{i}" for i in range(6)]
+    paths = [[names[c] for c in rng.permutation(6)[: rng.integers(1, 7)]] for _ in range(60)]
+    journeys = rng.integers(50, 200, 60)
+    conv = rng.binomial(journeys, [0.02 + 0.05 * len(p) for p in paths])
+    j = Journeys.from_sequences(paths, conv, journeys - conv)
+    exact = ConversionRateShapley(smoothing=1e9, n_bootstrap=0).fit(j)
+    assert exact.coefficients_ is not None and (exact.coefficients_.iloc[1:] > 0).all()
     sampled = conversion_rate_shapley_attribution(
-        j, n_bootstrap=0, max_exact_channels=3, n_permutations=4000, random_state=1
+        j, smoothing=1e9, n_bootstrap=0, max_exact_channels=3, n_permutations=400
     )
-    se = sampled.extras["shapley_se"]
-    assert np.all(se > 0)
+    se = sampled.extras["credit_se"]
     assert sampled.diagnostics["exact"] == 0.0
-    assert np.all(np.abs(sampled.extras["shapley_value"] - exact) < 5 * se + 1e-12)
+    assert sampled.diagnostics["n_sampled_sets"] > 0
+    assert np.all(se > 0)
+    assert np.all(np.abs(sampled.conversions - exact.result_.conversions) < 5 * se + 1e-9)
     assert sampled.conversions.sum() == pytest.approx(j.total_conversions)
-    assert any("random channel orders" in note for note in sampled.notes)
+    assert any("random orders" in note for note in sampled.notes)
 
 
-def test_conversion_rate_exact_at_20_channels_is_efficient() -> None:
-    """All 2^20 sets: Shapley values sum to v(all) - v(empty) (efficiency)."""
+def test_conversion_rate_exact_at_20_channels_is_efficient_and_bounded() -> None:
+    """All 2^20 sets: credit sums to the conversions and stays within each channel's support."""
     rng = np.random.default_rng(2)
     j = _random_journeys(rng, 20, 400)
     assert j.n_channels == 20
     result = conversion_rate_shapley_attribution(j, n_bootstrap=0)
     assert result.diagnostics["exact"] == 1.0
-    assert result.extras["shapley_value"].sum() == pytest.approx(result.diagnostics["v_all"])
     assert result.conversions.sum() == pytest.approx(j.total_conversions)
+    assert np.all(result.conversions >= 0)
+    assert np.all(result.conversions <= channel_support(j).conversions + 1e-9)
 
 
 def test_conversion_rate_model_baseline() -> None:
@@ -305,8 +357,28 @@ def test_conversion_rate_model_baseline() -> None:
     assert coef is not None
     expected = 1 / (1 + np.exp(-coef["intercept"]))
     assert model.result_.diagnostics["v_empty"] == pytest.approx(expected)
-    phi = model.result_.extras["shapley_value"]
-    assert phi.sum() == pytest.approx(model.result_.diagnostics["v_all"] - expected)
+    k = model.result_.diagnostics["smoothing"]
+    conv, value = per_set_reference(j, _logistic_game(j, coef, k, expected))
+    np.testing.assert_allclose(model.result_.conversions, conv, atol=1e-9)
+    np.testing.assert_allclose(model.result_.value, value, atol=1e-9)
+
+
+def test_conversion_rate_set_without_contribution_is_split_equally() -> None:
+    """baseline='model' with one set whose rate never beats the baseline: the cover is flat on
+    it (vbar(S) = v(empty)), so its conversions are split equally among its channels."""
+    j = Journeys.from_sequences(
+        [["A"], ["B"], ["A", "B"], ["C"], ["C", "D"]],
+        [30, 30, 30, 1, 1],
+        [70, 70, 70, 999, 999],
+    )
+    model = ConversionRateShapley(baseline="model", smoothing=0.0, n_bootstrap=0).fit(j)
+    result = model.result_
+    v_empty = result.diagnostics["v_empty"]
+    assert 0.002 < v_empty  # C and D convert at 0.001, below the intercept's rate
+    assert result.diagnostics["n_equal_split"] == 2.0  # {C} and {C, D}
+    c, d = result.channels.index("C"), result.channels.index("D")
+    assert result.conversions[c] == pytest.approx(1.5)
+    assert result.conversions[d] == pytest.approx(0.5)
 
 
 # ------------------------------------------------------------------------------ exact_shapley

@@ -62,6 +62,21 @@ def test_markov_order_2_json(paths_csv, tmp_path, capsys):
     assert payload["journeys"]["conversions"] == 2
 
 
+def test_low_support_caveat_once_on_stderr_and_once_per_note(paths_csv, capsys):
+    """The hand case has 2 conversions: both channels have low support. The warning is printed
+    once on standard error, however many models, and the table's note names the models."""
+    code = run_cli(
+        ["attribute", str(paths_csv), "-m", "markov", "-m", "linear", "--bootstrap", "0"]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    caveat = "A (3 journeys, 2 conversions), B (2 journeys, 1 conversion)"
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and caveat in warnings[0]
+    notes = [line for line in captured.out.splitlines() if "low support" in line]
+    assert len(notes) == 1 and notes[0].startswith("note (markov, linear): low support")
+
+
 def test_all_models_csv_and_intervals(paths_csv, capsys):
     code = run_cli(
         ["attribute", str(paths_csv), "--model", "all", "--format", "csv", "--bootstrap", "50"]
