@@ -24,7 +24,19 @@ attribution's population the test covered.
    * ``"keep"`` (default): ``z_c = x_c``, their attributed credit is kept;
    * ``"pooled"``: ``z_c = F * x_c`` with the pooled factor
      ``F = sum_tested y_c / sum_tested x_c`` -- assumes untested channels are as over- or
-     under-credited as the tested ones on average.
+     under-credited as the tested ones on average;
+   * ``"transfer"`` (the ``causal`` model only): ``z_c = clip(x'_c - B_c(lambda), 0, S_c)``
+     with ``x'_c`` the unbounded causal estimate, ``B_c`` its bias under unmeasured confounding
+     of size ``lambda`` (:mod:`attribution.sensitivity`), ``S_c`` the channel's support, and
+     ``lambda`` fitted to the tested channels (and to the ``negative_controls``, channels known
+     to cause nothing, which count as tests measuring 0 exactly). What the tested channels
+     reveal about the bias moves to the untested ones through a feature the data measures: how
+     concentrated each channel's reach is on users the covariates mark as likely to convert.
+     The assumption: one ``lambda`` for all channels, i.e. channels are selected on the intent
+     the covariates miss in proportion to how they are selected on the intent they capture. A
+     lack-of-fit test (the weighted squared gaps at the fitted ``lambda`` against the 95%
+     quantile of a chi-square with one degree of freedom fewer than the tests) warns when the
+     tested channels disagree.
 
 3. **Baseline.** ``B = T - sum_c z_c``: conversions that would have happened anyway. If the
    calibrated credit exceeds ``T``, untested credit is scaled down until ``B = 0`` (tested
@@ -66,6 +78,8 @@ from scipy.stats import norm
 
 from attribution.errors import AttributionError
 from attribution.result import AttributionResult, ConfidenceIntervals
+from attribution.sensitivity import LambdaFit, SensitivityCurve, fit_lambda
+from attribution.support import ChannelSupport
 
 __all__ = [
     "CalibratedAttribution",
@@ -451,6 +465,13 @@ class CalibratedAttribution:
         Options used.
     warnings
         Capping and consistency notes.
+    lam, lam_low, lam_high
+        With ``untested="transfer"``: the fitted size of unmeasured confounding and its
+        interval (NaN otherwise).
+    implied_lambda
+        The ``lambda`` each tested channel (and negative control) alone implies.
+    negative_controls
+        Channels treated as causing nothing.
     """
 
     model: str
@@ -467,15 +488,32 @@ class CalibratedAttribution:
     n_draws: int
     seed: int | None
     warnings: tuple[str, ...] = ()
+    lam: float = float("nan")
+    lam_low: float = float("nan")
+    lam_high: float = float("nan")
+    implied_lambda: dict[str, float] = field(default_factory=dict)
+    negative_controls: tuple[str, ...] = ()
+    support: ChannelSupport | None = None
 
     @property
     def method(self) -> str:
         """One-line statement of the method."""
-        rule = (
-            "untested channels keep their attributed credit"
-            if self.untested == "keep"
-            else "untested channels are scaled by the pooled factor of the tested ones"
-        )
+        if self.untested == "keep":
+            rule = "untested channels keep their attributed credit"
+        elif self.untested == "pooled":
+            rule = "untested channels are scaled by the pooled factor of the tested ones"
+        else:
+            rule = (
+                "untested channels lose their bias under unmeasured confounding of size "
+                f"lambda = {self.lam:.2f} [{self.lam_low:.2f}, {self.lam_high:.2f}], fitted to the "
+                "tested channels"
+                + (
+                    f" and the negative controls ({', '.join(self.negative_controls)})"
+                    if self.negative_controls
+                    else ""
+                )
+                + " (assumes one lambda for every channel)"
+            )
         return (
             "tested channels get their measured incremental conversions (scaled to the "
             f"attributed population and period); {rule}; baseline = total - calibrated credit; "
@@ -519,6 +557,7 @@ class CalibratedAttribution:
             total_conversions=self.total_conversions,
             total_value=self.total_value,
             extras={"factor": t["factor"].to_numpy(dtype=float)},
+            support=self.support,
             ci=ci,
             notes=(self.method, *self.warnings),
             diagnostics={"baseline_conversions": self.baseline},
@@ -538,6 +577,11 @@ class CalibratedAttribution:
             "baseline_low": _finite(self.baseline_low),
             "baseline_high": _finite(self.baseline_high),
             "pooled_factor": _finite(self.pooled_factor),
+            "lambda": _finite(self.lam),
+            "lambda_low": _finite(self.lam_low),
+            "lambda_high": _finite(self.lam_high),
+            "implied_lambda": {k: _finite(v) for k, v in self.implied_lambda.items()},
+            "negative_controls": list(self.negative_controls),
             "channels": [_record(r) for r in self.table.to_dict(orient="records")],
             "warnings": list(self.warnings),
         }
@@ -562,8 +606,11 @@ def _calibrate_draws(
     tested: np.ndarray,
     total: float,
     untested: str,
+    transferred: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Apply steps 2-4 to ``(n_draws, n_channels)`` arrays (one row per draw).
+
+    ``transferred`` is the untested channels' credit with ``untested="transfer"``.
 
     Returns calibrated credit, factors, baseline and the pooled factor per draw, plus a flag per
     draw telling whether the tested channels alone exceeded the total.
@@ -575,6 +622,9 @@ def _calibrate_draws(
     z_tested = np.maximum(measured, 0.0)
     if untested == "keep":
         z_untested = credit
+    elif untested == "transfer":
+        assert transferred is not None
+        z_untested = transferred
     else:
         factor = np.nan_to_num(pooled, nan=1.0, posinf=np.finfo(float).max, neginf=0.0)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -606,8 +656,13 @@ class Calibrator:
     Parameters
     ----------
     untested
-        ``"keep"`` (untested channels keep attributed credit, default) or ``"pooled"`` (scaled by
-        the pooled factor of the tested channels).
+        ``"keep"`` (untested channels keep attributed credit, default), ``"pooled"`` (scaled by
+        the pooled factor of the tested channels) or ``"transfer"`` (the ``causal`` model's bias
+        under unmeasured confounding, fitted to the tested channels, is removed from the
+        untested ones; see the module docstring).
+    negative_controls
+        With ``"transfer"``: channels known to cause no conversions (e.g. direct navigation);
+        they calibrate ``lambda`` as tests that measured 0, and get 0 credit.
     attribution_period
         ``(start, end)`` of the attributed journeys, to scale tests that cover a different
         period (see step 1 of the module docstring); ``None`` disables period scaling.
@@ -625,7 +680,8 @@ class Calibrator:
     def __init__(
         self,
         *,
-        untested: Literal["keep", "pooled"] = "keep",
+        untested: Literal["keep", "pooled", "transfer"] = "keep",
+        negative_controls: tuple[str, ...] = (),
         attribution_period: tuple[Any, Any] | None = None,
         level: float | None = None,
         n_draws: int = 4000,
@@ -633,6 +689,7 @@ class Calibrator:
         unknown_channels: Literal["error", "ignore"] = "error",
     ) -> None:
         self.untested = untested
+        self.negative_controls = tuple(negative_controls)
         self.attribution_period = attribution_period
         self.level = level
         self.n_draws = n_draws
@@ -641,15 +698,21 @@ class Calibrator:
 
     def __repr__(self) -> str:
         return (
-            f"Calibrator(untested={self.untested!r}, attribution_period="
+            f"Calibrator(untested={self.untested!r}, negative_controls="
+            f"{self.negative_controls!r}, attribution_period="
             f"{self.attribution_period!r}, level={self.level!r}, n_draws={self.n_draws}, "
             f"seed={self.seed!r}, unknown_channels={self.unknown_channels!r})"
         )
 
     def _validate(self) -> None:
-        if self.untested not in ("keep", "pooled"):
+        if self.untested not in ("keep", "pooled", "transfer"):
             raise InvalidLiftTestError(
-                f"untested must be 'keep' or 'pooled', got {self.untested!r}"
+                f"untested must be 'keep', 'pooled' or 'transfer', got {self.untested!r}"
+            )
+        if self.negative_controls and self.untested != "transfer":
+            raise InvalidLiftTestError(
+                "negative controls calibrate the transfer of bias to untested channels: use "
+                "untested='transfer' (the causal model) with them"
             )
         if self.unknown_channels not in ("error", "ignore"):
             raise InvalidLiftTestError(
@@ -707,8 +770,25 @@ class Calibrator:
         if unknown:
             warnings.append(f"lift tests of unknown channels ignored: {', '.join(unknown)}")
             tests = tests[~tests["channel"].isin(unknown)].reset_index(drop=True)
-        if tests.empty:
+        if tests.empty and not self.negative_controls:
             raise InvalidLiftTestError("no lift test matches a channel of the attribution")
+        curve = result.sensitivity
+        if self.untested == "transfer" and curve is None:
+            raise InvalidLiftTestError(
+                f"untested='transfer' needs the causal model's sensitivity to unmeasured "
+                f"confounding, which the {result.model!r} result does not have: calibrate the "
+                "causal model (with a user table), or use untested='keep' or 'pooled'"
+            )
+        for name in self.negative_controls:
+            if name not in result.channels:
+                raise InvalidLiftTestError(
+                    f"negative control {name!r} is not a channel of the attribution "
+                    f"(channels: {', '.join(result.channels)})"
+                )
+            if name in set(tests["channel"]):
+                raise InvalidLiftTestError(
+                    f"channel {name!r} is both lift-tested and a negative control: keep one"
+                )
 
         channels = result.channels
         n = len(channels)
@@ -725,7 +805,17 @@ class Calibrator:
         measured_hi[pos] = tests["ci_high"].to_numpy(dtype=float) * scale
         lift_se = np.zeros(n)
         lift_se[pos] = _se(measured_lo[pos], measured_hi[pos], tests["level"].to_numpy())
-        level = float(self.level) if self.level is not None else float(tests["level"].min())
+        controls = np.array([index[c] for c in self.negative_controls], dtype=np.int64)
+        tested[controls] = True
+        measured[controls] = measured_lo[controls] = measured_hi[controls] = 0.0
+        levels = tests["level"].to_numpy(dtype=float)
+        level = (
+            float(self.level)
+            if self.level is not None
+            else float(levels.min())
+            if levels.size
+            else 0.95
+        )
 
         credit = np.asarray(result.conversions, dtype=float)
         if result.ci is not None:
@@ -741,10 +831,21 @@ class Calibrator:
             )
         total = float(result.total_conversions)
 
+        transfer: _Transfer | None = None
+        if self.untested == "transfer":
+            assert curve is not None
+            transfer = _Transfer(result, curve, tested, measured, credit_se, lift_se)
+            warnings.extend(transfer.warnings(measured))
+
         # point estimate
         y_point = np.where(tested, measured, 0.0)
         z, factor, baseline, flags = _calibrate_draws(
-            credit[None, :], y_point[None, :], tested, total, self.untested
+            credit[None, :],
+            y_point[None, :],
+            tested,
+            total,
+            self.untested,
+            None if transfer is None else transfer.point()[None, :],
         )
         pooled_point = float(flags[0, 0])
         if flags[2, 0]:
@@ -769,9 +870,15 @@ class Calibrator:
 
         # Monte Carlo
         rng = np.random.default_rng(self.seed)
-        draws_x = credit + credit_se * rng.standard_normal((self.n_draws, n))
+        noise = rng.standard_normal((self.n_draws, n))
+        draws_x = credit + credit_se * noise
         draws_y = np.where(tested, measured, 0.0) + lift_se * rng.standard_normal((self.n_draws, n))
-        z_d, factor_d, base_d, _ = _calibrate_draws(draws_x, draws_y, tested, total, self.untested)
+        transferred_d, lam_d = None, None
+        if transfer is not None:
+            transferred_d, lam_d = transfer.draws(transfer.raw + credit_se * noise, draws_y)
+        z_d, factor_d, base_d, _ = _calibrate_draws(
+            draws_x, draws_y, tested, total, self.untested, transferred_d
+        )
         q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
         z_lo, z_hi = np.percentile(z_d, q, axis=0)
         b_lo, b_hi = np.percentile(base_d, q)
@@ -818,10 +925,91 @@ class Calibrator:
             n_draws=int(self.n_draws),
             seed=self.seed,
             warnings=tuple(warnings),
+            lam=float("nan") if transfer is None else transfer.fit.lam,
+            lam_low=float("nan") if lam_d is None else float(np.percentile(lam_d, q[0])),
+            lam_high=float("nan") if lam_d is None else float(np.percentile(lam_d, q[1])),
+            implied_lambda={} if transfer is None else dict(transfer.fit.implied),
+            negative_controls=self.negative_controls,
+            support=result.support,
         )
         for message in warnings:
             logger.warning("calibration of %s: %s", result.model, message)
         return self
+
+
+class _Transfer:
+    """The ``"transfer"`` rule: fit ``lambda`` to the tested channels, correct the others."""
+
+    def __init__(
+        self,
+        result: AttributionResult,
+        curve: SensitivityCurve,
+        tested: np.ndarray,
+        measured: np.ndarray,
+        credit_se: np.ndarray,
+        lift_se: np.ndarray,
+    ) -> None:
+        self.curve = curve
+        self.tested = np.flatnonzero(tested)
+        raw = result.extras.get("incremental_unbounded", result.conversions)
+        self.raw = np.asarray(raw, dtype=float)
+        self.caps = (
+            np.asarray(result.support.conversions, dtype=float)
+            if result.support is not None
+            else np.full(self.raw.shape, np.inf)
+        )
+        tested_var = lift_se[self.tested] ** 2 + credit_se[self.tested] ** 2
+        self.weight = 1.0 / np.maximum(tested_var, 1e-12)
+        self.fit: LambdaFit = fit_lambda(
+            curve,
+            self.raw,
+            credit_se**2,
+            self.tested,
+            measured[self.tested],
+            lift_se[self.tested] ** 2,
+        )
+
+    def point(self) -> np.ndarray:
+        """Corrected credit of every channel at the fitted ``lambda``."""
+        corrected = self.raw - self.curve.bias(self.fit.lam)[0]
+        return np.clip(corrected, 0.0, self.caps)
+
+    def draws(self, raw: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Corrected credit and the grid ``lambda`` fitted to each row (a Monte Carlo draw)."""
+        bias = self.curve.conversions[self.tested]  # (t, m)
+        gap = raw[:, self.tested, None] - bias[None] - measured[:, self.tested, None]
+        loss = (self.weight[None, :, None] * gap**2).sum(axis=1)  # (rows, m)
+        lam = self.curve.lambdas[np.argmin(loss, axis=1)]
+        corrected = raw - self.curve.bias(lam)[0]
+        return np.clip(corrected, 0.0, self.caps), lam
+
+    def warnings(self, measured: np.ndarray) -> list[str]:
+        """Caveats: uninformative tests, and tests that disagree (lack of fit)."""
+        from scipy.stats import chi2
+
+        out = []
+        if not self.fit.informative:
+            out.append(
+                "no tested channel is selected on the measured intent, so the tests say nothing "
+                "about unmeasured confounding: lambda = 0 (untested channels are not corrected); "
+                "test a channel whose reach concentrates on likely converters"
+            )
+        bias = self.curve.bias(self.fit.lam)[0]
+        gap = self.raw[self.tested] - bias[self.tested] - measured[self.tested]
+        stat = float((self.weight * gap**2).sum())
+        dof = self.tested.size - 1
+        limit = float(chi2.ppf(0.95, dof)) if dof >= 1 else float("inf")
+        if stat > limit:
+            implied = ", ".join(
+                f"{k} {v:.2f}" for k, v in self.fit.implied.items() if math.isfinite(v)
+            )
+            out.append(
+                f"the tested channels disagree about unmeasured confounding (lack of fit "
+                f"{stat:.1f} > {limit:.1f}, chi-square with {dof} df; implied lambda: "
+                f"{implied or 'none in range'}): one lambda for every channel may not hold, so "
+                "treat the untested channels' calibrated credit with care"
+            )
+        return out
 
 
 def calibrate(

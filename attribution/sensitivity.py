@@ -236,7 +236,7 @@ def fit_lambda(
     curve: SensitivityCurve,
     estimates: np.ndarray,
     variances: np.ndarray,
-    tested: Sequence[int],
+    tested: Sequence[int] | np.ndarray,
     measured: np.ndarray,
     measured_variances: np.ndarray,
 ) -> LambdaFit:

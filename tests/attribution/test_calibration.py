@@ -383,3 +383,119 @@ def test_calibration_invariants(credit, measured, half_width, extra, pooled) -> 
     t = cal.table
     assert (t["calibrated_low"] <= t["calibrated_high"] + 1e-9).all()
     assert cal.baseline_low <= cal.baseline_high + 1e-9
+
+
+# ------------------------------------------------------------------------------- transfer
+
+
+def _causal_result(truth: np.ndarray, lam0: float, se: float = 1.0) -> AttributionResult:
+    """A causal-style result whose estimates are the truth plus the bias at ``lam0``."""
+    from attribution.sensitivity import LAMBDA_GRID, SensitivityCurve
+    from attribution.support import ChannelSupport
+
+    channels = ("A", "B", "C", "D", "E")
+    slopes = np.array([2.0, 1.0, 0.0, 0.5, 1.5])
+    bias = np.outer(slopes * 100, LAMBDA_GRID**1.5)
+    curve = SensitivityCurve(channels, LAMBDA_GRID, bias, bias * 10, slopes, 0.7)
+    estimate = truth + curve.bias(lam0)[0]
+    z = 1.959963984540054
+    return AttributionResult(
+        model="causal",
+        params={},
+        channels=channels,
+        conversions=estimate,
+        value=estimate * 10,
+        total_conversions=5000.0,
+        total_value=50000.0,
+        extras={"incremental_unbounded": estimate},
+        ci=ConfidenceIntervals(
+            estimate - z * se,
+            estimate + z * se,
+            10 * (estimate - z * se),
+            10 * (estimate + z * se),
+            0.95,
+            200,
+            "poisson",
+            0,
+        ),
+        sensitivity=curve,
+        support=ChannelSupport(channels, np.full(5, 1e4), np.full(5, 2000.0), np.full(5, 2e4)),
+    )
+
+
+def _exact_tests(truth: np.ndarray, channels: list[int], se: float = 1.0) -> LiftTests:
+    names = "ABCDE"
+    return LiftTests.from_frame(
+        pd.DataFrame(
+            {
+                "channel": [names[i] for i in channels],
+                "incremental_conversions": truth[channels],
+                "ci_low": truth[channels] - 1.96 * se,
+                "ci_high": truth[channels] + 1.96 * se,
+            }
+        )
+    )
+
+
+def test_transfer_recovers_untested_channels_from_the_tested_ones():
+    truth = np.array([300.0, 500.0, 200.0, 100.0, 0.0])
+    res = _causal_result(truth, lam0=0.6)
+    cal = calibrate(res, _exact_tests(truth, [0, 1]), untested="transfer")
+    calibrated = cal.table["calibrated"].to_numpy()
+    np.testing.assert_allclose(calibrated, truth, atol=2.0)
+    assert cal.lam == pytest.approx(0.6, abs=0.01)
+    assert cal.lam_low <= 0.6 <= cal.lam_high
+    assert cal.implied_lambda["A"] == pytest.approx(0.6, abs=0.01)
+    # keep would leave the untested channels' bias in place
+    kept = calibrate(res, _exact_tests(truth, [0, 1]), untested="keep")
+    assert kept.table["calibrated"].iloc[4] == pytest.approx(res.conversions[4])
+    assert "lambda = 0.60" in cal.method
+    # untested intervals contain the truth
+    t = cal.table
+    assert ((t["calibrated_low"] <= truth + 1e-6) & (truth - 1e-6 <= t["calibrated_high"])).all()
+    assert cal.to_dict()["lambda"] == pytest.approx(cal.lam)
+
+
+def test_a_negative_control_calibrates_the_transfer_alone():
+    truth = np.array([300.0, 500.0, 200.0, 100.0, 0.0])
+    res = _causal_result(truth, lam0=0.4)
+    tests = _exact_tests(truth, [2])  # C has no selection: says nothing about lambda
+    cal = calibrate(res, tests, untested="transfer", negative_controls=("E",))
+    np.testing.assert_allclose(cal.table["calibrated"].to_numpy(), truth, atol=2.0)
+    assert cal.table.set_index("channel").loc["E", "tested"]
+    assert cal.negative_controls == ("E",)
+    assert "negative controls (E)" in cal.method
+
+
+def test_uninformative_and_disagreeing_tests_are_flagged():
+    truth = np.array([300.0, 500.0, 200.0, 100.0, 0.0])
+    res = _causal_result(truth, lam0=0.5)
+    blind = calibrate(res, _exact_tests(truth, [2]), untested="transfer")
+    assert any("say nothing about unmeasured confounding" in w for w in blind.warnings)
+    # B's test says lambda is 0, A's says 0.5: one lambda cannot fit both
+    lying = truth.copy()
+    lying[1] = res.conversions[1]
+    disagree = calibrate(res, _exact_tests(lying, [0, 1]), untested="transfer")
+    assert any("tested channels disagree" in w for w in disagree.warnings)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"untested": "transfer"}, "needs the causal model's sensitivity"),
+        ({"untested": "keep", "negative_controls": ("A",)}, "use untested='transfer'"),
+        ({"untested": "cheat"}, "'keep', 'pooled' or 'transfer'"),
+    ],
+)
+def test_transfer_options_are_checked(kwargs, message):
+    with pytest.raises(InvalidLiftTestError, match=message):
+        calibrate(result([10.0, 20.0]), _exact_tests(np.array([5.0, 5.0]), [0]), **kwargs)
+
+
+def test_negative_controls_must_be_channels_and_untested():
+    truth = np.array([300.0, 500.0, 200.0, 100.0, 0.0])
+    res = _causal_result(truth, lam0=0.5)
+    with pytest.raises(InvalidLiftTestError, match="'Z' is not a channel"):
+        calibrate(res, _exact_tests(truth, [0]), untested="transfer", negative_controls=("Z",))
+    with pytest.raises(InvalidLiftTestError, match="both lift-tested and a negative control"):
+        calibrate(res, _exact_tests(truth, [0]), untested="transfer", negative_controls=("A",))
