@@ -19,7 +19,9 @@ attribution's population the test covered.
    test population is representative of the attributed one and the incremental rate is
    constant over time.
 2. **Calibrated credit.** Tested channels get ``z_c = max(y_c, 0)`` (a negative measurement is
-   treated as noise around zero). Untested channels, by option ``untested``:
+   treated as noise around zero; with ``"transfer"``, the precision-weighted mean of that and
+   the channel's bias-corrected causal estimate, see below). Untested channels, by option
+   ``untested``:
 
    * ``"keep"`` (default): ``z_c = x_c``, their attributed credit is kept;
    * ``"pooled"``: ``z_c = F * x_c`` with the pooled factor
@@ -36,7 +38,11 @@ attribution's population the test covered.
      the covariates miss in proportion to how they are selected on the intent they capture. A
      lack-of-fit test (the weighted squared gaps at the fitted ``lambda`` against the 95%
      quantile of a chi-square with one degree of freedom fewer than the tests) warns when the
-     tested channels disagree.
+     tested channels disagree. A tested channel's credit combines its lift with its own
+     corrected estimate ``x~_c = clip(x'_c - B_c(lambda), 0, S_c)``:
+     ``z_c = a_c max(y_c, 0) + (1 - a_c) x~_c`` with ``a_c = v_c / (v_c + s'_c**2)``, ``v_c`` the
+     variance of ``x~_c`` (bootstrap, plus that of ``B_c`` over the spread of ``lambda``);
+     without bootstrap intervals, and for negative controls, ``a_c = 1``.
 
 3. **Baseline.** ``B = T - sum_c z_c``: conversions that would have happened anyway. If the
    calibrated credit exceeds ``T``, untested credit is scaled down until ``B = 0`` (tested
@@ -403,6 +409,25 @@ class LiftTests:
             raise InvalidLiftTestError("from_uplift: no arm mapped to a channel")
         return cls.from_frame(pd.DataFrame(rows))
 
+    @classmethod
+    def empty(cls) -> LiftTests:
+        """No lift test (calibration by negative controls alone)."""
+        return cls(
+            pd.DataFrame(
+                {
+                    "channel": pd.Series(dtype=str),
+                    "incremental_conversions": pd.Series(dtype=float),
+                    "ci_low": pd.Series(dtype=float),
+                    "ci_high": pd.Series(dtype=float),
+                    "level": pd.Series(dtype=float),
+                    "period_start": pd.Series(dtype="datetime64[ns]"),
+                    "period_end": pd.Series(dtype="datetime64[ns]"),
+                    "population_share": pd.Series(dtype=float),
+                    "source": pd.Series(dtype=str),
+                }
+            )
+        )
+
     @property
     def channels(self) -> tuple[str, ...]:
         """Tested channels, in table order."""
@@ -472,6 +497,11 @@ class CalibratedAttribution:
         The ``lambda`` each tested channel (and negative control) alone implies.
     negative_controls
         Channels treated as causing nothing.
+    support
+        The attributed channels' support, when the result had one.
+    draws
+        ``(n_draws, n_channels)`` Monte Carlo draws of the calibrated credit (their joint
+        spread, used to plan further tests).
     """
 
     model: str
@@ -494,6 +524,7 @@ class CalibratedAttribution:
     implied_lambda: dict[str, float] = field(default_factory=dict)
     negative_controls: tuple[str, ...] = ()
     support: ChannelSupport | None = None
+    draws: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def method(self) -> str:
@@ -607,10 +638,12 @@ def _calibrate_draws(
     total: float,
     untested: str,
     transferred: np.ndarray | None = None,
+    lift_share: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Apply steps 2-4 to ``(n_draws, n_channels)`` arrays (one row per draw).
 
-    ``transferred`` is the untested channels' credit with ``untested="transfer"``.
+    ``transferred`` is every channel's bias-corrected causal credit with ``untested="transfer"``
+    and ``lift_share`` the weight of a tested channel's lift measurement against it.
 
     Returns calibrated credit, factors, baseline and the pooled factor per draw, plus a flag per
     draw telling whether the tested channels alone exceeded the total.
@@ -620,6 +653,8 @@ def _calibrate_draws(
         sum_y = np.where(tested, measured, 0.0).sum(axis=1)
         pooled = np.where(sum_x > 0, sum_y / sum_x, np.nan)
     z_tested = np.maximum(measured, 0.0)
+    if transferred is not None and lift_share is not None:
+        z_tested = lift_share * z_tested + (1.0 - lift_share) * transferred
     if untested == "keep":
         z_untested = credit
     elif untested == "transfer":
@@ -846,6 +881,7 @@ class Calibrator:
             total,
             self.untested,
             None if transfer is None else transfer.point()[None, :],
+            None if transfer is None else transfer.lift_share,
         )
         pooled_point = float(flags[0, 0])
         if flags[2, 0]:
@@ -877,7 +913,13 @@ class Calibrator:
         if transfer is not None:
             transferred_d, lam_d = transfer.draws(transfer.raw + credit_se * noise, draws_y)
         z_d, factor_d, base_d, _ = _calibrate_draws(
-            draws_x, draws_y, tested, total, self.untested, transferred_d
+            draws_x,
+            draws_y,
+            tested,
+            total,
+            self.untested,
+            transferred_d,
+            None if transfer is None else transfer.lift_share,
         )
         q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
         z_lo, z_hi = np.percentile(z_d, q, axis=0)
@@ -931,6 +973,7 @@ class Calibrator:
             implied_lambda={} if transfer is None else dict(transfer.fit.implied),
             negative_controls=self.negative_controls,
             support=result.support,
+            draws=z_d,
         )
         for message in warnings:
             logger.warning("calibration of %s: %s", result.model, message)
@@ -960,6 +1003,20 @@ class _Transfer:
         )
         tested_var = lift_se[self.tested] ** 2 + credit_se[self.tested] ** 2
         self.weight = 1.0 / np.maximum(tested_var, 1e-12)
+        # a tested channel combines its lift with its bias-corrected estimate by precision (the
+        # estimate's variance includes that of its bias through lambda's); without model
+        # intervals, or for a negative control (measured exactly), the lift decides
+        rng = np.random.default_rng(0)
+        shape = (500, self.raw.shape[0])
+        _, lam = self.draws(
+            self.raw + credit_se * rng.standard_normal(shape),
+            np.nan_to_num(measured) + lift_se * rng.standard_normal(shape),
+        )
+        lift_var = lift_se**2
+        model_var = np.where(credit_se > 0, credit_se**2 + curve.bias(lam)[0].var(axis=0), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(model_var > 0, model_var / (model_var + lift_var), 1.0)
+        self.lift_share = np.where(tested, np.nan_to_num(share, nan=1.0), 1.0)
         self.fit: LambdaFit = fit_lambda(
             curve,
             self.raw,
