@@ -81,6 +81,10 @@ class ChannelSpec:
     cost_sigma
         Log-normal spread of the per-touch cost around ``cost_per_touch`` (mean-preserving),
         ``>= 0``; ``0`` gives a constant cost per touch.
+    reach_covariate, reach_covariate_slope
+        Targeting on a user covariate of :attr:`SimulationConfig.covariates`: the log-odds of
+        reach change by ``reach_covariate_slope`` per standard deviation of that covariate's
+        signal (e.g. an audience bought on a CRM score). ``None`` (default): no such targeting.
     """
 
     name: str
@@ -91,6 +95,8 @@ class ChannelSpec:
     mean_touches: float = 1.0
     funnel_position: float = 0.5
     cost_sigma: float = 0.0
+    reach_covariate: str | None = None
+    reach_covariate_slope: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -146,6 +152,15 @@ class ChannelSpec:
             _check_range(owner, "funnel_position", self.funnel_position, 0.0, 1.0),
         )
         setter(self, "cost_sigma", _check_range(owner, "cost_sigma", self.cost_sigma, 0.0, 5.0))
+        setter(
+            self,
+            "reach_covariate_slope",
+            _check_range(owner, "reach_covariate_slope", self.reach_covariate_slope, -20.0, 20.0),
+        )
+        if self.reach_covariate is not None and not isinstance(self.reach_covariate, str):
+            raise SimulationConfigError(
+                f"{owner}: reach_covariate must name a covariate, got {self.reach_covariate!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a plain dictionary."""
@@ -355,6 +370,13 @@ class SimulationConfig:
             )
         setter(self, "include_untouched_conversions", bool(self.include_untouched_conversions))
         setter(self, "covariates", check_covariates(self.covariates))
+        covariate_names = [spec.name for spec in self.covariates]
+        for spec in channels:
+            if spec.reach_covariate is not None and spec.reach_covariate not in covariate_names:
+                raise SimulationConfigError(
+                    f"{owner}: channel {spec.name!r} targets covariate {spec.reach_covariate!r}, "
+                    f"which is not among the covariates {covariate_names}"
+                )
         setter(self, "seed", _check_int(owner, "seed", self.seed, 0))
 
     # ---- constructors ------------------------------------------------------------------------

@@ -41,7 +41,13 @@ from scipy.special import ndtri
 
 from attribution.simulate._checks import SimulationConfigError, _check_int, _check_range
 
-__all__ = ["CovariateSpec", "covariate_table", "proxy_covariates", "proxy_quality"]
+__all__ = [
+    "CovariateSpec",
+    "covariate_signals",
+    "covariate_table",
+    "proxy_covariates",
+    "proxy_quality",
+]
 
 CovariateKind = Literal["numeric", "categorical"]
 _RESERVED = ("user_id",)
@@ -187,20 +193,29 @@ def proxy_covariates(quality: float) -> tuple[CovariateSpec, ...]:
     )
 
 
-def covariate_table(
+def covariate_signals(
     specs: Sequence[CovariateSpec], intent: np.ndarray, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Draw the covariates of every user (columns in spec order; no ``user_id``)."""
+) -> dict[str, np.ndarray]:
+    """Draw the standard-normal signal of every covariate (a sourced one shares its source's)."""
     n = intent.shape[0]
     signals: dict[str, np.ndarray] = {}
-    columns: dict[str, Any] = {}
     for spec in specs:
         if spec.source is not None:
-            signal = signals[spec.source]
-        else:
-            rho = spec.intent_correlation
-            signal = rho * intent + math.sqrt(max(1.0 - rho * rho, 0.0)) * rng.standard_normal(n)
-        signals[spec.name] = signal
+            signals[spec.name] = signals[spec.source]
+            continue
+        rho = spec.intent_correlation
+        noise = rng.standard_normal(n)
+        signals[spec.name] = rho * intent + math.sqrt(max(1.0 - rho * rho, 0.0)) * noise
+    return signals
+
+
+def covariate_table(
+    specs: Sequence[CovariateSpec], signals: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """Turn the signals into the covariate columns (spec order; no ``user_id``)."""
+    columns: dict[str, Any] = {}
+    for spec in specs:
+        signal = signals[spec.name]
         if spec.kind == "numeric":
             columns[spec.name] = spec.mean + spec.sd * signal
         else:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -36,7 +37,7 @@ from attribution.simulate.config import (
     _logit,
     _sigmoid,
 )
-from attribution.simulate.covariates import covariate_table
+from attribution.simulate.covariates import covariate_signals, covariate_table
 from attribution.simulate.game import (
     _channel_game,
     _Game,
@@ -91,6 +92,7 @@ class _Users:
     loading: np.ndarray  # L(T) for every channel set T (length 2**n_channels)
     converted: np.ndarray  # bool, L(E) > theta
     value: np.ndarray  # conversion value, 0 for non-converters
+    signals: dict[str, np.ndarray]  # covariate signals by covariate name
 
 
 class _Timing(NamedTuple):
@@ -102,21 +104,34 @@ class _Timing(NamedTuple):
     has_conversion_row: np.ndarray  # per user: the event log holds a conversion row
 
 
-def _reach_probability(spec: ChannelSpec, intent: np.ndarray) -> np.ndarray:
-    """``r = sigmoid(logit(reach_base) + reach_intent_slope * z)``, exact at 0 and 1."""
+def _reach_probability(
+    spec: ChannelSpec, intent: np.ndarray, signals: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """``r = sigmoid(logit(reach_base) + reach_intent_slope z + reach_covariate_slope s)``.
+
+    ``s`` is the signal of the targeted covariate (absent: 0); exact at 0 and 1.
+    """
     if spec.reach_base <= 0.0:
         return np.zeros_like(intent)
     if spec.reach_base >= 1.0:
         return np.ones_like(intent)
-    return _sigmoid(_logit(spec.reach_base) + spec.reach_intent_slope * intent)
+    index = _logit(spec.reach_base) + spec.reach_intent_slope * intent
+    if spec.reach_covariate is not None:
+        index = index + spec.reach_covariate_slope * signals[spec.reach_covariate]
+    return _sigmoid(index)
 
 
 def _draw_users(config: SimulationConfig, streams: _Streams) -> _Users:
-    """Draw intent, conversion uniforms, exposures and values; decide conversions."""
+    """Draw intent, covariate signals, conversion uniforms, exposures and values; convert.
+
+    The covariates' signals come from their own stream, so they change no other draw; channels
+    that target a covariate read its signal.
+    """
     n = config.n_users
     specs = config.channels
     n_channels = len(specs)
     intent = streams.intent.standard_normal(n)
+    signals = covariate_signals(config.covariates, intent, streams.covariates)
     uniform = streams.conversion.random(n)
     base_probability = _sigmoid(_logit(config.base_rate) + config.intent_effect * intent)
     with np.errstate(divide="ignore"):
@@ -124,7 +139,7 @@ def _draw_users(config: SimulationConfig, streams: _Streams) -> _Users:
     reach_draws = streams.reach.random((n, n_channels))
     exposed = np.empty((n, n_channels), dtype=bool)
     for c, spec in enumerate(specs):
-        exposed[:, c] = reach_draws[:, c] < _reach_probability(spec, intent)
+        exposed[:, c] = reach_draws[:, c] < _reach_probability(spec, intent, signals)
     bit_values = np.int64(1) << np.arange(n_channels, dtype=np.int64)
     masks = exposed.astype(np.int64) @ bit_values
     lam = np.array([-math.log1p(-spec.effect) for spec in specs], dtype=np.float64)
@@ -145,6 +160,7 @@ def _draw_users(config: SimulationConfig, streams: _Streams) -> _Users:
         loading=loading,
         converted=converted,
         value=value,
+        signals=signals,
     )
 
 
@@ -485,7 +501,7 @@ def simulate_journeys(config: SimulationConfig | None = None) -> SimulationResul
         touch_cost=touch_cost,
     )
     user_table = _users_table(config, users, n_touches=n_touches, arrival_ns=arrival_ns)
-    covariates = covariate_table(config.covariates, users.intent, streams.covariates)
+    covariates = covariate_table(config.covariates, users.signals)
     covariates.insert(0, "user_id", user_table["user_id"].to_numpy())
 
     logger.debug(

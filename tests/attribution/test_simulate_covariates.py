@@ -125,3 +125,41 @@ def test_bad_covariate_lists_are_refused(covariates, message):
 def test_bad_covariate_specs_are_refused(kwargs, message):
     with pytest.raises(SimulationConfigError, match=message):
         CovariateSpec(**kwargs)
+
+
+def test_a_channel_can_target_a_covariate_without_changing_the_other_draws():
+    from attribution.simulate import DEFAULT_CHANNELS, ChannelSpec
+
+    audience = ChannelSpec(
+        "crm_audience", 0.1, effect=0.02, reach_covariate="crm_score", reach_covariate_slope=1.8
+    )
+    plain = SimulationConfig(n_users=40_000, seed=SEED, covariates=proxy_covariates(0.9))
+    targeted = SimulationConfig(
+        channels=(*DEFAULT_CHANNELS, audience),
+        n_users=40_000,
+        seed=SEED,
+        covariates=proxy_covariates(0.9),
+    )
+    a, b = simulate_journeys(plain), simulate_journeys(targeted)
+    pd.testing.assert_frame_equal(a.covariates, b.covariates)
+    exposed = b.users["exposed:crm_audience"].to_numpy()
+    score = b.covariates["crm_score"].to_numpy()
+    # reach follows the score: logistic slope 1.8 per sd of its signal, (score - 50) / 15
+    signal = (score - 50.0) / 15.0
+    high, low = exposed[signal > 1].mean(), exposed[signal < -1].mean()
+    assert high > 4 * low
+    # no selection on intent beyond what the score carries
+    residual = b.users["intent"].to_numpy() - 0.9 * signal
+    assert abs(np.corrcoef(exposed, residual)[0, 1]) < 0.02
+    for name in DEFAULT_CHANNELS:
+        np.testing.assert_array_equal(
+            a.users[f"exposed:{name.name}"].to_numpy(), b.users[f"exposed:{name.name}"].to_numpy()
+        )
+
+
+def test_targeting_an_unknown_covariate_is_refused():
+    from attribution.simulate import ChannelSpec
+
+    spec = ChannelSpec("x", 0.1, reach_covariate="score", reach_covariate_slope=1.0)
+    with pytest.raises(SimulationConfigError, match="targets covariate 'score'"):
+        SimulationConfig(channels=(spec,), n_users=10)
