@@ -133,7 +133,13 @@ def test_a_channel_can_target_a_covariate_without_changing_the_other_draws():
     audience = ChannelSpec(
         "crm_audience", 0.1, effect=0.02, reach_covariate="crm_score", reach_covariate_slope=1.8
     )
-    plain = SimulationConfig(n_users=40_000, seed=SEED, covariates=proxy_covariates(0.9))
+    untargeted = ChannelSpec("crm_audience", 0.1, effect=0.02)
+    plain = SimulationConfig(
+        channels=(*DEFAULT_CHANNELS, untargeted),
+        n_users=40_000,
+        seed=SEED,
+        covariates=proxy_covariates(0.9),
+    )
     targeted = SimulationConfig(
         channels=(*DEFAULT_CHANNELS, audience),
         n_users=40_000,
