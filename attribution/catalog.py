@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from attribution.base import AttributionModel
+from attribution.causal import CausalAttribution
 from attribution.data_driven import DataDrivenAttribution
 from attribution.errors import InvalidModelOptionError
 from attribution.heuristics import (
@@ -16,7 +17,7 @@ from attribution.heuristics import (
 from attribution.markov import MarkovAttribution
 from attribution.shapley import ConversionRateShapley, OrderedShapley, SimplifiedShapley
 
-__all__ = ["MODELS", "model_class"]
+__all__ = ["MODELS", "USER_MODELS", "model_class", "models_for"]
 
 #: model name -> class, in the order reports list them
 MODELS: dict[str, type[AttributionModel]] = {
@@ -33,8 +34,17 @@ MODELS: dict[str, type[AttributionModel]] = {
         OrderedShapley,
         ConversionRateShapley,
         DataDrivenAttribution,
+        CausalAttribution,
     )
 }
+
+#: models that need the users' covariates (journeys from an event log with a user table)
+USER_MODELS: frozenset[str] = frozenset({CausalAttribution.name})
+
+
+def models_for(*, has_users: bool) -> list[str]:
+    """Names that ``all`` stands for: every model, the user-table ones only when users are known."""
+    return [name for name in MODELS if has_users or name not in USER_MODELS]
 
 
 def model_class(name: str) -> type[AttributionModel]:

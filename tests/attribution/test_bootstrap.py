@@ -9,10 +9,10 @@ import pytest
 
 from attribution import Journeys, SimplifiedShapley
 from attribution.bootstrap import resample_counts
-from attribution.catalog import MODELS
+from attribution.catalog import MODELS, models_for
 
 PARAMS: dict[str, dict[str, Any]] = {"data_driven": {"n_estimators": 20}}
-CASES = [pytest.param(name, {}, id=name) for name in MODELS] + [
+CASES = [pytest.param(name, {}, id=name) for name in models_for(has_users=False)] + [
     pytest.param("markov", {"order": 2}, id="markov_order2")
 ]
 

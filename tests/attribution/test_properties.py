@@ -30,14 +30,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attribution import ConversionRateShapley, Journeys, SimplifiedShapley
-from attribution.catalog import MODELS
+from attribution.catalog import MODELS, models_for
 from attribution.shapley import exact_shapley, monotone_cover, restricted_shapley
 from tests.attribution.test_shapley import per_set_reference
 
 FAST = {"n_bootstrap": 0}
 PARAMS: dict[str, dict[str, Any]] = {"data_driven": {"n_estimators": 10}}
 #: every catalog model with its defaults, plus Markov chains of order 2 and 3
-CASES = [pytest.param(name, {}, id=name) for name in MODELS] + [
+CASES = [pytest.param(name, {}, id=name) for name in models_for(has_users=False)] + [
     pytest.param("markov", {"order": k}, id=f"markov_order{k}") for k in (2, 3)
 ]
 RENAME_CASES = [case for case in CASES if case.values[0] != "data_driven"]

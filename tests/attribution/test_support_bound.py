@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from attribution import FirstTouch, Journeys, Linear, MarkovAttribution
 from attribution.base import AttributionModel, Credit
 from attribution.bootstrap import bootstrap_credit
-from attribution.catalog import MODELS
+from attribution.catalog import MODELS, models_for
 from attribution.errors import AttributionWarning, LowSupportWarning, SupportBoundError
 from attribution.support import channel_support, low_support_message
 from tests.attribution.test_properties import SETTINGS, SLOW_SETTINGS, path_tables
@@ -34,7 +34,7 @@ from tests.attribution.test_properties import SETTINGS, SLOW_SETTINGS, path_tabl
 CA_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "channelattribution_Data.csv"
 PARAMS: dict[str, dict[str, Any]] = {"data_driven": {"n_estimators": 10}}
 CASES = (
-    [pytest.param(name, {}, id=name) for name in MODELS]
+    [pytest.param(name, {}, id=name) for name in models_for(has_users=False)]
     + [pytest.param("markov", {"order": k}, id=f"markov_order{k}") for k in (2, 3)]
     + [
         pytest.param("conversion_rate_shapley", p, id=f"conversion_rate_shapley_{v}")
@@ -299,6 +299,12 @@ def test_every_model_on_channel_attribution_sample(
     assert result.conversions[ca_journeys.channels.index("mi")] <= 4.0
 
 
+def test_the_causal_model_refuses_channel_attribution_sample(ca_journeys: Journeys) -> None:
+    """A path table has no users: the causal model says so instead of guessing."""
+    with pytest.raises(ValueError, match="needs user covariates.*a path table has no users"):
+        MODELS["causal"](n_bootstrap=0).fit(ca_journeys)
+
+
 @pytest.mark.parametrize("name", ["markov", "conversion_rate_shapley"])
 def test_intervals_on_channel_attribution_sample(ca_journeys: Journeys, name: str) -> None:
     with pytest.warns(LowSupportWarning):
@@ -306,3 +312,62 @@ def test_intervals_on_channel_attribution_sample(ca_journeys: Journeys, name: st
     assert_within_support(result, ca_journeys)
     assert result.ci is not None
     assert result.ci.conversions_high[ca_journeys.channels.index("mi")] <= 4.0
+
+
+@st.composite
+def event_logs_with_users(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Random event logs over 2-4 channels with a user table (numeric and categorical)."""
+    n_users = draw(st.integers(60, 160))
+    channels = ["a", "b", "c", "d"][: draw(st.integers(2, 4))]
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n_users)
+    rows = []
+    for u in range(n_users):
+        reached = [c for k, c in enumerate(channels) if rng.random() < 0.25 + 0.1 * k + 0.1 * x[u]]
+        for t, c in enumerate(reached):
+            rows.append((u, t, c, 0, 0.0))
+        if rng.random() < 0.15 + 0.1 * len(reached):
+            rows.append((u, 9, None, 1, float(rng.integers(1, 100))))
+    events = pd.DataFrame(rows, columns=["user_id", "timestamp", "channel", "conversion", "value"])
+    users = pd.DataFrame(
+        {"user_id": range(n_users), "x": x, "segment": rng.choice(["p", "q", "r"], n_users)}
+    )
+    return events, users
+
+
+@given(event_logs_with_users(), st.booleans())
+@SLOW_SETTINGS
+def test_the_causal_model_stays_within_support(data, bootstrap):
+    events, users = data
+    if events["conversion"].sum() == 0 or events["channel"].isna().all():
+        return
+    try:
+        journeys = Journeys.from_events(events).with_users(users)
+    except ValueError:
+        return  # e.g. no conversion left on a touched journey: refused before any fitting
+    present = set(events["channel"].dropna())
+    if len(present) < 2:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AttributionWarning)
+        try:
+            result = (
+                MODELS["causal"](
+                    n_estimators=10, min_child_samples=5, n_bootstrap=20 if bootstrap else 0
+                )
+                .fit(journeys)
+                .result_
+            )
+        except ValueError as exc:  # a channel on every journey: refused with a message
+            assert "touch every journey" in str(exc)
+            return
+    # no efficiency here: causal credit is the caused conversions, not a share of the total
+    _, s_conv, s_value = reference_support(journeys)
+    assert np.all(result.conversions >= 0) and np.all(result.conversions <= s_conv + 1e-9)
+    assert np.all(result.value >= 0) and np.all(result.value <= s_value + 1e-9)
+    if result.ci is not None:
+        assert np.all(result.ci.conversions_low >= 0)
+        assert np.all(result.ci.conversions_high <= s_conv + 1e-9)
+        assert np.all(result.ci.conversions_low <= result.conversions + 1e-9)
+        assert np.all(result.conversions <= result.ci.conversions_high + 1e-9)
