@@ -301,7 +301,7 @@ def test_every_model_on_channel_attribution_sample(
 
 def test_the_causal_model_refuses_channel_attribution_sample(ca_journeys: Journeys) -> None:
     """A path table has no users: the causal model says so instead of guessing."""
-    with pytest.raises(ValueError, match="needs user covariates.*a path table has no users"):
+    with pytest.raises(ValueError, match=r"needs user covariates.*a path table has no users"):
         MODELS["causal"](n_bootstrap=0).fit(ca_journeys)
 
 
