@@ -52,7 +52,8 @@ the test's result is drawn around the true ``theta_c``, and the beliefs are upda
   true value negative) is reported now and after the test. Net value = expected value - the
   holdout cost in value.
 
-Channels are ranked by net value when spend is known, else by width reduction.
+Channels are ranked by net value when spend is known and some test has a positive net value,
+else by width reduction (the decision text says which).
 """
 
 from __future__ import annotations
@@ -420,16 +421,24 @@ def plan_lift_tests(
                 row["p_wrong_after"] = float(wrong.mean())
         rows.append(row)
     table = pd.DataFrame(rows)
-    key = "net_value" if spend is not None else "width_reduction"
-    order = table.loc[~table["tested"], key].rank(ascending=False, method="first")
+    untested = ~table["tested"]
+    pays = spend is not None and bool((table.loc[untested, "net_value"] > 0).any())
+    key = "net_value" if pays else "width_reduction"
+    order = table.loc[untested, key].rank(ascending=False, method="first")
     table["rank"] = np.nan
     table.loc[order.index, "rank"] = order
     table = table.sort_values(["rank", "channel"], na_position="last").reset_index(drop=True)
-    if spend is not None:
+    if pays:
         decision = (
             "the best single budget move (max_shift of the smaller budget) by incremental return "
-            "on ad spend; expected value = mean true gain of the move chosen after the test over "
-            "the move chosen now, in conversion value"
+            "on ad spend; ranked by net value = expected gain of the move chosen after the test "
+            "over the move chosen now, minus the holdout cost, in conversion value"
+        )
+    elif spend is not None:
+        decision = (
+            "no test pays for itself on the best budget move (max_shift of the smaller budget): "
+            "the holdout costs more than the expected gain; channels are ranked by how much a "
+            "test shrinks the 95% interval of the total incremental conversions"
         )
     else:
         decision = (

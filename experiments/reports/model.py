@@ -33,6 +33,7 @@ from attribution.costs import (
 from attribution.errors import AttributionError
 from attribution.journeys import Provenance
 from attribution.result import AttributionResult
+from attribution.testplan import TestPlan, plan_lift_tests
 from experiments.reports import render
 
 __all__ = ["Report", "ReportError", "build_report"]
@@ -83,6 +84,12 @@ class Report:
         Interval coverage of the attribution results (``None`` without intervals).
     reallocation, comparison, calibration
         Optional sections.
+    incrementality
+        With the ``causal`` model: conversions of the population, of touched journeys
+        (attributed), caused by marketing (incremental total) and the baseline, with intervals.
+    test_plan
+        With the ``causal`` model: untested channels ranked by the value of a lift test
+        (:class:`attribution.testplan.TestPlan`).
     coverage
         Data coverage (:class:`attribution.journeys.Provenance` fields plus period labels).
     previous_coverage
@@ -101,6 +108,8 @@ class Report:
     reallocation: Reallocation | None = None
     comparison: PeriodComparison | None = None
     calibration: CalibratedAttribution | None = None
+    incrementality: dict[str, float] | None = None
+    test_plan: TestPlan | None = None
     coverage: dict[str, Any] = field(default_factory=dict)
     previous_coverage: dict[str, Any] | None = None
     mlflow: dict[str, Any] | None = None
@@ -141,6 +150,10 @@ class Report:
             "reallocation": None if self.reallocation is None else self.reallocation.to_dict(),
             "comparison": None if self.comparison is None else self.comparison.to_dict(),
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "incrementality": None
+            if self.incrementality is None
+            else {k: plain(v) for k, v in self.incrementality.items()},
+            "test_plan": None if self.test_plan is None else self.test_plan.to_dict(),
             "coverage": {k: plain(v) for k, v in self.coverage.items()},
             "previous_coverage": None
             if self.previous_coverage is None
@@ -158,7 +171,8 @@ class Report:
     def csv_tables(self) -> dict[str, str]:
         """Render the CSV documents by name.
 
-        ``channels`` always; ``comparison``, ``calibration`` and ``reallocation`` when present.
+        ``channels`` always; ``comparison``, ``calibration``, ``reallocation`` and ``test_plan``
+        when present.
         Numbers at full precision; NaN is empty, infinity ``inf``.
         """
         return render.csv_tables(self)
@@ -177,7 +191,7 @@ class Report:
 
     def __repr__(self) -> str:
         parts = [f"{len(self.models)} models", f"{len(self.channel_names)} channels"]
-        for name in ("reallocation", "comparison", "calibration"):
+        for name in ("reallocation", "comparison", "calibration", "test_plan"):
             if getattr(self, name) is not None:
                 parts.append(name)
         return f"Report({self.title!r}, {', '.join(parts)})"
@@ -231,8 +245,22 @@ def _headline(
     shares = channels.pivot(index="channel", columns="model", values="share")
     observational = [r.model for r in results]
     spread = shares[observational].max(axis=1) - shares[observational].min(axis=1)
-    top = shares[observational].mean(axis=1).sort_values(ascending=False)
-    out["Top channel (mean share)"] = (str(top.index[0]), "text")
+    causal = next((r for r in results if r.model == "causal"), None)
+    if calibration is not None:
+        top = shares[f"{calibration.model}+calibrated"].sort_values(ascending=False)
+        out[f"Top channel ({calibration.model}, calibrated with lift tests)"] = (
+            str(top.index[0]),
+            "text",
+        )
+    elif causal is not None:
+        top = shares["causal"].sort_values(ascending=False)
+        out["Top channel (causal: incremental conversions)"] = (str(top.index[0]), "text")
+    else:
+        top = shares[observational].mean(axis=1).sort_values(ascending=False)
+        out["Top channel (mean share)"] = (str(top.index[0]), "text")
+    if causal is not None:
+        d = causal.diagnostics
+        out["Incremental conversions (causal, all marketing)"] = (d["incremental_total"], "count")
     out["Largest model disagreement"] = (
         f"{spread.idxmax()} ({spread.max():.1%} share spread)",
         "text",
@@ -258,6 +286,8 @@ def build_report(
     n_moves: int = 1,
     reallocation_model: str | None = None,
     mlflow_run: str | Mapping[str, Any] | None = None,
+    plan_tests: bool = True,
+    test_plan_options: Mapping[str, Any] | None = None,
     title: str = "Attribution report",
     created: dt.datetime | None = None,
     unknown_cost_channels: Literal["error", "ignore"] = "error",
@@ -275,8 +305,10 @@ def build_report(
     previous, costs_previous
         Results (same model names) and spend of the previous period: enables the comparison.
     lift_tests
-        Lift tests to calibrate ``calibrate_model`` (default: ``"markov"`` when fitted, else the
-        first model) with ``calibration_options`` (see :class:`attribution.calibration.Calibrator`).
+        Lift tests to calibrate ``calibrate_model`` (default: ``"causal"`` when fitted, then
+        ``"markov"``, else the first model) with ``calibration_options`` (see
+        :class:`attribution.calibration.Calibrator`; the causal model's default is
+        ``untested="transfer"``).
     calibration
         An already calibrated attribution (instead of ``lift_tests``).
     max_shift, n_moves, reallocation_model
@@ -285,6 +317,9 @@ def build_report(
         ``"markov"`` when fitted, else the first model).
     mlflow_run
         The MLflow run id, or a mapping with ``run_id`` and e.g. ``experiment_id``, ``url``.
+    plan_tests, test_plan_options
+        With the ``causal`` model among ``results``: rank the untested channels by the value of
+        a lift test (:func:`attribution.testplan.plan_lift_tests`, with these options).
     title, created
         Title and creation time (default now, UTC).
     """
@@ -302,13 +337,18 @@ def build_report(
     for r in results:
         notes.extend(f"{r.model}: {n}" for n in r.notes)
 
+    options = dict(calibration_options or {})
+    if lift_tests is None and options.get("negative_controls") and "causal" in names:
+        lift_tests = LiftTests.empty()  # negative controls alone calibrate the causal model
     if lift_tests is not None:
-        target = calibrate_model or ("markov" if "markov" in names else names[0])
+        default = "causal" if "causal" in names else "markov" if "markov" in names else names[0]
+        target = calibrate_model or default
         if target not in names:
             raise ReportError(
                 f"calibrate_model {target!r} is not among the fitted models ({', '.join(names)})"
             )
-        options = dict(calibration_options or {})
+        if target == "causal":
+            options.setdefault("untested", "transfer")
         if provenance is not None and "attribution_period" not in options:
             cov = _coverage(provenance)
             if cov.get("start") and cov.get("end"):
@@ -355,6 +395,32 @@ def build_report(
             f"{info['first_period'][:10]} to {info['last_period'][:10]} "
             f"({info['n_periods']} period starts)"
         )
+    causal = next((r for r in results if r.model == "causal"), None)
+    incrementality: dict[str, float] | None = None
+    test_plan = None
+    if causal is not None:
+        d = causal.diagnostics
+        keys: tuple[str, ...] = (
+            "population_conversions",
+            "attributed_conversions",
+            "incremental_total",
+            "incremental_total_ci_low",
+            "incremental_total_ci_high",
+            "baseline",
+            "baseline_ci_low",
+            "baseline_ci_high",
+            "credit_total",
+        )
+        incrementality = {key: float(d[key]) for key in keys if key in d}
+        if plan_tests:
+            plan_options = dict(test_plan_options or {})
+            plan_options.setdefault("negative_controls", options.get("negative_controls", ()))
+            test_plan = plan_lift_tests(
+                causal,
+                lift_tests=lift_tests if lift_tests is not None and len(lift_tests.frame) else None,
+                costs=costs,
+                **plan_options,
+            )
     level = next((r.ci.level for r in results if r.ci is not None), None)
     created = created or dt.datetime.now(dt.UTC)
     return Report(
@@ -366,6 +432,8 @@ def build_report(
         reallocation=reallocation,
         comparison=comparison,
         calibration=calibration,
+        incrementality=incrementality,
+        test_plan=test_plan,
         coverage=coverage,
         previous_coverage=None if previous_provenance is None else _coverage(previous_provenance),
         mlflow=_mlflow(mlflow_run),

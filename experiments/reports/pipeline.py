@@ -14,11 +14,12 @@ from typing import Any
 import pandas as pd
 
 from attribution.calibration import LiftTests
-from attribution.catalog import model_class
+from attribution.catalog import USER_MODELS, model_class
 from attribution.costs import CostTable, InvalidCostsError, period_journeys
+from attribution.covariates import UserCovariates
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
-from experiments.reports.model import Report, build_report
+from experiments.reports.model import Report, ReportError, build_report
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -191,6 +192,8 @@ def report_from_events(
     channel_col: str = "channel",
     conversion_col: str = "conversion",
     journey_options: Mapping[str, Any] | None = None,
+    users: UserCovariates | pd.DataFrame | str | os.PathLike[str] | None = None,
+    covariate_cols: Sequence[str] | None = None,
     **report_options: Any,
 ) -> Report:
     """Build a report from an event log.
@@ -212,6 +215,11 @@ def report_from_events(
     journey_options
         Extra options of :meth:`Journeys.from_events` (``value_col``, ``lookback``,
         ``max_touches``).
+    users, covariate_cols
+        A user table of pre-exposure covariates keyed by ``user_col`` (a
+        :class:`~attribution.covariates.UserCovariates`, a DataFrame or a file) and its
+        covariate columns (default all but the key): needed by the ``causal`` model and attached
+        to the journeys of every period.
     report_options
         Options of :func:`~experiments.reports.model.build_report`.
     """
@@ -220,6 +228,18 @@ def report_from_events(
 
         events = read_events(events)
     options = dict(journey_options or {})
+    if users is not None and not isinstance(users, UserCovariates):
+        users = UserCovariates.from_frame(users, user_col=user_col, covariate_cols=covariate_cols)
+    needs_users = USER_MODELS & set(models)
+    if needs_users and users is None:
+        raise ReportError(
+            f"model(s) {', '.join(sorted(needs_users))} need a user table of pre-exposure "
+            "covariates: pass users= (CLI: --users USERS.csv)"
+        )
+
+    def attach(journeys: Journeys) -> Journeys:
+        return journeys if users is None else journeys.with_users(users)
+
     table = _costs(costs)
     if table is None and cost_col is not None:
         table = CostTable.from_events(
@@ -239,7 +259,7 @@ def report_from_events(
             **options,
         )
         return report_from_journeys(
-            journeys,
+            attach(journeys),
             costs=table,
             lift_tests=lift_tests,
             models=models,
@@ -269,8 +289,8 @@ def report_from_events(
         cost_now = table.between(split_date, period_end)
         cost_before = table.between(period_start, split_date)
     return report_from_journeys(
-        current,
-        previous_journeys=previous,
+        attach(current),
+        previous_journeys=attach(previous),
         costs=cost_now,
         costs_previous=cost_before,
         lift_tests=lift_tests,

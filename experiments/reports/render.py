@@ -246,6 +246,51 @@ def calibration_table(report: Report) -> Table | None:
     )
 
 
+def incrementality_rows(report: Report) -> list[tuple[str, Any, str]]:
+    """Return the causal model's totals: converted, touched, caused by marketing, baseline."""
+    inc = report.incrementality or {}
+    labels = (
+        ("population_conversions", "Conversions (all users, untouched included)"),
+        ("attributed_conversions", "Conversions of touched journeys (what path models share)"),
+        ("incremental_total", "Caused by marketing (incremental total)"),
+        ("incremental_total_ci_low", "  low"),
+        ("incremental_total_ci_high", "  high"),
+        ("baseline", "Baseline: would have converted anyway"),
+        ("baseline_ci_low", "  low"),
+        ("baseline_ci_high", "  high"),
+        ("credit_total", "Sum of the channels' incremental credit"),
+    )
+    return [(label, inc[key], "count") for key, label in labels if key in inc]
+
+
+def test_plan_table(report: Report) -> Table | None:
+    """Untested channels ranked by the value of a lift test."""
+    plan = report.test_plan
+    if plan is None:
+        return None
+    frame = plan.table[~plan.table["tested"]]
+    columns = [
+        Column("Rank", "rank", "int"),
+        Column("Channel", "channel", "text"),
+        Column("Incremental", "incremental", "count"),
+        Column("95% low", "incremental_low", "count"),
+        Column("95% high", "incremental_high", "count"),
+        Column("Reach selection", "selection_slope", "ratio"),
+        Column("Interval of total: shrinks by", "width_reduction", "count"),
+    ]
+    if plan.current_move is not None or frame["expected_value"].notna().any():
+        columns += [
+            Column("Expected value of the test", "expected_value", "money"),
+            Column("Holdout cost (value)", "holdout_cost_value", "money"),
+            Column("Net value", "net_value", "money"),
+        ]
+    columns += [
+        Column("Holdout needed", "holdout_needed", "share"),
+        Column("Periods needed", "periods_needed", "ratio"),
+    ]
+    return Table("test-plan-table", columns, frame)
+
+
 COVERAGE_LABELS = (
     ("source", "Source", "text"),
     ("n_rows", "Rows read", "int"),
@@ -472,6 +517,33 @@ def render_html(report: Report) -> str:
         out.extend(f'<p class="warn">{escape(w)}</p>' for w in cal.warnings)
         out.append("</section>")
 
+    if report.incrementality:
+        out.append('<section id="incrementality"><h2>What marketing caused</h2>')
+        out.append(
+            '<p class="hint">From the causal model: conversions the channels caused among the '
+            "journeys they touched, adjusted for the users' covariates; the baseline would have "
+            "converted without any channel. Path models share out all conversions of touched "
+            "journeys instead.</p>"
+        )
+        out.append(_kv_table(incrementality_rows(report), "incrementality"))
+        out.append("</section>")
+
+    table = test_plan_table(report)
+    if table is not None and report.test_plan is not None:
+        plan = report.test_plan
+        out.append('<section id="test-plan"><h2>What to test next</h2>')
+        out.append(
+            f"<p>Untested channels ranked by the value of a lift test holding out "
+            f"{plan.settings['holdout_fraction']:.0%} of their reach for one period; decision: "
+            f"{escape(plan.decision)}. Unmeasured confounding lambda is "
+            f"{plan.lam_mean:.2f} [{plan.lam_low:.2f}, {plan.lam_high:.2f}] given what is known. "
+            f"Holdout needed: for a 95% interval within "
+            f"±{plan.settings['target_precision']:.0%} of the channel's incremental conversions."
+            "</p>"
+        )
+        out.append(_html_table(table))
+        out.append("</section>")
+
     out.append('<section id="coverage"><h2>Data coverage</h2>')
     out.append(_kv_table(coverage_rows(report.coverage), "coverage"))
     if report.previous_coverage:
@@ -574,6 +646,23 @@ def render_markdown(report: Report) -> str:
         )
         out += ["", _md_table(table), ""]
         out += [f"- Warning: {_md_escape(w)}" for w in cal.warnings]
+    if report.incrementality:
+        out += ["", "## What marketing caused", ""]
+        out.append(_md_kv(incrementality_rows(report)))
+    table = test_plan_table(report)
+    if table is not None and report.test_plan is not None:
+        plan = report.test_plan
+        out += [
+            "",
+            "## What to test next",
+            "",
+            f"Untested channels ranked by the value of a lift test holding out "
+            f"{plan.settings['holdout_fraction']:.0%} of their reach for one period; decision: "
+            f"{_md_escape(plan.decision)}. Unmeasured confounding lambda is "
+            f"{plan.lam_mean:.2f} [{plan.lam_low:.2f}, {plan.lam_high:.2f}].",
+            "",
+            _md_table(table),
+        ]
     out += ["", "## Data coverage", "", _md_kv(coverage_rows(report.coverage))]
     if report.previous_coverage:
         out += ["", "Previous period:", "", _md_kv(coverage_rows(report.previous_coverage))]
@@ -602,4 +691,6 @@ def csv_tables(report: Report) -> dict[str, str]:
         out["calibration"] = report.calibration.table.to_csv(index=False, lineterminator="\n")
     if report.reallocation is not None:
         out["reallocation"] = report.reallocation.moves.to_csv(index=False, lineterminator="\n")
+    if report.test_plan is not None:
+        out["test_plan"] = report.test_plan.table.to_csv(index=False, lineterminator="\n")
     return out

@@ -27,7 +27,8 @@ def report_documents(report: Report, basename: str = "report") -> dict[str, str]
     """Render every document of ``report``: file name -> text.
 
     ``<basename>.html``, ``.md``, ``.json`` and ``.csv`` (the channel x model table), plus
-    ``<basename>_comparison.csv``, ``_calibration.csv`` and ``_reallocation.csv`` when the
+    ``<basename>_comparison.csv``, ``_calibration.csv``, ``_reallocation.csv`` and
+    ``_test_plan.csv`` when the
     report has those sections.
     """
     docs = {

@@ -128,3 +128,15 @@ def test_planning_needs_the_causal_model_and_valid_options():
     )
     with pytest.raises(InvalidLiftTestError, match="'Q', which the attribution does not have"):
         plan_lift_tests(res, lift_tests=unknown)
+
+
+def test_when_no_test_pays_the_ranking_falls_back_to_information():
+    res = _causal_result(TRUTH, lam0=0.5, se=40.0)
+    tiny = {c: 1.0 for c in "ABCDE"}  # a 10% move of 0.1 is worth less than any holdout
+    plan = plan_lift_tests(res, costs=tiny, holdout_fraction=0.5, n_sims=100)
+    assert "no test pays for itself" in plan.decision
+    table = plan.table.dropna(subset=["rank"]).sort_values("rank")
+    assert (table["net_value"] <= 0).all()
+    assert list(table["channel"]) == list(
+        table.sort_values("width_reduction", ascending=False)["channel"]
+    )

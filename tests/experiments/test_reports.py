@@ -621,3 +621,62 @@ def test_cli_report_from_path_table_and_cost_column(simulated, tmp_path: Path) -
     expected = sim.events.groupby("channel")["cost"].sum()
     for channel, value in expected.items():
         assert spend[channel] == pytest.approx(value)
+
+
+@pytest.fixture(scope="module")
+def with_users():
+    from attribution.simulate import proxy_covariates
+
+    config = SimulationConfig(
+        n_users=30_000, seed=5, covariates=proxy_covariates(0.9), include_untouched_conversions=True
+    )
+    return simulate_journeys(config)
+
+
+def test_report_with_the_causal_model_calibrated_by_transfer(with_users, tmp_path: Path) -> None:
+    sim = with_users
+    tests = LiftTests.from_results(
+        [simulate_lift_test(sim, c, holdout_fraction=0.5, seed=1) for c in ("email", "paid_search")]
+    )
+    report = report_from_events(
+        sim.events,
+        cost_col="cost",
+        lift_tests=tests,
+        users=sim.covariates,
+        models=("markov", "causal"),
+        n_bootstrap=40,
+        calibration_options={"negative_controls": ("direct",)},
+        test_plan_options={"n_sims": 60},
+    )
+    assert report.calibration is not None
+    assert report.calibration.model == "causal" and report.calibration.untested == "transfer"
+    inc = report.incrementality
+    assert inc is not None
+    assert inc["baseline"] == pytest.approx(
+        inc["population_conversions"] - inc["incremental_total"]
+    )
+    assert (
+        inc["incremental_total_ci_low"]
+        <= inc["incremental_total"]
+        <= inc["incremental_total_ci_high"]
+    )
+    assert "Top channel (causal, calibrated with lift tests)" in report.headline
+    plan = report.test_plan
+    assert plan is not None
+    ranked = plan.table.dropna(subset=["rank"])
+    assert set(ranked["channel"]) == {"affiliate", "app_push", "display", "social"}
+    write_report(report, tmp_path)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"report_calibration.csv", "report_test_plan.csv"} <= names
+    calibration = pd.read_csv(tmp_path / "report_calibration.csv")
+    assert {"channel", "calibrated"} <= set(calibration.columns)
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="incrementality"' in html and 'id="test-plan"' in html
+    payload = json.loads((tmp_path / "report.json").read_text())
+    assert payload["test_plan"]["lambda"]["mean"] == pytest.approx(plan.lam_mean)
+    assert payload["incrementality"]["baseline"] == pytest.approx(inc["baseline"])
+
+
+def test_the_causal_model_in_a_report_needs_users(with_users) -> None:
+    with pytest.raises(ReportError, match="need a user table of pre-exposure covariates"):
+        report_from_events(with_users.events, models=("causal",), n_bootstrap=0)
