@@ -138,6 +138,98 @@ result.to_json(sys.argv[3], orient="records")
 """
 
 
+#: the steps of ``pathlift attribute -m markov --bootstrap 0 --no-track --format json -o OUT``,
+#: through the command's own functions, timed one by one from a fresh interpreter
+BREAKDOWN = """
+import time
+
+t0 = time.perf_counter()
+steps = []
+
+
+def step(name):
+    steps.append((name, time.perf_counter()))
+
+
+import json
+import sys
+
+import experiments.cli.attribute as command
+
+step("command line (click, pathlift's CLI modules)")
+import numpy
+
+step("import NumPy")
+import pandas
+
+step("import pandas (and pyarrow)")
+import numba
+
+step("import numba")
+import attribution._kernels
+
+step("load the kernels (numba's registries, SciPy BLAS check, cached machine code)")
+import attribution.markov
+
+step("import SciPy sparse and the Markov model")
+from attribution.journeys import Journeys
+
+journeys = Journeys.from_paths(sys.argv[1])
+step("read + parse the CSV (Journeys.from_paths)")
+(model,) = command.build_models(
+    ("markov",),
+    order=int(sys.argv[2]),
+    keep_self_loops=False,
+    direct_channel="direct",
+    position_weights="40,20,40",
+    half_life=None,
+    n_bootstrap=0,
+    seed=0,
+)
+model.fit(journeys)
+step("fit")
+text = command.format_results([model.result_], journeys, "json")
+command.atomic_write_text(sys.argv[3], text)
+step("JSON + write")
+out, last = {}, t0
+for name, at in steps:
+    out[name] = at - last
+    last = at
+print(json.dumps({"steps": out, "in_process": last - t0}))
+import gc
+
+gc.freeze()
+"""
+
+
+def breakdown_table(repeat: int) -> None:
+    """Print where pathlift's whole process goes, step by step (median of ``repeat`` runs)."""
+    print(f"\nWhere pathlift's whole process goes (median of {repeat} runs, seconds):\n")
+    print("| step | order 1 | order 3 |")
+    print("|---|---|---|")
+    medians: dict[int, dict[str, float]] = {}
+    for order in (1, 3):
+        runs = []
+        for _ in range(repeat):
+            out = DATA / "breakdown.json"
+            proc = subprocess.Popen(
+                [sys.executable, "-c", BREAKDOWN, str(PATHS_CSV), str(order), str(out)],
+                stdout=subprocess.PIPE,
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            )
+            t0 = time.perf_counter()
+            stdout, _ = proc.communicate()
+            wall = time.perf_counter() - t0
+            result = json.loads(stdout)
+            steps = result["steps"]
+            steps["interpreter start and exit"] = wall - result["in_process"]
+            steps["whole process"] = wall
+            runs.append(steps)
+        medians[order] = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    for name in medians[1]:
+        print(f"| {name} | {medians[1][name]:.2f} | {medians[3][name]:.2f} |")
+
+
 def whole_process(tool: str, order: int, code: Path = ROOT) -> dict:
     """One whole-process run of ``tool`` (``pathlift`` from ``code``, or ``channelattribution``).
 
@@ -326,6 +418,7 @@ def main() -> None:
         f"{total_conv:,.0f} conversions, {PATHS_CSV.stat().st_size / 1e6:.0f} MB CSV\n"
     )
     whole_process_table(total_conv, args.repeat, args.before)
+    breakdown_table(args.repeat)
     if args.whole_only:
         return
     print("\nIn process (imports not timed; load + parse + solve from the CSV), 3 runs each:\n")
