@@ -8,11 +8,24 @@ it. The command line turns them into a single ``error: ...`` line with exit stat
 from __future__ import annotations
 
 __all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "EXIT_KEPT",
+    "EXIT_PROMOTED",
+    "EXIT_SKIPPED",
     "ConfigError",
     "ExperimentError",
     "RegistryError",
     "TrackingStoreError",
 ]
+
+# Exit statuses of the command line: every command exits 0, 1 (failure) or 2 (bad input);
+# ``pathlift retrain`` also exits 3 or 4 (see :class:`experiments.retrain.RetrainOutcome`).
+EXIT_PROMOTED = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_KEPT = 3
+EXIT_SKIPPED = 4
 
 
 class ExperimentError(ValueError):

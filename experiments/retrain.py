@@ -61,7 +61,15 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from experiments.errors import ConfigError, RegistryError
+from experiments.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_KEPT,
+    EXIT_PROMOTED,
+    EXIT_SKIPPED,
+    ConfigError,
+    RegistryError,
+)
 from experiments.registry import (
     CHALLENGER,
     CHAMPION,
@@ -102,12 +110,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-EXIT_PROMOTED = 0
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
-EXIT_KEPT = 3
-EXIT_SKIPPED = 4
 
 Decision = Literal["promoted", "kept", "skipped"]
 

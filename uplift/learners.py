@@ -68,6 +68,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from uplift.catalog import LEARNERS
 from uplift.data import FeatureSchema, UpliftData
 from uplift.errors import (
     InvalidUpliftDataError,
@@ -92,8 +93,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Learner names accepted by :class:`UpliftModel`.
-LEARNERS: tuple[str, ...] = ("s", "t", "x", "r", "dr", "uplift_rf")
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 FORMAT_NAME = "pathlift-uplift-model"

@@ -9,12 +9,8 @@ from collections.abc import Sequence
 import click
 
 from attribution.errors import AttributionError
-from experiments.errors import ExperimentError
+from experiments.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ExperimentError
 from uplift.errors import UpliftError
-
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
-
 
 #: errors raised for input the user can fix: one line and exit status 2
 DOMAIN_ERRORS: tuple[type[BaseException], ...] = (AttributionError, UpliftError, ExperimentError)

@@ -7,21 +7,20 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
-import pandas as pd
 
-from attribution.base import AttributionModel
-from attribution.catalog import MODELS, model_class
+from attribution.catalog import MODEL_NAMES, model_class
 from attribution.errors import AttributionWarning, InvalidModelOptionError
-from attribution.journeys import Journeys
-from attribution.markov import OrderSelection, select_order
-from attribution.result import AttributionResult
 from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
 from experiments.io import atomic_write_text
-from experiments.tracking import resolve_tracking
+
+if TYPE_CHECKING:
+    from attribution.base import AttributionModel
+    from attribution.journeys import Journeys
+    from attribution.markov import OrderSelection
+    from attribution.result import AttributionResult
 
 __all__ = ["command", "format_results", "load_journeys"]
 
@@ -78,6 +77,8 @@ def load_journeys(
     engine_options: dict[str, Any] | None = None,
 ) -> Journeys:
     """Read a path table, or an event log with the chosen engine, with the CLI's options."""
+    from attribution.journeys import Journeys
+
     value_kw = value_kwargs(value_col)
     if events:
         from attribution.engines import journeys_from_events
@@ -143,7 +144,7 @@ def build_models(
     ``extra`` maps a model name to further constructor arguments (Shapley and data-driven
     options).
     """
-    wanted = list(MODELS) if (not names or "all" in names) else list(dict.fromkeys(names))
+    wanted = list(MODEL_NAMES) if (not names or "all" in names) else list(dict.fromkeys(names))
     first, middle, last = _parse_position_weights(position_weights)
     options: dict[str, dict[str, Any]] = {
         "markov": {"order": order, "keep_self_loops": keep_self_loops},
@@ -206,11 +207,15 @@ def format_results(
             frame = r.to_frame()
             frame.insert(0, "model", r.model)
             frames.append(frame)
+        import pandas as pd
+
         return str(pd.concat(frames, ignore_index=True).to_csv(index=False))
     return _table(results, journeys, order_selection)
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"cannot serialise {type(value).__name__}")
@@ -219,6 +224,8 @@ def _json_default(value: Any) -> Any:
 def _table(
     results: list[AttributionResult], journeys: Journeys, order_selection: OrderSelection | None
 ) -> str:
+    import pandas as pd
+
     lines = [
         f"{journeys.n_journeys:,} journeys ({journeys.n_paths:,} unique paths), "
         f"{journeys.total_conversions:,} conversions, value {journeys.total_value:,.2f}, "
@@ -284,7 +291,7 @@ def _table(
 
 # ------------------------------------------------------------------------------------- command
 
-_MODEL_CHOICES = [*MODELS, "all"]
+_MODEL_CHOICES = [*MODEL_NAMES, "all"]
 
 
 @click.command("attribute")
@@ -407,8 +414,12 @@ def command(
     conversion, value). Results go to standard output, or to --output.
     """
     check_bootstrap(n_bootstrap)
-    # a bad tracking store fails now, not after the models are fitted
-    settings = resolve_tracking(tracking_uri, experiment) if track else None
+    settings = None
+    if track:
+        from experiments.tracking import resolve_tracking
+
+        # a bad tracking store fails now, not after the models are fitted
+        settings = resolve_tracking(tracking_uri, experiment)
     is_pattern = events and any(ch in file for ch in "*?[")
     if not is_pattern and not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
@@ -453,6 +464,8 @@ def command(
     }
     if order == "auto":
         if "markov" in names or "all" in names:
+            from attribution.markov import select_order
+
             prog.stage("choosing the Markov order on held-out journeys")
             selection = select_order(journeys, random_state=seed)
         markov_order = selection.best_order if selection else 1

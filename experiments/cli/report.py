@@ -7,16 +7,9 @@ from typing import Any
 
 import click
 
-from attribution.catalog import MODELS
+from attribution.catalog import DEFAULT_REPORT_MODELS, MODEL_NAMES
 from attribution.errors import InvalidModelOptionError
 from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
-from experiments.reports.pipeline import (
-    DEFAULT_MODELS,
-    lift_tests_from_mlflow_run,
-    report_from_events,
-    report_from_journeys,
-)
-from experiments.reports.write import write_report
 
 __all__ = ["command"]
 
@@ -36,8 +29,8 @@ __all__ = ["command"]
     "-m",
     "models",
     multiple=True,
-    type=click.Choice([*MODELS, "all"]),
-    help=f"Model to include; repeat for several. Default: {', '.join(DEFAULT_MODELS)}.",
+    type=click.Choice([*MODEL_NAMES, "all"]),
+    help=f"Model to include; repeat for several. Default: {', '.join(DEFAULT_REPORT_MODELS)}.",
 )
 @click.option("--costs", default=None, help="Cost table (CSV/Parquet: channel, period, cost).")
 @click.option(
@@ -147,6 +140,13 @@ def command(
     period (--split-date), calibration with lift tests (--lift-tests) and data coverage. The
     written files are listed on standard output; each is replaced atomically.
     """
+    from experiments.reports.pipeline import (
+        lift_tests_from_mlflow_run,
+        report_from_events,
+        report_from_journeys,
+    )
+    from experiments.reports.write import write_report
+
     check_bootstrap(n_bootstrap)
     if not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
@@ -189,7 +189,7 @@ def command(
         )
     elif arms or arm_population is not None:
         raise InvalidModelOptionError("--arm and --arm-population go with --uplift-run")
-    names = list(MODELS) if "all" in models else list(models or DEFAULT_MODELS)
+    names = list(MODEL_NAMES) if "all" in models else list(models or DEFAULT_REPORT_MODELS)
     mlflow_run: dict[str, Any] | None = None
     if mlflow_run_id is not None:
         mlflow_run = {"run_id": mlflow_run_id}

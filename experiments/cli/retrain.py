@@ -10,16 +10,13 @@ from types import FrameType
 
 import click
 
-from experiments.retrain import (
+from experiments.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
     EXIT_KEPT,
     EXIT_PROMOTED,
     EXIT_SKIPPED,
-    RetrainConfig,
-    run_retrain,
 )
-from experiments.tracking import resolve_tracking
 
 __all__ = ["command"]
 
@@ -68,6 +65,9 @@ def command(
     challenger becomes 'champion' only when it is better by the configured margin on the
     configured metric and the paired bootstrap interval of the difference lies above 0.
     """
+    from experiments.retrain import RetrainConfig, run_retrain
+    from experiments.tracking import resolve_tracking
+
     config = RetrainConfig.from_yaml(config_path)
     reg = config.registry
     settings = resolve_tracking(

@@ -22,18 +22,19 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
-import pandas as pd
 
-from experiments.tracking import resolve_tracking
-from uplift.data import UpliftData, file_sha256, load_frame, split_positions
+from uplift.catalog import LEARNERS
 from uplift.errors import InvalidUpliftDataError, InvalidUpliftOptionError
-from uplift.learners import LEARNERS, UpliftModel
-from uplift.metrics import evaluate_uplift
-from uplift.targeting import evaluate_targeting, plan_targeting
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from uplift.data import UpliftData
+    from uplift.learners import UpliftModel
 
 __all__ = ["command"]
 
@@ -59,6 +60,8 @@ def _atomic_write_text(path: str, text: str) -> None:
 
 
 def _render(frame: pd.DataFrame, fmt: str, payload: dict[str, Any] | None = None) -> str:
+    import pandas as pd
+
     if fmt == "csv":
         return str(frame.to_csv(index=False))
     if fmt == "json":
@@ -69,12 +72,16 @@ def _render(frame: pd.DataFrame, fmt: str, payload: dict[str, Any] | None = None
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    import numpy as np
+
     out = []
     for rec in frame.to_dict(orient="records"):
         row = {}
@@ -126,6 +133,10 @@ def _holdout_rows(
     model: UpliftModel, data_path: str, frame: pd.DataFrame, all_rows: bool
 ) -> np.ndarray:
     """Positions to evaluate: the held-out rows when DATA is the training file, else all."""
+    import numpy as np
+
+    from uplift.data import file_sha256, split_positions
+
     everything = np.arange(len(frame))
     info = (model.metadata_.get("extra") or {}).get("training_data")
     if all_rows or not info:
@@ -152,6 +163,8 @@ def _data_for_model(
     outcome_col: str | None,
     control: str | None,
 ) -> UpliftData:
+    from uplift.data import UpliftData
+
     model.schema_.check_columns(frame)
     return UpliftData.from_frame(
         frame,
@@ -297,8 +310,16 @@ def train(
     MLflow unless --no-track; --register also registers the model (alias champion for the first
     version, challenger after that: use pathlift retrain to promote on evidence).
     """
-    # a bad tracking store fails now, not after the model is fitted
-    settings = resolve_tracking(tracking_uri, experiment) if track else None
+    settings = None
+    if track:
+        from experiments.tracking import resolve_tracking
+
+        # a bad tracking store fails now, not after the model is fitted
+        settings = resolve_tracking(tracking_uri, experiment)
+    from uplift.data import UpliftData, file_sha256, load_frame, split_positions
+    from uplift.learners import UpliftModel
+    from uplift.metrics import evaluate_uplift
+
     _progress(f"reading {data}")
     frame = load_frame(data)
     full = UpliftData.from_frame(
@@ -405,6 +426,10 @@ def evaluate(
     output: str | None,
 ) -> None:
     """Evaluate a saved model on held-out DATA: Qini, AUUC, uplift@k, deciles, intervals."""
+    from uplift.data import load_frame
+    from uplift.learners import UpliftModel
+    from uplift.metrics import evaluate_uplift
+
     model = UpliftModel.load(model_dir)
     _progress(f"reading {data}")
     frame = load_frame(data)
@@ -486,6 +511,10 @@ def target(
     output: str | None,
 ) -> None:
     """Choose who gets which arm under a budget; estimate the value on held-out DATA."""
+    from uplift.data import load_frame
+    from uplift.learners import UpliftModel
+    from uplift.targeting import evaluate_targeting, plan_targeting
+
     model = UpliftModel.load(model_dir)
     _progress(f"reading {data}")
     frame = load_frame(data)
@@ -554,6 +583,7 @@ def score(
     import mlflow
 
     from experiments.spark_scoring import score_parquet_with_spark
+    from experiments.tracking import resolve_tracking
 
     settings = resolve_tracking(tracking_uri)
     mlflow.set_tracking_uri(settings.tracking_uri)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from attribution.calibration import LiftTests
-from attribution.catalog import USER_MODELS, model_class
+from attribution.catalog import DEFAULT_REPORT_MODELS, USER_MODELS, model_class
 from attribution.costs import CostTable, InvalidCostsError, period_journeys
 from attribution.covariates import UserCovariates
 from attribution.journeys import Journeys
@@ -32,13 +32,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: models a report fits by default: the usual heuristics and the Markov removal effect
-DEFAULT_MODELS: tuple[str, ...] = (
-    "first_touch",
-    "last_touch",
-    "linear",
-    "position_based",
-    "markov",
-)
+#: (:data:`attribution.catalog.DEFAULT_REPORT_MODELS`, which the command line lists)
+DEFAULT_MODELS: tuple[str, ...] = DEFAULT_REPORT_MODELS
 
 
 def fit_models(
