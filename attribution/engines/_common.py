@@ -325,10 +325,10 @@ def finish_journeys(table: pa.Table, opts: EventOptions, source: str) -> Journey
     )
     if dropped_conversions:
         logger.warning(
-            "%d conversions (value %.2f) have no touch inside the lookback window and are "
-            "not attributed",
+            "%d conversions (value %.2f) have no touch%s and are not attributed to channels",
             dropped_conversions,
             dropped_value,
+            " inside the lookback window" if opts.lookback_label else "",
         )
     if kept.num_rows == 0:
         raise InvalidJourneysError(

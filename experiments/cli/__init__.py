@@ -54,9 +54,9 @@ def main() -> None:
 def _register() -> None:
     # each sub-command module exposes a click command named ``command``; an import error in one
     # of them is a bug and surfaces here
-    from experiments.cli import attribute, demo, report, retrain, uplift
+    from experiments.cli import attribute, demo, plan_tests, report, retrain, simulate, uplift
 
-    for module in (attribute, uplift, demo, retrain, report):
+    for module in (attribute, uplift, demo, retrain, report, plan_tests, simulate):
         cli.add_command(module.command)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attribution.catalog import MODEL_NAMES, model_class
+from attribution.catalog import MODEL_NAMES, USER_MODELS, model_class, models_for
 from attribution.errors import AttributionWarning, InvalidModelOptionError
 from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
 from experiments.io import atomic_write_text
@@ -138,13 +138,19 @@ def build_models(
     n_bootstrap: int,
     seed: int,
     extra: dict[str, dict[str, Any]] | None = None,
+    has_users: bool = False,
 ) -> list[AttributionModel]:
     """Instantiate the requested models with the CLI's options.
 
-    ``extra`` maps a model name to further constructor arguments (Shapley and data-driven
-    options).
+    ``extra`` maps a model name to further constructor arguments (Shapley, data-driven and
+    causal options). ``all`` includes the models that need a user table only with
+    ``has_users``.
     """
-    wanted = list(MODEL_NAMES) if (not names or "all" in names) else list(dict.fromkeys(names))
+    wanted = (
+        models_for(has_users=has_users)
+        if (not names or "all" in names)
+        else list(dict.fromkeys(names))
+    )
     first, middle, last = _parse_position_weights(position_weights)
     options: dict[str, dict[str, Any]] = {
         "markov": {"order": order, "keep_self_loops": keep_self_loops},
@@ -280,11 +286,32 @@ def _table(
             by_note.setdefault(note, []).append(r.model)
     for note, models in by_note.items():
         lines.append(f"note ({', '.join(models)}): {note}")
+    for r in results:
+        if r.model == "causal":
+            d = r.diagnostics
+            interval = (
+                f" [{d['incremental_total_ci_low']:,.1f}, {d['incremental_total_ci_high']:,.1f}]"
+                if "incremental_total_ci_low" in d
+                else ""
+            )
+            base = (
+                f" [{d['baseline_ci_low']:,.1f}, {d['baseline_ci_high']:,.1f}]"
+                if "baseline_ci_low" in d
+                else ""
+            )
+            lines.append(
+                f"causal: marketing caused {d['incremental_total']:,.1f}{interval} of "
+                f"{d['population_conversions']:,.0f} conversions "
+                f"({d['attributed_conversions']:,.0f} on touched journeys, which path models "
+                f"share out); baseline {d['baseline']:,.1f}{base}; channels' incremental credit "
+                f"sums to {d['credit_total']:,.1f}"
+            )
     prov = journeys.provenance
     if prov.dropped_conversions:
+        window = " inside the lookback window" if prov.lookback else ""
         lines.append(
-            f"note: {prov.dropped_conversions:,} conversions had no touch inside the lookback "
-            "window and are not attributed"
+            f"note: {prov.dropped_conversions:,} conversions had no touch{window} and are not "
+            "attributed to channels"
         )
     return "\n".join(lines) + "\n"
 
@@ -356,7 +383,21 @@ _MODEL_CHOICES = [*MODEL_NAMES, "all"]
 )
 @click.option("--permutations", default=None, type=click.IntRange(min=10))
 @click.option("--trees", default=200, show_default=True, help="data_driven: LightGBM trees.")
-@click.option("--n-jobs", default=1, show_default=True, help="data_driven: LightGBM threads.")
+@click.option(
+    "--n-jobs", default=1, show_default=True, help="data_driven and causal: LightGBM threads."
+)
+@click.option(
+    "--users",
+    "users_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Event logs: user table of pre-exposure covariates keyed by --user-col (causal model).",
+)
+@click.option(
+    "--covariates",
+    default=None,
+    help="Covariate columns of --users, comma-separated (default: all).",
+)
 @click.option(
     "--track/--no-track",
     default=True,
@@ -402,6 +443,8 @@ def command(
     permutations: int | None,
     trees: int,
     n_jobs: int,
+    users_path: str | None,
+    covariates: str | None,
     track: bool,
     tracking_uri: str | None,
     experiment: str | None,
@@ -414,6 +457,24 @@ def command(
     conversion, value). Results go to standard output, or to --output.
     """
     check_bootstrap(n_bootstrap)
+    needs_users = sorted(USER_MODELS & set(models))
+    if needs_users and users_path is None:
+        raise InvalidModelOptionError(
+            f"model {needs_users[0]!r} needs a user table of pre-exposure covariates: add --users "
+            "USERS.csv (one row per user, keyed by --user-col)"
+        )
+    if users_path is not None:
+        if not events:
+            raise InvalidModelOptionError(
+                "--users needs an event log (--events): a path table has no users to join"
+            )
+        if engine == "spark":
+            raise InvalidModelOptionError(
+                "--users: the spark engine returns no per-journey users; use --engine duckdb or "
+                "pandas"
+            )
+        if not Path(users_path).exists():
+            raise InvalidModelOptionError(f"--users file {users_path!r} does not exist")
     settings = None
     if track:
         from experiments.tracking import resolve_tracking
@@ -442,13 +503,23 @@ def command(
         lookback=lookback,
         max_touches=max_touches,
         engine=engine,
-        keep_timing=bool({"time_decay", "data_driven", "all"} & set(models)),
+        keep_timing=bool({"time_decay", "data_driven", "all"} & set(models))
+        or users_path is not None,
         engine_options={
             k: v
             for k, v in (("memory_limit", memory_limit), ("temp_directory", temp_directory))
             if v is not None
         },
     )
+    if users_path is not None:
+        prog.stage(f"reading the user table {users_path}")
+        journeys = journeys.with_users(
+            users_path,
+            user_col=user_col,
+            covariate_cols=None
+            if covariates is None
+            else [c.strip() for c in covariates.split(",")],
+        )
     prog.stage(repr(journeys))
     selection = None
     names = models or ("markov",)
@@ -461,6 +532,7 @@ def command(
         "ordered_shapley": {"max_position": max_position},
         "conversion_rate_shapley": {"unobserved": unobserved, **shapley_sampling},
         "data_driven": {"n_estimators": trees, "n_jobs": n_jobs, **shapley_sampling},
+        "causal": {"n_jobs": n_jobs},
     }
     if order == "auto":
         if "markov" in names or "all" in names:
@@ -486,6 +558,7 @@ def command(
         n_bootstrap=n_bootstrap,
         seed=seed,
         extra=extra,
+        has_users=users_path is not None,
     )
     if register and not any(m.name == "markov" for m in fitted):
         raise InvalidModelOptionError("--register registers the Markov model: add -m markov")
@@ -518,6 +591,7 @@ def command(
             "command": "attribute",
             "file": str(file),
             "events": events,
+            "users": users_path,
             "engine": engine if events else None,
             "lookback": lookback,
             "max_touches": max_touches,

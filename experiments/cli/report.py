@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from attribution.catalog import DEFAULT_REPORT_MODELS, MODEL_NAMES
+from attribution.catalog import DEFAULT_REPORT_MODELS, MODEL_NAMES, USER_MODELS, models_for
 from attribution.errors import InvalidModelOptionError
 from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
 
@@ -61,13 +61,36 @@ __all__ = ["command"]
     help="Customers the uplift ATE is scaled to (incremental = ATE x population).",
 )
 @click.option("--tracking-uri", default=None, help="MLflow tracking URI for --uplift-run.")
-@click.option("--calibrate-model", default=None, help="Model to calibrate (default: markov).")
+@click.option(
+    "--calibrate-model",
+    default=None,
+    help="Model to calibrate with the lift tests (default: causal when fitted, else markov).",
+)
 @click.option(
     "--untested",
-    type=click.Choice(["keep", "pooled"]),
-    default="keep",
-    show_default=True,
-    help="Calibration: untested channels keep their credit or get the pooled factor.",
+    type=click.Choice(["keep", "pooled", "transfer"]),
+    default=None,
+    help="Calibration of untested channels: keep their credit, apply the tested channels' "
+    "pooled factor, or (causal model, the default there) transfer the confounding bias the "
+    "tests reveal. Default: transfer for causal, keep otherwise.",
+)
+@click.option(
+    "--negative-control",
+    "negative_controls",
+    multiple=True,
+    help="Causal calibration: a channel known to cause no conversions (e.g. direct); repeatable.",
+)
+@click.option(
+    "--users",
+    "users_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Event logs: user table of pre-exposure covariates keyed by --user-col (causal model).",
+)
+@click.option(
+    "--covariates",
+    default=None,
+    help="Covariate columns of --users, comma-separated (default: all).",
 )
 @click.option(
     "--split-date",
@@ -110,7 +133,10 @@ def command(
     arm_population: float | None,
     tracking_uri: str | None,
     calibrate_model: str | None,
-    untested: str,
+    untested: str | None,
+    negative_controls: tuple[str, ...],
+    users_path: str | None,
+    covariates: str | None,
     split_date: str | None,
     period_start: str | None,
     period_end: str | None,
@@ -150,7 +176,7 @@ def command(
     check_bootstrap(n_bootstrap)
     if not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
-    for option, path in (("--costs", costs), ("--lift-tests", lift_tests)):
+    for option, path in (("--costs", costs), ("--lift-tests", lift_tests), ("--users", users_path)):
         if path is not None and not Path(path).exists():
             raise InvalidModelOptionError(f"{option} file {path!r} does not exist")
     if costs is not None and cost_col is not None:
@@ -189,15 +215,47 @@ def command(
         )
     elif arms or arm_population is not None:
         raise InvalidModelOptionError("--arm and --arm-population go with --uplift-run")
-    names = list(MODEL_NAMES) if "all" in models else list(models or DEFAULT_REPORT_MODELS)
+    has_users = users_path is not None
+    if has_users and not events:
+        raise InvalidModelOptionError(
+            "--users needs an event log (--events): a path table has no users to join"
+        )
+    names = (
+        models_for(has_users=has_users)
+        if "all" in models
+        else list(models or DEFAULT_REPORT_MODELS)
+    )
+    needs_users = sorted(USER_MODELS & set(names))
+    if needs_users and not has_users:
+        raise InvalidModelOptionError(
+            f"model {needs_users[0]!r} needs a user table of pre-exposure covariates: add --users "
+            "USERS.csv (one row per user, keyed by --user-col)"
+        )
+    target = calibrate_model or (
+        "causal" if "causal" in names else "markov" if "markov" in names else names[0]
+    )
+    if (tests is not None or negative_controls) and target not in names:
+        raise InvalidModelOptionError(
+            f"--calibrate-model {target!r} is not among the models ({', '.join(names)}): add "
+            f"-m {target}"
+        )
+    if (untested == "transfer" or negative_controls) and target != "causal":
+        raise InvalidModelOptionError(
+            "--untested transfer and --negative-control calibrate the causal model: add "
+            "-m causal (with --users) and --calibrate-model causal"
+        )
+    calibration_options: dict[str, Any] = {"seed": seed}
+    calibration_options["untested"] = untested or ("transfer" if target == "causal" else "keep")
+    if negative_controls:
+        calibration_options["negative_controls"] = tuple(negative_controls)
     mlflow_run: dict[str, Any] | None = None
     if mlflow_run_id is not None:
         mlflow_run = {"run_id": mlflow_run_id}
         if mlflow_url:
             mlflow_run["url"] = mlflow_url
     report_options: dict[str, Any] = {
-        "calibrate_model": calibrate_model,
-        "calibration_options": {"untested": untested, "seed": seed},
+        "calibrate_model": target,
+        "calibration_options": calibration_options,
         "max_shift": max_shift,
         "n_moves": moves,
         "mlflow_run": mlflow_run,
@@ -220,6 +278,10 @@ def command(
             time_col=time_col,
             channel_col=channel_col,
             conversion_col=conversion_col,
+            users=users_path,
+            covariate_cols=None
+            if covariates is None
+            else [c.strip() for c in covariates.split(",")],
             journey_options={
                 "lookback": lookback,
                 "max_touches": max_touches,

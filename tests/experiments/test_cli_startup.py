@@ -31,7 +31,7 @@ HEAVY = (
     "sklearn",
 )
 
-COMMANDS = {"attribute", "demo", "report", "retrain", "uplift"}
+COMMANDS = {"attribute", "demo", "plan-tests", "report", "retrain", "simulate", "uplift"}
 
 _PYTHONPATH = os.environ.get("PYTHONPATH")
 

@@ -1,0 +1,264 @@
+"""Causal attribution from the command line: simulate, attribute, report and plan-tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sim") / "data"
+    code = run_cli(
+        [
+            "simulate",
+            str(out),
+            "--users",
+            "15000",
+            "--seed",
+            "3",
+            "--lift-test",
+            "email",
+            "--lift-test",
+            "paid_search",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_simulate_writes_a_dataset_with_truth(dataset: Path) -> None:
+    names = {p.name for p in dataset.iterdir()}
+    assert names == {
+        "events.parquet",
+        "users.csv",
+        "costs.csv",
+        "truth.csv",
+        "lift_tests.csv",
+        "config.json",
+    }
+    users = pd.read_csv(dataset / "users.csv")
+    assert list(users.columns) == ["user_id", "crm_score", "segment", "tenure_years", "region"]
+    assert len(users) == 15_000
+    truth = pd.read_csv(dataset / "truth.csv")
+    assert {"channel", "incremental_conversions", "shapley"} <= set(truth.columns)
+    tests = pd.read_csv(dataset / "lift_tests.csv")
+    assert sorted(tests["channel"]) == ["email", "paid_search"]
+    config = json.loads((dataset / "config.json").read_text())
+    assert config["config"]["n_users"] == 15_000
+    assert config["config"]["covariates"][0]["intent_correlation"] == 0.9
+
+
+def test_simulate_refuses_to_overwrite_and_unknown_channels(dataset: Path, capsys) -> None:
+    before = (dataset / "users.csv").read_bytes()
+    assert run_cli(["simulate", str(dataset), "--users", "100"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds" in err and "--force" in err
+    assert (dataset / "users.csv").read_bytes() == before
+    fresh = dataset.parent / "other"
+    assert run_cli(["simulate", str(fresh), "--lift-test", "tv"]) == 2
+    assert "'tv' is not a simulated channel" in capsys.readouterr().err
+    assert not fresh.exists()
+
+
+def test_attribute_causal_json(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "credit.json"
+    code = run_cli(
+        [
+            "attribute",
+            str(dataset / "events.parquet"),
+            "--events",
+            "--users",
+            str(dataset / "users.csv"),
+            "-m",
+            "causal",
+            "--bootstrap",
+            "30",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--no-track",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(out.read_text())
+    (model,) = payload["models"]
+    assert model["model"] == "causal"
+    d = model["diagnostics"]
+    assert d["baseline"] == pytest.approx(d["population_conversions"] - d["incremental_total"])
+    assert d["n_users"] == 15_000
+    for row in model["channels"]:
+        assert 0 <= row["ci_low"] <= row["conversions"] <= row["ci_high"]
+        assert row["conversions"] <= row["support_conversions"]
+    assert len(model["sensitivity"]["lambdas"]) == 81
+
+
+def test_attribute_table_reports_what_marketing_caused(dataset: Path, capsys) -> None:
+    code = run_cli(
+        [
+            "attribute",
+            str(dataset / "events.parquet"),
+            "--events",
+            "--users",
+            str(dataset / "users.csv"),
+            "--covariates",
+            "crm_score,segment",
+            "-m",
+            "all",
+            "--bootstrap",
+            "0",
+            "--no-track",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "causal: marketing caused" in text and "baseline" in text
+    header = next(line for line in text.splitlines() if line.strip().startswith("channel "))
+    assert "causal" in header and "markov" in header
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-m", "causal"], "needs a user table of pre-exposure covariates: add --users"),
+        (["-m", "causal", "--users", "missing.csv"], "--users file 'missing.csv' does not exist"),
+        (["-m", "causal", "--users", "USERS", "--engine", "spark"], "spark engine returns no"),
+    ],
+)
+def test_attribute_causal_bad_input_is_one_line(dataset, extra, message, capsys) -> None:
+    args = [a.replace("USERS", str(dataset / "users.csv")) for a in extra]
+    code = run_cli(["attribute", str(dataset / "events.parquet"), "--events", *args, "--no-track"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_attribute_users_need_an_event_log(dataset, tmp_path, capsys) -> None:
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,total_conversions,total_null\na > b,1,2\n")
+    code = run_cli(
+        [
+            "attribute",
+            str(paths),
+            "--users",
+            str(dataset / "users.csv"),
+            "-m",
+            "causal",
+            "--no-track",
+        ]
+    )
+    assert code == 2
+    assert "--users needs an event log (--events)" in capsys.readouterr().err
+
+
+def test_report_calibrates_the_causal_model_by_transfer(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    code = run_cli(
+        [
+            "report",
+            str(dataset / "events.parquet"),
+            "--events",
+            "--users",
+            str(dataset / "users.csv"),
+            "-m",
+            "causal",
+            "-m",
+            "markov",
+            "--cost-col",
+            "cost",
+            "--lift-tests",
+            str(dataset / "lift_tests.csv"),
+            "--negative-control",
+            "direct",
+            "--bootstrap",
+            "30",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    calibration = pd.read_csv(out / "report_calibration.csv")
+    assert {"channel", "calibrated"} <= set(calibration.columns)
+    assert calibration.set_index("channel").loc["direct", "calibrated"] == 0.0
+    plan = pd.read_csv(out / "report_test_plan.csv")
+    ranked = plan.dropna(subset=["rank"])
+    assert "direct" not in set(ranked["channel"]) and "email" not in set(ranked["channel"])
+    report = json.loads((out / "report.json").read_text())
+    assert report["calibration"]["untested"] == "transfer"
+    assert report["calibration"]["negative_controls"] == ["direct"]
+
+
+def test_report_transfer_needs_the_causal_model(dataset: Path, tmp_path: Path, capsys) -> None:
+    code = run_cli(
+        [
+            "report",
+            str(dataset / "events.parquet"),
+            "--events",
+            "-m",
+            "markov",
+            "--lift-tests",
+            str(dataset / "lift_tests.csv"),
+            "--untested",
+            "transfer",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert code == 2
+    assert "calibrate the causal model" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_plan_tests(dataset: Path, fmt: str, capsys) -> None:
+    code = run_cli(
+        [
+            "plan-tests",
+            str(dataset / "events.parquet"),
+            "--users",
+            str(dataset / "users.csv"),
+            "--lift-tests",
+            str(dataset / "lift_tests.csv"),
+            "--negative-control",
+            "direct",
+            "--cost-col",
+            "cost",
+            "--bootstrap",
+            "30",
+            "--format",
+            fmt,
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        payload = json.loads(out)
+        ranked = [c for c in payload["channels"] if c["rank"] is not None]
+        assert {c["channel"] for c in ranked} == {"affiliate", "app_push", "display", "social"}
+        assert all(0 < c["holdout_needed"] <= 0.5 for c in payload["channels"])
+    else:
+        assert out.startswith("what to test next")
+        assert "already tested or negative controls: " in out
+
+
+def test_plan_tests_refuses_bad_options_before_fitting(dataset: Path, capsys) -> None:
+    code = run_cli(
+        [
+            "plan-tests",
+            str(dataset / "events.parquet"),
+            "--users",
+            str(dataset / "users.csv"),
+            "--costs",
+            str(dataset / "costs.csv"),
+            "--cost-col",
+            "cost",
+        ]
+    )
+    assert code == 2
+    assert "either --costs or --cost-col" in capsys.readouterr().err
