@@ -6,13 +6,14 @@ On a fresh clone, with no arguments and no data, it shows everything pathlift do
    (:func:`attribution.simulate.simulate_journeys`) and a randomized two-arm campaign with known
    individual uplift (:func:`uplift.simulate.simulate_campaign`);
 2. fits the attribution suite (heuristics, Markov at the order chosen on held-out journeys, the
-   Shapley family and data-driven attribution, each with bootstrap intervals), tracks it as an
-   MLflow run and registers the Markov model;
+   Shapley family, data-driven attribution and the causal model with the simulated user table,
+   each with intervals), tracks it as an MLflow run and registers the Markov model;
 3. trains an uplift model, evaluates it on held-out customers, plans targeting under a budget,
    tracks it and registers the model;
 4. writes the budget planner's report (HTML, Markdown, CSV, JSON) with cost, CPA, ROAS, a
-   period-over-period comparison and calibration against simulated lift tests, and logs it to the
-   attribution run;
+   period-over-period comparison, the causal model calibrated by simulated lift tests (and direct
+   navigation as a negative control), what marketing caused and what to test next, and logs it
+   to the attribution run;
 5. returns (and the CLI prints) where to look.
 """
 
@@ -28,7 +29,12 @@ from attribution.catalog import MODELS
 from attribution.journeys import Journeys
 from attribution.markov import MarkovAttribution, select_order
 from attribution.result import AttributionResult
-from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
+from attribution.simulate import (
+    SimulationConfig,
+    proxy_covariates,
+    simulate_journeys,
+    simulate_lift_test,
+)
 from experiments.attribution_runs import track_attribution_run
 from experiments.reports.pipeline import report_from_events
 from experiments.reports.write import write_report
@@ -51,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 #: channels with a simulated randomized lift test, used to calibrate the report
 LIFT_TESTED = ("paid_search", "display", "email")
+#: channels known to cause nothing (direct navigation), a negative control for the causal model
+NEGATIVE_CONTROLS = ("direct",)
+#: models of the report: the usual heuristics, Markov and the causal model
+REPORT_MODELS = ("first_touch", "last_touch", "linear", "position_based", "markov", "causal")
 
 
 @dataclass(frozen=True)
@@ -130,9 +140,16 @@ def run_demo(
     report_dir = Path(out_dir) if out_dir is not None else find_project_root() / "reports" / "demo"
 
     # 1. data
-    say(f"simulating {n_users:,} users' journeys over 8 weeks (7 channels, with cost)")
-    sim = simulate_journeys(SimulationConfig(n_users=n_users, seed=seed))
-    journeys = Journeys.from_events(sim.events, lookback="30d")
+    say(f"simulating {n_users:,} users' journeys over 8 weeks (7 channels, cost, user table)")
+    sim = simulate_journeys(
+        SimulationConfig(
+            n_users=n_users,
+            seed=seed,
+            covariates=proxy_covariates(0.9),
+            include_untouched_conversions=True,
+        )
+    )
+    journeys = Journeys.from_events(sim.events, lookback="30d").with_users(sim.covariates)
     say(repr(journeys))
 
     # 2. attribution suite, tracked, Markov registered
@@ -230,6 +247,9 @@ def run_demo(
         n_bootstrap=n_bootstrap,
         seed=seed,
         journey_options={"lookback": "30d"},
+        users=sim.covariates,
+        models=REPORT_MODELS,
+        calibration_options={"negative_controls": NEGATIVE_CONTROLS},
         mlflow_run={"run_id": attribution_run.run_id, "url": attribution_run.ui_url},
         title="pathlift demo: channel credit, cost and incrementality",
     )

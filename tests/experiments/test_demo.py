@@ -54,6 +54,12 @@ def test_demo_tracks_registers_and_reports(tmp_path, capsys):
     assert "report/report.html" in artifacts
     report = json.loads((out / "report.json").read_text())
     assert report["mlflow"]["run_id"] == attribution.info.run_id
+    # the causal model, calibrated by transfer with direct as a negative control
+    assert report["calibration"]["model"] == "causal"
+    assert report["calibration"]["untested"] == "transfer"
+    assert report["incrementality"]["incremental_total"] > 0
+    assert report["test_plan"]["channels"]
+    assert "causal" in report["models"]
     for name in ("pathlift-markov", "pathlift-uplift"):
         assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
