@@ -546,7 +546,7 @@ class Calibrator:
         draws_y = np.where(tested, measured, 0.0) + lift_se * rng.standard_normal((self.n_draws, n))
         transferred_d, lam_d = None, None
         if transfer is not None:
-            transferred_d, lam_d = transfer.draws(transfer.raw + credit_se * noise, draws_y)
+            transferred_d, lam_d = transfer.draws(transfer.raw + credit_se * noise, rng)
         z_d, factor_d, base_d, _ = _calibrate_draws(
             draws_x,
             draws_y,
@@ -638,20 +638,6 @@ class _Transfer:
         )
         tested_var = lift_se[self.tested] ** 2 + credit_se[self.tested] ** 2
         self.weight = 1.0 / np.maximum(tested_var, 1e-12)
-        # a tested channel combines its lift with its bias-corrected estimate by precision (the
-        # estimate's variance includes that of its bias through lambda's); without model
-        # intervals, or for a negative control (measured exactly), the lift decides
-        rng = np.random.default_rng(0)
-        shape = (500, self.raw.shape[0])
-        _, lam = self.draws(
-            self.raw + credit_se * rng.standard_normal(shape),
-            np.nan_to_num(measured) + lift_se * rng.standard_normal(shape),
-        )
-        lift_var = lift_se**2
-        model_var = np.where(credit_se > 0, credit_se**2 + curve.bias(lam)[0].var(axis=0), 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(model_var > 0, model_var / (model_var + lift_var), 1.0)
-        self.lift_share = np.where(tested, np.nan_to_num(share, nan=1.0), 1.0)
         self.fit: LambdaFit = fit_lambda(
             curve,
             self.raw,
@@ -660,18 +646,29 @@ class _Transfer:
             measured[self.tested],
             lift_se[self.tested] ** 2,
         )
+        # a tested channel combines its lift with its bias-corrected estimate by precision (the
+        # estimate's variance includes that of its bias through lambda's); without model
+        # intervals, or for a negative control (measured exactly), the lift decides
+        lam = self.sample_lambda(np.random.default_rng(0), 500)
+        lift_var = lift_se**2
+        model_var = np.where(credit_se > 0, credit_se**2 + curve.bias(lam)[0].var(axis=0), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(model_var > 0, model_var / (model_var + lift_var), 1.0)
+        self.lift_share = np.where(tested, np.nan_to_num(share, nan=1.0), 1.0)
 
     def point(self) -> np.ndarray:
         """Corrected credit of every channel at the fitted ``lambda``."""
         corrected = self.raw - self.curve.bias(self.fit.lam)[0]
         return np.clip(corrected, 0.0, self.caps)
 
-    def draws(self, raw: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Corrected credit and the grid ``lambda`` fitted to each row (a Monte Carlo draw)."""
-        bias = self.curve.conversions[self.tested]  # (t, m)
-        gap = raw[:, self.tested, None] - bias[None] - measured[:, self.tested, None]
-        loss = (self.weight[None, :, None] * gap**2).sum(axis=1)  # (rows, m)
-        lam = self.curve.lambdas[np.argmin(loss, axis=1)]
+    def sample_lambda(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` draws of ``lambda`` from its posterior on the grid."""
+        out: np.ndarray = rng.choice(self.curve.lambdas, size=n, p=self.fit.posterior)
+        return out
+
+    def draws(self, raw: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Corrected credit of each row of ``raw`` (a Monte Carlo draw) and its ``lambda``."""
+        lam = self.sample_lambda(rng, raw.shape[0])
         corrected = raw - self.curve.bias(lam)[0]
         return np.clip(corrected, 0.0, self.caps), lam
 

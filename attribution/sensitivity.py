@@ -40,13 +40,18 @@ Gauss-Hermite quadrature over ``u``, and ``B_c`` is tabulated on ``lambda = 0, 0
 (:class:`SensitivityCurve`; linear interpolation in between).
 
 Calibration (:func:`fit_lambda`): lift tests measure ``y_t`` (with standard error ``s_t``) for some
-channels; ``lambda`` minimises ``sum_t (theta_t - B_t(lambda) - y_t)**2 / (s_t**2 + v_t)`` over the
-grid, with ``v_t`` the model's own variance of ``theta_t``. The fitted ``lambda`` corrects the
-untested channels. The assumption that makes this transfer work is that one ``lambda`` holds for
-every channel: channels are selected on the missing intent in proportion to how they are selected
-on the measured intent. It fails when a channel is targeted on something the covariates do not
-reflect at all (for example a channel bought on a signal the advertiser does not log) -- then the
-tested channels' implied ``lambda`` values disagree, which :func:`fit_lambda` reports.
+channels. With normal errors, the likelihood of ``lambda`` is ``exp(-L(lambda) / 2)`` with
+``L(lambda) = sum_t (theta_t - B_t(lambda) - y_t)**2 / (s_t**2 + v_t)`` (``v_t`` the model's own
+variance of ``theta_t``); with a uniform prior on the grid, the estimate is the posterior mean
+and its uncertainty the posterior (a single noisy test cannot push ``lambda`` to the end of the
+grid the way a least-squares fit would). The fitted ``lambda`` corrects the untested channels.
+
+The assumption that makes this transfer work is that one ``lambda`` holds for every channel:
+channels are selected on the missing intent in proportion to how they are selected on the
+measured intent. It fails when a channel is targeted on the measured intent only (an audience
+bought on the advertiser's own CRM score: the transfer removes a bias it does not have) or on
+something the covariates do not reflect at all; the tested channels' implied ``lambda`` values
+then disagree, which :func:`fit_lambda` reports.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ __all__ = [
     "SensitivityCurve",
     "confounding_bias",
     "fit_lambda",
+    "lambda_posterior",
     "selection_slope",
 ]
 
@@ -211,25 +217,32 @@ def confounding_bias(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LambdaFit:
     """``lambda`` fitted to lift tests (:func:`fit_lambda`).
 
     Attributes
     ----------
     lam
-        The weighted least-squares estimate on the grid.
+        The posterior mean of ``lambda`` (uniform prior on the grid).
     implied
         ``{channel: lambda}`` that each tested channel alone would give (``nan`` when no grid
         value explains it within the grid's range).
     informative
         Whether some tested channel has a bias curve that moves (a channel with no selection on
         the measured intent says nothing about ``lambda``).
+    posterior
+        Posterior weights of the grid values.
+    loss
+        The weighted squared gaps ``sum_t (theta_t - B_t(lambda) - y_t)^2 / (s_t^2 + v_t)`` per
+        grid value.
     """
 
     lam: float
     implied: dict[str, float]
     informative: bool
+    posterior: np.ndarray
+    loss: np.ndarray
 
 
 def fit_lambda(
@@ -251,15 +264,8 @@ def fit_lambda(
     gap = estimates[tested][:, None] - bias - np.asarray(measured)[:, None]
     weight = 1.0 / np.maximum(np.asarray(measured_variances) + variances[tested], 1e-12)
     loss = (weight[:, None] * gap**2).sum(axis=0)
-    best = int(np.argmin(loss))
-    # refine between the neighbours by a parabola through the three losses
-    lam = float(curve.lambdas[best])
-    if 0 < best < len(curve.lambdas) - 1:
-        l0, l1, l2 = loss[best - 1], loss[best], loss[best + 1]
-        denom = l0 - 2 * l1 + l2
-        if denom > 0:
-            step = 0.5 * (l0 - l2) / denom
-            lam = float(curve.lambdas[best] + step * (curve.lambdas[1] - curve.lambdas[0]))
+    posterior = lambda_posterior(loss)
+    lam = float(posterior @ curve.lambdas)
     implied: dict[str, float] = {}
     for row, position in enumerate(tested):
         target = estimates[position] - measured[row]
@@ -272,4 +278,18 @@ def fit_lambda(
                 np.interp(target, values[order], curve.lambdas[order])
             )
     informative = bool(np.any(np.ptp(bias, axis=1) > 0))
-    return LambdaFit(lam=lam, implied=implied, informative=informative)
+    return LambdaFit(
+        lam=lam, implied=implied, informative=informative, posterior=posterior, loss=loss
+    )
+
+
+def lambda_posterior(loss: np.ndarray) -> np.ndarray:
+    """Posterior weights of the grid given the weighted squared gaps (uniform prior).
+
+    With normal errors the likelihood of ``lambda`` is ``exp(-loss / 2)``; the prior is uniform
+    on the grid. Rows of ``loss`` (one per Monte Carlo draw) give one posterior each.
+    """
+    shifted = loss - np.min(loss, axis=-1, keepdims=True)
+    weights = np.exp(-0.5 * shifted)
+    out: np.ndarray = weights / weights.sum(axis=-1, keepdims=True)
+    return out

@@ -35,8 +35,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
+import pickle
 import time
 import warnings
+import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,13 +91,32 @@ def simulate(n_users: int, seed: int, quality: float, channels: Any = DEFAULT_CH
     return sim
 
 
+CACHE: Path | None = None
+
+
 def fit_causal(sim: Any, n_bootstrap: int = 100, n_jobs: int = 1) -> tuple[Any, float]:
+    """Fit the causal model (from the ``--cache`` directory when it was fitted before)."""
+    key = None
+    if CACHE is not None:
+        cfg = sim.config
+        quality = cfg.covariates[0].intent_correlation if cfg.covariates else 0.0
+        names = "-".join(cfg.channel_names)
+        tag = zlib.crc32(names.encode())
+        key = CACHE / f"causal-{cfg.n_users}-{cfg.seed}-{quality}-{n_bootstrap}-{tag}.pkl"
+        if key.exists():
+            with key.open("rb") as fh:
+                return pickle.load(fh), float("nan")
     journeys = Journeys.from_events(sim.events).with_users(sim.covariates)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AttributionWarning)
         model = CausalAttribution(n_bootstrap=n_bootstrap, n_jobs=n_jobs).fit(journeys)
-    return model.result_, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if key is not None:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        with key.open("wb") as fh:
+            pickle.dump(model.result_, fh)
+    return model.result_, seconds
 
 
 def calibrated(result: Any, tests: LiftTests | None, untested: str, **kwargs: Any) -> pd.Series:
@@ -308,7 +330,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--qualities", type=float, nargs="+", default=list(QUALITIES))
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3, 6])
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="Keep fitted causal results here (reruns)."
+    )
     args = parser.parse_args()
+    global CACHE
+    CACHE = args.cache
     if args.users is None:
         args.users = 1_000_000 if args.part in ("transfer", "timing") else 300_000
     print(f"Machine: {machine()}; date: {dt.date.today().isoformat()}; part {args.part}")
