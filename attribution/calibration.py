@@ -30,10 +30,12 @@ attribution's population the test covered.
    * ``"transfer"`` (the ``causal`` model only): ``z_c = clip(x'_c - B_c(lambda), 0, S_c)``
      with ``x'_c`` the unbounded causal estimate, ``B_c`` its bias under unmeasured confounding
      of size ``lambda`` (:mod:`attribution.sensitivity`), ``S_c`` the channel's support, and
-     ``lambda`` fitted to the tested channels (and to the ``negative_controls``, channels known
-     to cause nothing, which count as tests measuring 0 exactly). What the tested channels
-     reveal about the bias moves to the untested ones through a feature the data measures: how
-     concentrated each channel's reach is on users the covariates mark as likely to convert.
+     ``lambda`` estimated from the tested channels (and the ``negative_controls``, channels known
+     to cause nothing, which count as tests measuring 0 exactly): its posterior mean with a
+     uniform prior on ``[0, lambda_max]`` (see :mod:`attribution.sensitivity`). What the tested
+     channels reveal about the bias moves to the untested ones through a feature the data
+     measures: how concentrated each channel's reach is on users the covariates mark as likely to
+     convert.
      The assumption: one ``lambda`` for all channels, i.e. channels are selected on the intent
      the covariates miss in proportion to how they are selected on the intent they capture. A
      lack-of-fit test (the weighted squared gaps at the fitted ``lambda`` against the 95%
@@ -333,6 +335,9 @@ class Calibrator:
     negative_controls
         With ``"transfer"``: channels known to cause no conversions (e.g. direct navigation);
         they calibrate ``lambda`` as tests that measured 0, and get 0 credit.
+    lambda_max
+        With ``"transfer"``: the prior of ``lambda`` is uniform on ``[0, lambda_max]`` (at most
+        2, the end of the sensitivity grid).
     attribution_period
         ``(start, end)`` of the attributed journeys, to scale tests that cover a different
         period (see step 1 of the module docstring); ``None`` disables period scaling.
@@ -352,6 +357,7 @@ class Calibrator:
         *,
         untested: Literal["keep", "pooled", "transfer"] = "keep",
         negative_controls: tuple[str, ...] = (),
+        lambda_max: float = 1.0,
         attribution_period: tuple[Any, Any] | None = None,
         level: float | None = None,
         n_draws: int = 4000,
@@ -360,6 +366,7 @@ class Calibrator:
     ) -> None:
         self.untested = untested
         self.negative_controls = tuple(negative_controls)
+        self.lambda_max = lambda_max
         self.attribution_period = attribution_period
         self.level = level
         self.n_draws = n_draws
@@ -379,6 +386,8 @@ class Calibrator:
             raise InvalidLiftTestError(
                 f"untested must be 'keep', 'pooled' or 'transfer', got {self.untested!r}"
             )
+        if not (isinstance(self.lambda_max, int | float) and 0 < self.lambda_max <= 2):
+            raise InvalidLiftTestError(f"lambda_max must be in (0, 2], got {self.lambda_max!r}")
         if self.negative_controls and self.untested != "transfer":
             raise InvalidLiftTestError(
                 "negative controls calibrate the transfer of bias to untested channels: use "
@@ -504,7 +513,9 @@ class Calibrator:
         transfer: _Transfer | None = None
         if self.untested == "transfer":
             assert curve is not None
-            transfer = _Transfer(result, curve, tested, measured, credit_se, lift_se)
+            transfer = _Transfer(
+                result, curve, tested, measured, credit_se, lift_se, float(self.lambda_max)
+            )
             warnings.extend(transfer.warnings(measured))
 
         # point estimate
@@ -626,6 +637,7 @@ class _Transfer:
         measured: np.ndarray,
         credit_se: np.ndarray,
         lift_se: np.ndarray,
+        lambda_max: float,
     ) -> None:
         self.curve = curve
         self.tested = np.flatnonzero(tested)
@@ -645,6 +657,7 @@ class _Transfer:
             self.tested,
             measured[self.tested],
             lift_se[self.tested] ** 2,
+            lambda_max=lambda_max,
         )
         # a tested channel combines its lift with its bias-corrected estimate by precision (the
         # estimate's variance includes that of its bias through lambda's); without model

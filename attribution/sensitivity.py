@@ -42,9 +42,11 @@ Gauss-Hermite quadrature over ``u``, and ``B_c`` is tabulated on ``lambda = 0, 0
 Calibration (:func:`fit_lambda`): lift tests measure ``y_t`` (with standard error ``s_t``) for some
 channels. With normal errors, the likelihood of ``lambda`` is ``exp(-L(lambda) / 2)`` with
 ``L(lambda) = sum_t (theta_t - B_t(lambda) - y_t)**2 / (s_t**2 + v_t)`` (``v_t`` the model's own
-variance of ``theta_t``); with a uniform prior on the grid, the estimate is the posterior mean
-and its uncertainty the posterior (a single noisy test cannot push ``lambda`` to the end of the
-grid the way a least-squares fit would). The fitted ``lambda`` corrects the untested channels.
+variance of ``theta_t``); with a uniform prior on ``[0, lambda_max]`` (default 1: the covariates
+capture at least as much of the intent as they miss, i.e. ``q >= 0.71``), the estimate is the
+posterior mean and its uncertainty the posterior (a single noisy test cannot push ``lambda`` to
+the end of the grid the way a least-squares fit would, and tests that say nothing about
+``lambda`` leave it at the prior). The fitted ``lambda`` corrects the untested channels.
 
 The assumption that makes this transfer work is that one ``lambda`` holds for every channel:
 channels are selected on the missing intent in proportion to how they are selected on the
@@ -252,19 +254,22 @@ def fit_lambda(
     tested: Sequence[int] | np.ndarray,
     measured: np.ndarray,
     measured_variances: np.ndarray,
+    *,
+    lambda_max: float = 1.0,
 ) -> LambdaFit:
     """Fit ``lambda`` to lift tests of the channels at positions ``tested``.
 
     ``estimates``/``variances`` are the causal estimates and their variances for all channels;
     ``measured``/``measured_variances`` the lift results of the tested channels, in the order of
-    ``tested``. See the module docstring for the criterion.
+    ``tested``; the prior of ``lambda`` is uniform on the grid up to ``lambda_max``. See the
+    module docstring for the criterion.
     """
     tested = list(tested)
     bias = curve.conversions[tested]  # (t, m)
     gap = estimates[tested][:, None] - bias - np.asarray(measured)[:, None]
     weight = 1.0 / np.maximum(np.asarray(measured_variances) + variances[tested], 1e-12)
     loss = (weight[:, None] * gap**2).sum(axis=0)
-    posterior = lambda_posterior(loss)
+    posterior = lambda_posterior(loss, curve.lambdas <= lambda_max + 1e-12)
     lam = float(posterior @ curve.lambdas)
     implied: dict[str, float] = {}
     for row, position in enumerate(tested):
@@ -283,13 +288,16 @@ def fit_lambda(
     )
 
 
-def lambda_posterior(loss: np.ndarray) -> np.ndarray:
+def lambda_posterior(loss: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
     """Posterior weights of the grid given the weighted squared gaps (uniform prior).
 
     With normal errors the likelihood of ``lambda`` is ``exp(-loss / 2)``; the prior is uniform
-    on the grid. Rows of ``loss`` (one per Monte Carlo draw) give one posterior each.
+    on the grid points where ``support`` is true (all by default). Rows of ``loss`` (one per
+    Monte Carlo draw) give one posterior each.
     """
-    shifted = loss - np.min(loss, axis=-1, keepdims=True)
+    mask = np.ones(loss.shape[-1], dtype=bool) if support is None else np.asarray(support)
+    masked = np.where(mask, loss, np.inf)
+    shifted = masked - np.min(masked, axis=-1, keepdims=True)
     weights = np.exp(-0.5 * shifted)
     out: np.ndarray = weights / weights.sum(axis=-1, keepdims=True)
     return out

@@ -19,7 +19,8 @@ the true incremental (removal) shares ``truth["removal_share"]``.
   proxy quality, without lift tests; ``causal (negative control)`` declares direct navigation a
   channel that causes nothing (``untested="transfer"``, no lift test).
 * ``transfer``: ``q = 0.9``; lift tests (:func:`attribution.simulate.simulate_lift_test`, 50%
-  holdout over the whole population, ten independent assignments per channel) on every subset
+  holdout over the whole population, an independent assignment per channel and replication,
+  ten replications) on every subset
   of ``k`` of the six channels that can be held out (all but direct); TV after calibration,
   mean and sd over subsets, replications and seeds. Path models are calibrated with
   ``untested="pooled"``, the causal model with ``"transfer"``.
@@ -194,12 +195,15 @@ def transfer(args: argparse.Namespace) -> None:
             name: MODELS[name](n_bootstrap=100).fit(journeys).result_
             for name in ("linear", "markov", "last_non_direct")
         }
+        # every channel and replication gets its own random holdout (independent tests)
         tests = {
             channel: [
-                simulate_lift_test(sim, channel, holdout_fraction=0.5, seed=1000 * seed + r)
+                simulate_lift_test(
+                    sim, channel, holdout_fraction=0.5, seed=10_000 * seed + 100 * k + r
+                )
                 for r in range(REPLICATIONS)
             ]
-            for channel in TESTABLE
+            for k, channel in enumerate(TESTABLE)
         }
         rows.append(
             {
@@ -287,8 +291,8 @@ def failure(args: argparse.Namespace) -> None:
         truth = sim.truth["incremental_conversions"].astype(float)
         tests = LiftTests.from_results(
             [
-                simulate_lift_test(sim, c, holdout_fraction=0.5, seed=seed)
-                for c in ("paid_search", "email", "social")
+                simulate_lift_test(sim, c, holdout_fraction=0.5, seed=10_000 * seed + 100 * k)
+                for k, c in enumerate(("paid_search", "email", "social"))
             ]
         )
         cal = calibrate(result, tests, untested="transfer", negative_controls=("direct",))
