@@ -22,8 +22,9 @@ the true incremental (removal) shares ``truth["removal_share"]``.
   holdout over the whole population, an independent assignment per channel and replication,
   ten replications) on every subset
   of ``k`` of the six channels that can be held out (all but direct); TV after calibration,
-  mean and sd over subsets, replications and seeds. Path models are calibrated with
-  ``untested="pooled"``, the causal model with ``"transfer"``.
+  mean and sd over subsets, replications and seeds. Every path model of the catalog (defaults,
+  100 bootstrap replicates) is calibrated with ``untested="pooled"``, the causal model with
+  ``"transfer"``.
 * ``failure``: the transfer assumption broken: an extra channel ``crm_audience`` is bought on the
   CRM score (selection on measured intent only), never tested; its calibrated credit against the
   truth.
@@ -48,7 +49,7 @@ import pandas as pd
 from bench_calibration import machine, markdown
 
 from attribution.calibration import LiftTests, calibrate
-from attribution.catalog import MODELS
+from attribution.catalog import MODELS, models_for
 from attribution.causal import CausalAttribution
 from attribution.errors import AttributionWarning
 from attribution.journeys import Journeys
@@ -191,10 +192,11 @@ def transfer(args: argparse.Namespace) -> None:
         journeys = Journeys.from_events(sim.events)
         result, seconds = fit_causal(sim)
         print(f"seed {seed}: causal fit {seconds:.1f} s", flush=True)
-        path = {
-            name: MODELS[name](n_bootstrap=100).fit(journeys).result_
-            for name in ("linear", "markov", "last_non_direct")
-        }
+        path = {}
+        for name in models_for(has_users=False):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AttributionWarning)
+                path[name] = MODELS[name](n_bootstrap=100).fit(journeys).result_
         # every channel and replication gets its own random holdout (independent tests)
         tests = {
             channel: [
