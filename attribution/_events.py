@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from attribution._validation import shown
 from attribution.errors import InvalidJourneysError
 
 __all__ = ["CutJourneys", "cut_journeys"]
@@ -70,11 +71,6 @@ class CutJourneys:
         return int(self.offsets.shape[0] - 1)
 
 
-def _show(value: object) -> object:
-    """Return a cell as a plain Python value (messages read ``2``, not ``np.int64(2)``)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _timestamps(column: pd.Series, name: str) -> np.ndarray:
     """Return timestamps as int64 nanoseconds (naive UTC), refusing missing or unparseable ones."""
     if column.isna().any():
@@ -95,7 +91,7 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(
             f"column {name!r} has an unparseable timestamp at row {row} "
-            f"({_show(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
+            f"({shown(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
         )
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -112,7 +108,7 @@ def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(
             f"column {name!r} must be 0/1 or true/false; row {row} has "
-            f"{_show(column.iloc[row])!r}: mark conversion events with 1 and touches with 0"
+            f"{shown(column.iloc[row])!r}: mark conversion events with 1 and touches with 0"
         )
     return values == 1.0
 
@@ -127,7 +123,7 @@ def _values(column: pd.Series | None, name: str | None, converted: np.ndarray) -
         row = int(np.flatnonzero(non_numeric)[0])
         raise InvalidJourneysError(
             f"column {name!r} must hold numeric conversion values; row {row} has "
-            f"{_show(column.iloc[row])!r}: fix the value or pass value_col=None to ignore value"
+            f"{shown(column.iloc[row])!r}: fix the value or pass value_col=None to ignore value"
         )
     missing_on_conversion = np.isnan(values) & converted
     if missing_on_conversion.any():

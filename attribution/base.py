@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from attribution._io import to_jsonable
 from attribution.bootstrap import bootstrap_credit
 from attribution.errors import InvalidModelOptionError, LowSupportWarning
 from attribution.journeys import Journeys
@@ -224,7 +225,7 @@ class AttributionModel(ABC):
         self.fitted_objects_ = credit.fitted
         self.result_ = AttributionResult(
             model=self.name,
-            params=_json_params(self.model_params()),
+            params=to_jsonable(self.model_params()),
             channels=journeys.channels,
             conversions=credit.conversions,
             value=credit.value,
@@ -254,14 +255,3 @@ def _caller_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-def _json_params(params: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[key] = value
-    return out

@@ -79,7 +79,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from attribution.lift_tests import InvalidLiftTestError, LiftTests, _finite, _record
+from attribution._io import json_records, json_value
+from attribution.lift_tests import InvalidLiftTestError, LiftTests
 from attribution.result import AttributionResult, ConfidenceIntervals
 from attribution.sensitivity import LambdaFit, SensitivityCurve, fit_lambda
 from attribution.support import ChannelSupport
@@ -239,16 +240,16 @@ class CalibratedAttribution:
             "n_draws": self.n_draws,
             "seed": self.seed,
             "total_conversions": self.total_conversions,
-            "baseline": _finite(self.baseline),
-            "baseline_low": _finite(self.baseline_low),
-            "baseline_high": _finite(self.baseline_high),
-            "pooled_factor": _finite(self.pooled_factor),
-            "lambda": _finite(self.lam),
-            "lambda_low": _finite(self.lam_low),
-            "lambda_high": _finite(self.lam_high),
-            "implied_lambda": {k: _finite(v) for k, v in self.implied_lambda.items()},
+            "baseline": json_value(self.baseline),
+            "baseline_low": json_value(self.baseline_low),
+            "baseline_high": json_value(self.baseline_high),
+            "pooled_factor": json_value(self.pooled_factor),
+            "lambda": json_value(self.lam),
+            "lambda_low": json_value(self.lam_low),
+            "lambda_high": json_value(self.lam_high),
+            "implied_lambda": {k: json_value(v) for k, v in self.implied_lambda.items()},
             "negative_controls": list(self.negative_controls),
-            "channels": [_record(r) for r in self.table.to_dict(orient="records")],
+            "channels": json_records(self.table),
             "warnings": list(self.warnings),
         }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from attribution._validation import did_you_mean
 from attribution.errors import InvalidModelOptionError
 
 if TYPE_CHECKING:
@@ -69,12 +70,9 @@ def model_class(name: str) -> type[AttributionModel]:
     try:
         module, cls = _CLASSES[name]
     except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, MODEL_NAMES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidModelOptionError(
-            f"unknown model {name!r}{hint} Choose from: {', '.join(MODEL_NAMES)}, or 'all'"
+            f"unknown model {name!r}{did_you_mean(name, MODEL_NAMES)} Choose from: "
+            f"{', '.join(MODEL_NAMES)}, or 'all'"
         ) from None
     found: type[AttributionModel] = getattr(importlib.import_module(module), cls)
     return found

@@ -76,7 +76,8 @@ from typing import Any, Literal, Self
 
 import numpy as np
 
-from attribution.base import AttributionModel, _json_params
+from attribution._io import to_jsonable
+from attribution.base import AttributionModel
 from attribution.errors import AttributionWarning, InvalidModelOptionError, LowSupportWarning
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult, ConfidenceIntervals, Credit
@@ -498,7 +499,7 @@ class CausalAttribution(AttributionModel):
         self.propensity_ = propensity
         self.result_ = AttributionResult(
             model=self.name,
-            params=_json_params(
+            params=to_jsonable(
                 {k: v for k, v in self.model_params().items() if k != "lgbm_params"}
             ),
             channels=channels,

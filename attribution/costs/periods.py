@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from attribution._events import _conversion_flags, _timestamps
+from attribution._io import json_records
 from attribution.costs.economics import _check_results, channel_economics
 from attribution.costs.table import (
     CostTable,
     InvalidCostsError,
     _as_timestamp,
-    _plain,
     _read_frame,
 )
 from attribution.errors import InvalidJourneysError
@@ -79,10 +79,7 @@ class PeriodComparison:
         """JSON-friendly dictionary: rule and records."""
         return {
             "rule": self.rule,
-            "rows": [
-                {k: _plain(v) for k, v in row.items()}
-                for row in self.table.to_dict(orient="records")
-            ],
+            "rows": json_records(self.table),
         }
 
     def __repr__(self) -> str:

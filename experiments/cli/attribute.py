@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from attribution._io import atomic_write_text, to_jsonable
 from attribution.catalog import MODEL_NAMES, USER_MODELS, model_class, models_for
 from attribution.errors import AttributionWarning, InvalidModelOptionError
 from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
-from experiments.io import atomic_write_text
 
 if TYPE_CHECKING:
     from attribution.base import AttributionModel
@@ -206,7 +206,7 @@ def format_results(
         }
         if order_selection is not None:
             payload["order_selection"] = order_selection.to_dict()
-        return json.dumps(payload, indent=2, allow_nan=False, default=_json_default) + "\n"
+        return json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
         frames = []
         for r in results:
@@ -217,14 +217,6 @@ def format_results(
 
         return str(pd.concat(frames, ignore_index=True).to_csv(index=False))
     return _table(results, journeys, order_selection)
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def _table(

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from attribution.errors import InvalidModelOptionError
+from attribution.errors import InvalidJourneysError, InvalidModelOptionError
 
 __all__ = ["command"]
 
@@ -117,16 +117,15 @@ def command(
     if output is not None and Path(output).parent.exists() and not Path(output).parent.is_dir():
         raise InvalidModelOptionError(f"--output {output!r}: its parent is not a directory")
 
-    from attribution._tables import read_events
+    from attribution._io import atomic_write_text, read_frame
     from attribution.calibration import LiftTests
     from attribution.causal import CausalAttribution
     from attribution.costs import CostTable
     from attribution.journeys import Journeys
     from attribution.testplan import plan_lift_tests
-    from experiments.io import atomic_write_text
 
     tests = LiftTests.from_frame(lift_tests) if lift_tests is not None else None
-    events = read_events(file)
+    events = read_frame(file, what="event log", error=InvalidJourneysError)
     table = None
     if costs is not None:
         table = CostTable.from_frame(costs)

@@ -99,9 +99,9 @@ def command(
 def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_name: str) -> None:
     import pandas as pd
 
+    from attribution._io import atomic_write, atomic_write_text
     from attribution.calibration import LiftTests
     from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
-    from experiments.io import atomic_write, atomic_write_text
 
     assert isinstance(config, SimulationConfig)
     sim = simulate_journeys(config)

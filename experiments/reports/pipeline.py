@@ -17,6 +17,7 @@ from attribution.calibration import LiftTests
 from attribution.catalog import DEFAULT_REPORT_MODELS, USER_MODELS, model_class
 from attribution.costs import CostTable, InvalidCostsError, period_journeys
 from attribution.covariates import UserCovariates
+from attribution.errors import InvalidJourneysError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
 from experiments.reports.model import Report, ReportError, build_report
@@ -219,9 +220,9 @@ def report_from_events(
         Options of :func:`~experiments.reports.model.build_report`.
     """
     if isinstance(events, str | os.PathLike):
-        from attribution._tables import read_events
+        from attribution._io import read_frame
 
-        events = read_events(events)
+        events = read_frame(events, what="event log", error=InvalidJourneysError)
     options = dict(journey_options or {})
     if users is not None and not isinstance(users, UserCovariates):
         users = UserCovariates.from_frame(users, user_col=user_col, covariate_cols=covariate_cols)

@@ -98,7 +98,10 @@ def test_cost_table_sums_duplicates_and_trims_names(costs: CostTable) -> None:
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        (pd.DataFrame({"channel": ["A"], "period": ["2024-01-01"]}), "no column 'cost'"),
+        (
+            pd.DataFrame({"channel": ["A"], "period": ["2024-01-01"]}),
+            "required column 'cost' is missing",
+        ),
         (
             pd.DataFrame({"channel": ["A", "B"], "period": ["2024-01-01"] * 2, "cost": [1, -2]}),
             "row 1 has -2.0",
