@@ -393,7 +393,7 @@ def test_split_events_window_and_errors() -> None:
         split_events(events, "2024-01-05", end="2024-01-07")
     with pytest.raises(InvalidJourneysError, match="current period has no conversions"):
         split_events(events, "2024-01-11")
-    with pytest.raises(InvalidJourneysError, match="no column 'when'"):
+    with pytest.raises(InvalidJourneysError, match="required column 'when' is missing"):
         split_events(events, "2024-01-05", time_col="when")
     with pytest.raises(InvalidCostsError, match="not a date"):
         split_events(events, "someday")
