@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         AttributionError,
         InvalidJourneysError,
         InvalidModelOptionError,
+        NotFittedError,
     )
     from attribution.heuristics import (
         FirstTouch,
@@ -62,6 +63,7 @@ __all__ = [
     "LastTouch",
     "Linear",
     "MarkovAttribution",
+    "NotFittedError",
     "OrderedShapley",
     "PositionBased",
     "Provenance",
@@ -96,6 +98,7 @@ _SOURCES: dict[str, str] = {
     "LastTouch": "attribution.heuristics",
     "Linear": "attribution.heuristics",
     "MarkovAttribution": "attribution.markov",
+    "NotFittedError": "attribution.errors",
     "OrderedShapley": "attribution.shapley",
     "PositionBased": "attribution.heuristics",
     "Provenance": "attribution.journeys",

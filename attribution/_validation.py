@@ -9,10 +9,11 @@ one wording everywhere.
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["did_you_mean", "require_columns", "shown"]
+__all__ = ["did_you_mean", "renamed", "require_columns", "shown"]
 
 
 def did_you_mean(name: str, candidates: Iterable[str], *, fallback: str = "") -> str:
@@ -56,3 +57,17 @@ def shown(value: Any) -> Any:
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         return value.item()
     return value
+
+
+def renamed(old: str, new: str, *, owner: str, stacklevel: int = 3) -> None:
+    """Warn that ``owner``'s ``old`` name is deprecated in favour of ``new``.
+
+    Old names stay accepted for one release: the project renamed its options to one name per
+    concept across attribution and uplift (``seed``, ``ci``, ``progress(message)``,
+    :class:`~attribution.errors.NotFittedError`).
+    """
+    warnings.warn(
+        f"{owner}: {old!r} is deprecated and will be removed in the next release; use {new!r}",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )

@@ -6,9 +6,10 @@ What a run holds:
 
 Params
     ``models`` (comma-separated names), ``<model>.<param>`` for every model parameter (e.g.
-    ``markov.order``), the bootstrap settings (``n_bootstrap``, ``ci_level``,
-    ``bootstrap_method``, ``random_state``), and the data window (``lookback``,
-    ``max_touches``, ``source``).
+    ``markov.order``), the bootstrap settings (``n_bootstrap``, ``ci_level`` for the models'
+    ``ci``, ``bootstrap_method``, ``random_state`` for their ``seed``: the keys keep the names
+    earlier runs were logged with, so runs before and after the rename compare), and the data
+    window (``lookback``, ``max_touches``, ``source``).
 Metrics
     ``journeys``, ``conversions``, ``value``, ``paths``, ``channels``, ``dropped_conversions``,
     ``dropped_value``; for each model and channel ``credit.<model>.<channel>`` (conversions),
@@ -76,8 +77,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_BOOTSTRAP_KEYS = ("n_bootstrap", "ci_level", "bootstrap_method", "random_state")
 
 
 def _as_list(results: AttributionResult | Sequence[AttributionResult]) -> list[AttributionResult]:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
         InvalidUpliftDataError,
         InvalidUpliftOptionError,
         MissingFeaturesError,
-        ModelNotFittedError,
         ModelStoreError,
+        NotFittedError,
         OverlapWarning,
         UpliftError,
         UpliftWarning,
@@ -55,8 +55,8 @@ __all__ = [
     "InvalidUpliftDataError",
     "InvalidUpliftOptionError",
     "MissingFeaturesError",
-    "ModelNotFittedError",
     "ModelStoreError",
+    "NotFittedError",
     "OverlapWarning",
     "TargetingEvaluation",
     "TargetingPlan",
@@ -93,8 +93,8 @@ _SOURCES: dict[str, str] = {
     "InvalidUpliftDataError": "uplift.errors",
     "InvalidUpliftOptionError": "uplift.errors",
     "MissingFeaturesError": "uplift.errors",
-    "ModelNotFittedError": "uplift.errors",
     "ModelStoreError": "uplift.errors",
+    "NotFittedError": "uplift.errors",
     "OverlapWarning": "uplift.errors",
     "TargetingEvaluation": "uplift.targeting",
     "TargetingPlan": "uplift.targeting",
@@ -128,6 +128,8 @@ def __getattr__(name: str) -> Any:
     try:
         module = _SOURCES[name]
     except KeyError:
+        if name == "ModelNotFittedError":  # deprecated name of NotFittedError (warns)
+            return importlib.import_module("uplift.errors").ModelNotFittedError
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # resolved once

@@ -56,7 +56,7 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
@@ -69,12 +69,13 @@ import pandas as pd
 
 from attribution._io import atomic_write, atomic_write_text
 from attribution._io import to_jsonable as _jsonable
+from attribution._progress import ProgressCallback
+from attribution.errors import NotFittedError
 from uplift.catalog import LEARNERS
 from uplift.data import FeatureSchema, UpliftData
 from uplift.errors import (
     InvalidUpliftDataError,
     InvalidUpliftOptionError,
-    ModelNotFittedError,
     ModelStoreError,
     UpliftWarning,
 )
@@ -98,8 +99,6 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 FORMAT_NAME = "pathlift-uplift-model"
 FORMAT_VERSION = 1
-
-ProgressCallback = Callable[[str], None]
 
 
 def prediction_columns(arms: tuple[str, ...] | list[str]) -> list[str]:
@@ -459,7 +458,7 @@ class UpliftModel:
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "learner_"):
-            raise ModelNotFittedError(
+            raise NotFittedError(
                 "this UpliftModel is not fitted yet; call fit(data) or UpliftModel.load(path)"
             )
 
@@ -574,7 +573,7 @@ class UpliftModel:
         if self.propensity_model_ is not None:
             return self.propensity_model_.predict(X)
         if self.propensity_ is None:  # pragma: no cover - set by fit for randomized data
-            raise ModelNotFittedError("the model has neither propensity constants nor a model")
+            raise NotFittedError("the model has neither propensity constants nor a model")
         return {a: np.full(X.shape[0], self.propensity_[a]) for a in self.arms_}
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:

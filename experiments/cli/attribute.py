@@ -6,6 +6,7 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,27 +35,15 @@ class Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = time.perf_counter()
-        self._last_pct = -1
 
     def stage(self, message: str) -> None:
         """Announce a stage."""
         if self.enabled:
             click.echo(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", err=True)
 
-    def bootstrap(self, label: str) -> Any:
-        """Return a ``progress(done, total)`` callback printing every 10%."""
-        self._last_pct = -1
-
-        def callback(done: int, total: int) -> None:
-            pct = 100 * done // total
-            if self.enabled and pct // 10 > self._last_pct // 10:
-                self._last_pct = pct
-                click.echo(
-                    f"[{time.perf_counter() - self.t0:6.1f}s] {label}: bootstrap {done}/{total}",
-                    err=True,
-                )
-
-        return callback
+    def model(self, label: str) -> Callable[[str], None]:
+        """Return a ``progress(message)`` callback for a model's ``fit``."""
+        return lambda message: self.stage(f"{label}: {message}")
 
 
 def load_journeys(
@@ -163,9 +152,7 @@ def build_models(
     models = []
     for name in wanted:
         cls = model_class(name)
-        models.append(
-            cls(**options.get(name, {}), n_bootstrap=n_bootstrap, random_state=seed)  # type: ignore[call-arg]
-        )
+        models.append(cls(**options.get(name, {}), n_bootstrap=n_bootstrap, seed=seed))
     return models
 
 
@@ -531,7 +518,7 @@ def command(
             from attribution.markov import select_order
 
             prog.stage("choosing the Markov order on held-out journeys")
-            selection = select_order(journeys, random_state=seed)
+            selection = select_order(journeys, seed=seed)
         markov_order = selection.best_order if selection else 1
     else:
         try:
@@ -560,7 +547,7 @@ def command(
         prog.stage(f"fitting {model.name}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AttributionWarning)
-            model.fit(journeys, progress=prog.bootstrap(model.name) if n_bootstrap else None)
+            model.fit(journeys, progress=prog.model(model.name) if n_bootstrap else None)
         for w in caught:
             if issubclass(w.category, AttributionWarning):
                 caveats.append(str(w.message))

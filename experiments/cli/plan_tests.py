@@ -145,7 +145,7 @@ def command(
         user_col=user_col,
         covariate_cols=None if covariates is None else [c.strip() for c in covariates.split(",")],
     )
-    result = CausalAttribution(n_bootstrap=n_bootstrap, random_state=seed).fit(journeys).result_
+    result = CausalAttribution(n_bootstrap=n_bootstrap, seed=seed).fit(journeys).result_
     plan = plan_lift_tests(
         result,
         lift_tests=tests,

@@ -48,7 +48,7 @@ def fit_models(
     out = []
     for name in dict.fromkeys(models):
         cls = model_class(name)
-        out.append(cls(n_bootstrap=n_bootstrap, random_state=seed).fit(journeys).result_)  # type: ignore[call-arg]
+        out.append(cls(n_bootstrap=n_bootstrap, seed=seed).fit(journeys).result_)
     return out
 
 

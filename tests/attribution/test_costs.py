@@ -195,7 +195,7 @@ def test_cpa_interval_equals_percentile_interval_of_replicate_cpa() -> None:
     sim = simulate_journeys(SimulationConfig(n_users=6000, seed=11))
     journeys = Journeys.from_events(sim.events)
     # 201 replicates at 90%: the 5th and 95th percentiles fall on order statistics exactly
-    model = LastTouch(n_bootstrap=201, ci_level=0.9, random_state=4).fit(journeys)
+    model = LastTouch(n_bootstrap=201, ci=0.9, seed=4).fit(journeys)
     costs = CostTable.from_frame(sim.costs)
     econ = channel_economics([model.result_], costs).set_index("channel")
     spend = econ.loc[list(journeys.channels), "spend"].to_numpy()

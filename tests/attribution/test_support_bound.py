@@ -104,10 +104,7 @@ class _OverCredit(AttributionModel):
     name = "over_credit"
 
     def __init__(self, *, n_bootstrap: int = 0, replicate_only: bool = False) -> None:
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = 0.95
-        self.bootstrap_method = "poisson"
-        self.random_state = 0
+        super().__init__(n_bootstrap=n_bootstrap)
         self.replicate_only = replicate_only
         self._calls = 0
 
@@ -144,7 +141,7 @@ def test_intervals_are_clamped_to_the_observed_support() -> None:
     """X is on one path with 1 conversion: Poisson replicates give it up to 3 or 4, so the
     percentile interval of first touch reaches above S_X = 1 and is clamped to it."""
     j = Journeys.from_sequences([["X"], ["Y"]], [1, 40], [1, 60], [10.0, 400.0])
-    model = FirstTouch(n_bootstrap=200, random_state=0)
+    model = FirstTouch(n_bootstrap=200, seed=0)
     with pytest.warns(LowSupportWarning):
         result = model.fit(j).result_
     raw = bootstrap_credit(
@@ -241,7 +238,7 @@ def test_every_replicate_and_interval_stays_within_support(
     @given(table=path_tables(), seed=st.integers(0, 1000))
     def check(table: pd.DataFrame, seed: int) -> None:
         journeys = Journeys.from_paths(table)
-        result = fit_quietly(name, journeys, params, n_bootstrap=20, random_state=seed)
+        result = fit_quietly(name, journeys, params, n_bootstrap=20, seed=seed)
         assert result.ci is not None
         assert_within_support(result, journeys)
 

@@ -241,7 +241,7 @@ def test_interrupted_run_is_killed(settings: TrackingSettings) -> None:
 def test_attribution_run_params_metrics_artifacts(
     settings: TrackingSettings, worked_example: Journeys, tmp_path: Path
 ) -> None:
-    markov = MarkovAttribution(order=1, n_bootstrap=20, random_state=1).fit(worked_example)
+    markov = MarkovAttribution(order=1, n_bootstrap=20, seed=1).fit(worked_example)
     first = FirstTouch(n_bootstrap=0).fit(worked_example)
     source = tmp_path / "paths.csv"
     worked_example.to_path_table().to_csv(source, index=False)
