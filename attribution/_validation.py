@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["did_you_mean", "renamed", "require_columns", "shown"]
+__all__ = ["did_you_mean", "renamed", "renamed_options", "require_columns", "shown"]
 
 
 def did_you_mean(name: str, candidates: Iterable[str], *, fallback: str = "") -> str:
@@ -71,3 +71,21 @@ def renamed(old: str, new: str, *, owner: str, stacklevel: int = 3) -> None:
         DeprecationWarning,
         stacklevel=stacklevel,
     )
+
+
+def renamed_options(
+    given: Mapping[str, Any], renames: Mapping[str, str], *, owner: str, stacklevel: int = 4
+) -> dict[str, Any]:
+    """Return the former-name keyword arguments ``given`` under their new names, warning once each.
+
+    ``renames`` maps each former name to its new one; any other name is a :class:`TypeError`,
+    as Python raises for an unknown keyword argument. ``stacklevel`` counts from the caller of
+    this function (``4``: the caller's caller, the user).
+    """
+    out: dict[str, Any] = {}
+    for old, value in given.items():
+        if old not in renames:
+            raise TypeError(f"{owner}() got an unexpected keyword argument {old!r}")
+        renamed(old, renames[old], owner=owner, stacklevel=stacklevel)
+        out[renames[old]] = value
+    return out

@@ -31,7 +31,7 @@ import numpy as np
 
 from attribution._io import to_jsonable
 from attribution._progress import ProgressCallback, counter
-from attribution._validation import renamed
+from attribution._validation import renamed, renamed_options
 from attribution.bootstrap import bootstrap_credit
 from attribution.errors import InvalidModelOptionError, LowSupportWarning, NotFittedError
 from attribution.journeys import Journeys
@@ -83,23 +83,14 @@ class AttributionModel(ABC):
         ci: float = 0.95,
         bootstrap_method: str = "poisson",
         seed: int | None = 0,
-        **renamed_options: Any,
+        **former: Any,
     ) -> None:
-        for old, value in renamed_options.items():
-            new = _RENAMED.get(old)
-            if new is None:
-                raise TypeError(
-                    f"{type(self).__name__}() got an unexpected keyword argument {old!r}"
-                )
-            renamed(old, new, owner=type(self).__name__, stacklevel=_caller_stacklevel() + 1)
-            if new == "ci":
-                ci = value
-            else:
-                seed = value
+        owner, level = type(self).__name__, _caller_stacklevel() + 2
+        new = renamed_options(former, _RENAMED, owner=owner, stacklevel=level)
         self.n_bootstrap = n_bootstrap
-        self.ci = ci
+        self.ci = new.get("ci", ci)
         self.bootstrap_method = bootstrap_method
-        self.seed = seed
+        self.seed = new.get("seed", seed)
 
     # former names of ``ci`` and ``seed``, kept for one release
     @property

@@ -81,7 +81,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from attribution._io import json_records, json_value
-from attribution._validation import renamed
+from attribution._validation import renamed_options
 from attribution.lift_tests import InvalidLiftTestError, LiftTests
 from attribution.result import AttributionResult, ConfidenceIntervals
 from attribution.sensitivity import LambdaFit, SensitivityCurve, fit_lambda
@@ -361,14 +361,9 @@ class Calibrator:
         n_draws: int = 4000,
         seed: int | None = 0,
         unknown_channels: Literal["error", "ignore"] = "error",
-        **renamed_options: Any,
+        **former: Any,
     ) -> None:
-        if renamed_options:
-            if set(renamed_options) != {"level"}:
-                unexpected = sorted(set(renamed_options) - {"level"})[0]
-                raise TypeError(f"Calibrator() got an unexpected keyword argument {unexpected!r}")
-            renamed("level", "ci", owner="Calibrator")
-            ci = renamed_options["level"]
+        ci = renamed_options(former, {"level": "ci"}, owner="Calibrator").get("ci", ci)
         self.untested = untested
         self.negative_controls = tuple(negative_controls)
         self.attribution_period = attribution_period

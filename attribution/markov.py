@@ -73,7 +73,7 @@ import scipy.sparse.linalg as spla
 
 from attribution._kernels import chain_structure, edge_weights
 from attribution._memory import release_memory
-from attribution._validation import renamed
+from attribution._validation import renamed_options
 from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
@@ -547,7 +547,7 @@ def select_order(
     test_size: float = 0.3,
     seed: int | None = 0,
     smoothing: float = 1.0,
-    **renamed_options: Any,
+    **former: Any,
 ) -> OrderSelection:
     """Choose the Markov order by held-out predictive performance (see the module docstring).
 
@@ -564,12 +564,7 @@ def select_order(
     smoothing
         Pseudo-count pulling a state's conversion rate towards its back-off estimate.
     """
-    if renamed_options:
-        if set(renamed_options) != {"random_state"}:
-            unexpected = sorted(set(renamed_options) - {"random_state"})[0]
-            raise TypeError(f"select_order() got an unexpected keyword argument {unexpected!r}")
-        renamed("random_state", "seed", owner="select_order")
-        seed = renamed_options["random_state"]
+    seed = renamed_options(former, {"random_state": "seed"}, owner="select_order").get("seed", seed)
     if not 0 < test_size < 1:
         raise InvalidModelOptionError(f"test_size must be in (0, 1), got {test_size}")
     if not orders or any(int(k) < 1 for k in orders):
