@@ -7,6 +7,7 @@ a model's class is imported when it is first asked for (:func:`model_class`, :da
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attribution._validation import did_you_mean
@@ -23,6 +24,7 @@ __all__ = [
     "MODELS",
     "MODEL_NAMES",
     "USER_MODELS",
+    "build_models",
     "model_class",
     "models_for",
 ]
@@ -76,6 +78,29 @@ def model_class(name: str) -> type[AttributionModel]:
         ) from None
     found: type[AttributionModel] = getattr(importlib.import_module(module), cls)
     return found
+
+
+def build_models(
+    names: Sequence[str],
+    *,
+    n_bootstrap: int = 200,
+    seed: int | None = 0,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    has_users: bool = False,
+) -> list[AttributionModel]:
+    """Instantiate the named models, each once, in the order given.
+
+    ``"all"`` stands for :func:`models_for` (the user-table models only with ``has_users``).
+    ``options`` maps a model name to its own parameters (e.g. ``{"markov": {"order": 2}}``);
+    options of models not asked for are ignored. Every model gets the bootstrap settings
+    ``n_bootstrap`` and ``seed``.
+    """
+    wanted = models_for(has_users=has_users) if "all" in names else names
+    options = options or {}
+    return [
+        model_class(name)(**options.get(name, {}), n_bootstrap=n_bootstrap, seed=seed)
+        for name in dict.fromkeys(wanted)
+    ]
 
 
 def __getattr__(name: str) -> Any:
