@@ -61,10 +61,14 @@ class Progress:
         self.enabled = enabled
         self.t0 = time.perf_counter()
 
+    def elapsed(self) -> float:
+        """Seconds since the command started."""
+        return time.perf_counter() - self.t0
+
     def stage(self, message: str) -> None:
         """Announce a stage."""
         if self.enabled:
-            say(f"[{time.perf_counter() - self.t0:6.1f}s] {message}")
+            say(f"[{self.elapsed():6.1f}s] {message}")
 
     def model(self, label: str) -> Callable[[str], None]:
         """Return a ``progress(message)`` callback for a model's ``fit``."""
