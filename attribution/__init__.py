@@ -13,8 +13,9 @@ command line's ``--help`` do not load NumPy, SciPy or the compiled kernels.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from attribution._lazy import lazy_namespace
 
 if TYPE_CHECKING:
     from attribution.causal import CausalAttribution, causal_attribution
@@ -117,15 +118,4 @@ _SOURCES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _SOURCES[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # resolved once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_namespace(__name__, _SOURCES, __all__, globals())

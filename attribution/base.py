@@ -162,6 +162,16 @@ class AttributionModel(ABC):
     def _validate_params(self, journeys: Journeys) -> None:  # noqa: B027 - optional hook
         """Check model parameters against the data; raise InvalidModelOptionError."""
 
+    def _check_input(self, journeys: Journeys, builders: str = "from_paths / from_events") -> None:
+        """Check what every ``fit`` checks first: a :class:`Journeys` object, valid options."""
+        if not isinstance(journeys, Journeys):
+            raise TypeError(
+                f"fit() expects a Journeys object (see Journeys.{builders}), "
+                f"got {type(journeys).__name__}"
+            )
+        self._validate_bootstrap_params()
+        self._validate_params(journeys)
+
     # -------------------------------------------------------------------------------- fit
 
     @abstractmethod
@@ -210,13 +220,7 @@ class AttributionModel(ABC):
             Optional callback ``progress(message)``, called with ``"bootstrap <done>/<total>"``
             every 10% of the bootstrap (see :mod:`attribution._progress`).
         """
-        if not isinstance(journeys, Journeys):
-            raise TypeError(
-                f"fit() expects a Journeys object (see Journeys.from_paths / from_events), "
-                f"got {type(journeys).__name__}"
-            )
-        self._validate_bootstrap_params()
-        self._validate_params(journeys)
+        self._check_input(journeys)
         prepared = self._prepare(journeys)
         presence = self._presence(prepared, journeys)
         credit, support = self._bounded_credit(

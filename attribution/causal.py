@@ -323,13 +323,7 @@ class CausalAttribution(AttributionModel):
             Bad options, journeys without users (a path table), or a channel that touches every
             journey of the population (no journey without it to compare with).
         """
-        if not isinstance(journeys, Journeys):
-            raise TypeError(
-                f"fit() expects a Journeys object (see Journeys.from_events), "
-                f"got {type(journeys).__name__}"
-            )
-        self._validate_bootstrap_params()
-        self._validate_params(journeys)
+        self._check_input(journeys, builders="from_events")
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         units = _units(journeys)
