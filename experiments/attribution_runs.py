@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from attribution._io import to_jsonable
 from experiments.errors import ExperimentError
 from experiments.registry import (
     DEFAULT_MARKOV_NAME,
@@ -360,7 +361,7 @@ def log_attribution_results(
     }
     files: dict[str, str] = {
         "report/attribution.csv": frame.to_csv(index=False),
-        "report/attribution.json": json.dumps(payload, indent=2, default=str),
+        "report/attribution.json": json.dumps(to_jsonable(payload), indent=2),
         "report/attribution.md": summary,
     }
     if config is not None:
