@@ -13,8 +13,9 @@ command line's ``--help`` do not load NumPy, SciPy or the compiled kernels.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from attribution._lazy import lazy_namespace
 
 if TYPE_CHECKING:
     from attribution.causal import CausalAttribution, causal_attribution
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         AttributionError,
         InvalidJourneysError,
         InvalidModelOptionError,
+        NotFittedError,
     )
     from attribution.heuristics import (
         FirstTouch,
@@ -62,6 +64,7 @@ __all__ = [
     "LastTouch",
     "Linear",
     "MarkovAttribution",
+    "NotFittedError",
     "OrderedShapley",
     "PositionBased",
     "Provenance",
@@ -96,6 +99,7 @@ _SOURCES: dict[str, str] = {
     "LastTouch": "attribution.heuristics",
     "Linear": "attribution.heuristics",
     "MarkovAttribution": "attribution.markov",
+    "NotFittedError": "attribution.errors",
     "OrderedShapley": "attribution.shapley",
     "PositionBased": "attribution.heuristics",
     "Provenance": "attribution.journeys",
@@ -114,15 +118,4 @@ _SOURCES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _SOURCES[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # resolved once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_namespace(__name__, _SOURCES, __all__, globals())

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from attribution._validation import shown
 from attribution.errors import InvalidJourneysError
 
-__all__ = ["CutJourneys", "cut_journeys"]
+__all__ = ["CutJourneys", "cut_journeys", "journey_end_times"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +71,6 @@ class CutJourneys:
         return int(self.offsets.shape[0] - 1)
 
 
-def _show(value: object) -> object:
-    """Return a cell as a plain Python value (messages read ``2``, not ``np.int64(2)``)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _timestamps(column: pd.Series, name: str) -> np.ndarray:
     """Return timestamps as int64 nanoseconds (naive UTC), refusing missing or unparseable ones."""
     if column.isna().any():
@@ -95,7 +91,7 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(
             f"column {name!r} has an unparseable timestamp at row {row} "
-            f"({_show(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
+            f"({shown(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
         )
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -112,7 +108,7 @@ def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raise InvalidJourneysError(
             f"column {name!r} must be 0/1 or true/false; row {row} has "
-            f"{_show(column.iloc[row])!r}: mark conversion events with 1 and touches with 0"
+            f"{shown(column.iloc[row])!r}: mark conversion events with 1 and touches with 0"
         )
     return values == 1.0
 
@@ -127,7 +123,7 @@ def _values(column: pd.Series | None, name: str | None, converted: np.ndarray) -
         row = int(np.flatnonzero(non_numeric)[0])
         raise InvalidJourneysError(
             f"column {name!r} must hold numeric conversion values; row {row} has "
-            f"{_show(column.iloc[row])!r}: fix the value or pass value_col=None to ignore value"
+            f"{shown(column.iloc[row])!r}: fix the value or pass value_col=None to ignore value"
         )
     missing_on_conversion = np.isnan(values) & converted
     if missing_on_conversion.any():
@@ -173,6 +169,59 @@ def _channels(
     return codes.astype(np.int64), names
 
 
+def _user_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Factorize user keys (codes in order of first appearance), refusing a missing one."""
+    if column.isna().any():
+        row = int(np.flatnonzero(column.isna().to_numpy())[0])
+        raise InvalidJourneysError(
+            f"column {name!r} has a missing user id at row {row}: fill it or drop the row"
+        )
+    codes, uniques = pd.factorize(column, sort=False)
+    return codes, uniques
+
+
+def _assign_journeys(
+    user_codes: np.ndarray, times: np.ndarray, converted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order the events and number the journeys (steps 1 to 3 of the definition).
+
+    Returns ``order`` (the event rows sorted by user, then time, ties in input order), the
+    journey id of every sorted row (a journey starts at a user's first event and after each
+    conversion) and the sorted position of each journey's last event.
+    """
+    n_events = user_codes.shape[0]
+    order = np.lexsort((times, user_codes))
+    user_s = user_codes[order]
+    conv_s = converted[order]
+    new_user = np.ones(n_events, dtype=bool)
+    new_user[1:] = user_s[1:] != user_s[:-1]
+    after_conversion = np.zeros(n_events, dtype=bool)
+    after_conversion[1:] = conv_s[:-1] & ~new_user[1:]
+    journey = np.cumsum(new_user | after_conversion) - 1
+    last_row = np.empty(int(journey[-1]) + 1, dtype=np.int64)
+    last_row[journey] = np.arange(n_events)  # last write wins: the journey's last event
+    return order, journey, last_row
+
+
+def journey_end_times(
+    frame: pd.DataFrame, *, user_col: str, time_col: str, conversion_col: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the end of the journey of every event row, cut exactly as :func:`cut_journeys`.
+
+    A journey's end is its conversion time, or its last event for a journey without conversion.
+    Returns the end (int64 nanoseconds, naive UTC) and the conversion flag of every row of
+    ``frame``, in input order. Raises :class:`InvalidJourneysError` for a missing user id or an
+    unreadable timestamp or conversion flag.
+    """
+    user_codes, _ = _user_codes(frame[user_col], user_col)
+    times = _timestamps(frame[time_col], time_col)
+    converted = _conversion_flags(frame[conversion_col], conversion_col)
+    order, journey, last_row = _assign_journeys(user_codes, times, converted)
+    ends = np.empty(len(frame), dtype=np.int64)
+    ends[order] = times[order][last_row][journey]
+    return ends, converted
+
+
 def cut_journeys(
     frame: pd.DataFrame,
     *,
@@ -193,12 +242,7 @@ def cut_journeys(
         A missing user id, an unreadable timestamp, conversion flag, value or channel (the
         message names the column and row), no conversion, or no journey left with a touch.
     """
-    users = frame[user_col]
-    if users.isna().any():
-        row = int(np.flatnonzero(users.isna().to_numpy())[0])
-        raise InvalidJourneysError(
-            f"column {user_col!r} has a missing user id at row {row}: fill it or drop the row"
-        )
+    user_codes, user_uniques = _user_codes(frame[user_col], user_col)
     times = _timestamps(frame[time_col], time_col)
     converted = _conversion_flags(frame[conversion_col], conversion_col)
     values = _values(frame[value_col] if value_col else None, value_col, converted)
@@ -208,26 +252,16 @@ def cut_journeys(
             f"the event log has no conversions (column {conversion_col!r} is never 1): "
             "attribution needs converting journeys"
         )
-    user_codes, user_uniques = pd.factorize(users, sort=False)
     n_events = len(frame)
 
-    # 1. stable sort by user, then time (ties keep input order)
-    order = np.lexsort((times, user_codes))
+    # 1-3. sort, journey ids and each journey's last event
+    order, journey, last_row = _assign_journeys(user_codes, times, converted)
+    n_journeys = last_row.shape[0]
     user_s = user_codes[order]
     time_s = times[order]
     conv_s = converted[order]
     chan_s = channel_codes[order]
     val_s = values[order]
-
-    # 2-3. journey id: a new journey starts at a user's first event and after each conversion
-    new_user = np.ones(n_events, dtype=bool)
-    new_user[1:] = user_s[1:] != user_s[:-1]
-    after_conversion = np.zeros(n_events, dtype=bool)
-    after_conversion[1:] = conv_s[:-1] & ~new_user[1:]
-    journey = np.cumsum(new_user | after_conversion) - 1
-    n_journeys = int(journey[-1]) + 1
-    last_row = np.empty(n_journeys, dtype=np.int64)
-    last_row[journey] = np.arange(n_events)  # last write wins: the journey's last event
     journey_converted = conv_s[last_row]
     journey_end = time_s[last_row]
     journey_value = val_s[last_row]

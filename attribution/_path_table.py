@@ -19,9 +19,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attribution._io import read_table, resolve_files
 from attribution._kernels import split_encode
 from attribution._memory import release_memory
-from attribution._tables import is_parquet, read_table, require_columns
+from attribution._validation import require_columns
 from attribution.errors import InvalidJourneysError
 
 __all__ = ["PathTable", "read_path_table"]
@@ -93,7 +94,7 @@ def read_path_table(
         parsed = read(data)
     except _TypedReadFailed:
         # a cell did not convert: re-read with inferred types so validation names it
-        parsed = read(read_table(data))
+        parsed = read(read_table(data, error=InvalidJourneysError))
     codes, token_offsets, channels, conversions, nulls, value, n_rows = parsed
     keep = (conversions + nulls) > 0
     if not keep.all():
@@ -339,37 +340,48 @@ def _path_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Yield record batches holding the needed columns.
 
-    Parquet files and CSV files larger than ``_WHOLE_READ_BYTES`` are streamed; smaller CSV
-    files are read whole by Arrow's multi-threaded reader. CSV columns get explicit types; if a
-    value does not convert (a typo in a count column, say) :class:`_TypedReadFailed` tells the
-    caller to re-read the file with inferred types, so that validation can name the column and
-    row.
+    Files follow the input rules of :mod:`attribution._io` (a directory or a glob is read in
+    path order). Parquet files and CSV files larger than ``_WHOLE_READ_BYTES`` are streamed;
+    smaller CSV files are read whole by Arrow's multi-threaded reader. CSV columns get explicit
+    types; if a value does not convert (a typo in a count column, say) :class:`_TypedReadFailed`
+    tells the caller to re-read the file with inferred types, so that validation can name the
+    column and row.
     """
     wanted = list(dict.fromkeys(required.values()))
     if isinstance(data, (pd.DataFrame, pa.Table)):
         table = read_table(data)
-        require_columns(table.column_names, required)
+        _require(table.column_names, required)
         cols = _columns(wanted, value_name, table.column_names)
         yield from table.select(cols).to_batches(max_chunksize=1 << 18)
         return
-    path = Path(data)
-    if not path.exists():
-        raise InvalidJourneysError(f"input file {str(path)!r} does not exist")
-    try:
-        if is_parquet(path):
-            import pyarrow.dataset as ds
+    files = resolve_files(data, error=InvalidJourneysError)
+    if files.kind == "parquet":
+        import pyarrow.dataset as ds
 
-            dataset = ds.dataset(path, format="parquet")
+        try:
+            dataset = ds.dataset(list(files.files), format="parquet")
             names = dataset.schema.names
-            require_columns(names, required)
+            _require(names, required)
             cols = _columns(wanted, value_name, names)
             yield from dataset.to_batches(columns=cols, batch_size=1 << 18)
-            return
-        import pyarrow.csv as pacsv
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InvalidJourneysError(
+                f"cannot read input file {files.files[0]!r}: {' '.join(str(exc).split())}"
+            ) from exc
+        return
+    for file in files.files:
+        yield from _csv_batches(Path(file), required, wanted, value_name)
 
+
+def _csv_batches(
+    path: Path, required: dict[str, str], wanted: list[str], value_name: str | None
+) -> Iterator[pa.RecordBatch]:
+    import pyarrow.csv as pacsv
+
+    try:
         header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
         names = header.schema.names
-        require_columns(names, required)
+        _require(names, required)
         cols = _columns(wanted, value_name, names)
         types = {c: pa.float64() for c in cols}
         types[required["path_col"]] = pa.string()
@@ -397,8 +409,12 @@ def _path_batches(
             raise _TypedReadFailed from exc
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidJourneysError(
-            f"cannot read {str(path)!r}: {' '.join(str(exc).split())}"
+            f"cannot read input file {str(path)!r}: {' '.join(str(exc).split())}"
         ) from exc
+
+
+def _require(columns: list[str], required: dict[str, str]) -> None:
+    require_columns(columns, required, error=InvalidJourneysError, cli=True)
 
 
 def _select_lists(

@@ -25,13 +25,15 @@ import os
 import sys
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from attribution._io import to_jsonable
+from attribution._progress import ProgressCallback, counter
+from attribution._validation import renamed, renamed_options
 from attribution.bootstrap import bootstrap_credit
-from attribution.errors import InvalidModelOptionError, LowSupportWarning
+from attribution.errors import InvalidModelOptionError, LowSupportWarning, NotFittedError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult, Credit
 from attribution.support import (
@@ -45,34 +47,73 @@ __all__ = ["AttributionModel", "Credit"]
 
 logger = logging.getLogger(__name__)
 
+#: former parameter names -> current ones (accepted for one release)
+_RENAMED = {"ci_level": "ci", "random_state": "seed"}
+
 
 class AttributionModel(ABC):
     """Base class: ``fit(journeys)`` returns ``self`` with ``result_`` set.
 
-    Subclasses store their keyword-only parameters in ``__init__`` under the same names and
-    implement :meth:`_prepare` and :meth:`_credit`. The bootstrap parameters shared by all models
-    are:
+    Subclasses store their own keyword-only parameters in ``__init__`` under the same names,
+    pass the bootstrap parameters on to this ``__init__`` (``**bootstrap``) and implement
+    :meth:`_prepare` and :meth:`_credit`. The bootstrap parameters shared by all models are:
 
     Parameters
     ----------
     n_bootstrap
         Bootstrap replicates for the confidence intervals (0 disables them).
-    ci_level
-        Coverage of the percentile intervals.
+    ci
+        Coverage of the percentile intervals (formerly ``ci_level``, still accepted for one
+        release with a :class:`DeprecationWarning`).
     bootstrap_method
         ``"poisson"`` or ``"multinomial"`` resampling of journeys (see
         :func:`attribution.bootstrap.resample_counts`).
-    random_state
-        Seed of the bootstrap (results are deterministic given the seed).
+    seed
+        Seed of the bootstrap, given to :func:`numpy.random.default_rng` (results are
+        deterministic given the seed); formerly ``random_state``, still accepted for one release.
     """
 
     #: name used on the command line and in reports
     name: ClassVar[str]
 
-    n_bootstrap: int
-    ci_level: float
-    bootstrap_method: str
-    random_state: int | None
+    def __init__(
+        self,
+        *,
+        n_bootstrap: int = 200,
+        ci: float = 0.95,
+        bootstrap_method: str = "poisson",
+        seed: int | None = 0,
+        **former: Any,
+    ) -> None:
+        owner, level = type(self).__name__, _caller_stacklevel() + 2
+        new = renamed_options(former, _RENAMED, owner=owner, stacklevel=level)
+        self.n_bootstrap = n_bootstrap
+        self.ci = new.get("ci", ci)
+        self.bootstrap_method = bootstrap_method
+        self.seed = new.get("seed", seed)
+
+    # former names of ``ci`` and ``seed``, kept for one release
+    @property
+    def ci_level(self) -> float:
+        """Deprecated name of :attr:`ci`."""
+        renamed("ci_level", "ci", owner=type(self).__name__)
+        return self.ci
+
+    @ci_level.setter
+    def ci_level(self, value: float) -> None:
+        renamed("ci_level", "ci", owner=type(self).__name__)
+        self.ci = value
+
+    @property
+    def random_state(self) -> int | None:
+        """Deprecated name of :attr:`seed`."""
+        renamed("random_state", "seed", owner=type(self).__name__)
+        return self.seed
+
+    @random_state.setter
+    def random_state(self, value: int | None) -> None:
+        renamed("random_state", "seed", owner=type(self).__name__)
+        self.seed = value
 
     # -------------------------------------------------------------------------------- params
 
@@ -94,7 +135,7 @@ class AttributionModel(ABC):
 
     def model_params(self) -> dict[str, Any]:
         """Parameters that define the model (bootstrap settings excluded)."""
-        skip = {"n_bootstrap", "ci_level", "bootstrap_method", "random_state"}
+        skip = {"n_bootstrap", "ci", "bootstrap_method", "seed"}
         return {k: v for k, v in self.get_params().items() if k not in skip}
 
     def __repr__(self) -> str:
@@ -110,10 +151,8 @@ class AttributionModel(ABC):
             raise InvalidModelOptionError(
                 f"n_bootstrap must be 0 (no intervals) or at least 20, got {self.n_bootstrap}"
             )
-        if not 0.5 <= self.ci_level < 1:
-            raise InvalidModelOptionError(
-                f"ci_level must be in [0.5, 1), e.g. 0.95; got {self.ci_level!r}"
-            )
+        if not 0.5 <= self.ci < 1:
+            raise InvalidModelOptionError(f"ci must be in [0.5, 1), e.g. 0.95; got {self.ci!r}")
         if self.bootstrap_method not in ("poisson", "multinomial"):
             raise InvalidModelOptionError(
                 f"bootstrap_method must be 'poisson' or 'multinomial', got "
@@ -122,6 +161,16 @@ class AttributionModel(ABC):
 
     def _validate_params(self, journeys: Journeys) -> None:  # noqa: B027 - optional hook
         """Check model parameters against the data; raise InvalidModelOptionError."""
+
+    def _check_input(self, journeys: Journeys, builders: str = "from_paths / from_events") -> None:
+        """Check what every ``fit`` checks first: a :class:`Journeys` object, valid options."""
+        if not isinstance(journeys, Journeys):
+            raise TypeError(
+                f"fit() expects a Journeys object (see Journeys.{builders}), "
+                f"got {type(journeys).__name__}"
+            )
+        self._validate_bootstrap_params()
+        self._validate_params(journeys)
 
     # -------------------------------------------------------------------------------- fit
 
@@ -160,9 +209,7 @@ class AttributionModel(ABC):
     def _notes(self, journeys: Journeys) -> tuple[str, ...]:
         return ()
 
-    def fit(
-        self, journeys: Journeys, *, progress: Callable[[int, int], None] | None = None
-    ) -> Self:
+    def fit(self, journeys: Journeys, *, progress: ProgressCallback | None = None) -> Self:
         """Fit the model on ``journeys`` and set ``result_``.
 
         Parameters
@@ -170,15 +217,10 @@ class AttributionModel(ABC):
         journeys
             The journeys to attribute.
         progress
-            Optional callback ``progress(done, total)`` called during the bootstrap.
+            Optional callback ``progress(message)``, called with ``"bootstrap <done>/<total>"``
+            every 10% of the bootstrap (see :mod:`attribution._progress`).
         """
-        if not isinstance(journeys, Journeys):
-            raise TypeError(
-                f"fit() expects a Journeys object (see Journeys.from_paths / from_events), "
-                f"got {type(journeys).__name__}"
-            )
-        self._validate_bootstrap_params()
-        self._validate_params(journeys)
+        self._check_input(journeys)
         prepared = self._prepare(journeys)
         presence = self._presence(prepared, journeys)
         credit, support = self._bounded_credit(
@@ -201,10 +243,10 @@ class AttributionModel(ABC):
                 replicate,
                 journeys,
                 n_replicates=self.n_bootstrap,
-                level=self.ci_level,
+                level=self.ci,
                 method=self.bootstrap_method,
-                seed=self.random_state,
-                progress=progress,
+                seed=self.seed,
+                progress=counter(progress, "bootstrap"),
                 support=support,
                 point=(credit.conversions, credit.value),
             )
@@ -224,7 +266,7 @@ class AttributionModel(ABC):
         self.fitted_objects_ = credit.fitted
         self.result_ = AttributionResult(
             model=self.name,
-            params=_json_params(self.model_params()),
+            params=to_jsonable(self.model_params()),
             channels=journeys.channels,
             conversions=credit.conversions,
             value=credit.value,
@@ -240,7 +282,7 @@ class AttributionModel(ABC):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "result_"):
-            raise InvalidModelOptionError(
+            raise NotFittedError(
                 f"{type(self).__name__} is not fitted yet: call fit(journeys) first"
             )
 
@@ -254,14 +296,3 @@ def _caller_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-def _json_params(params: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[key] = value
-    return out

@@ -61,7 +61,8 @@ Intervals are propagated by Monte Carlo (``n_draws`` draws, seeded): each attrib
 drawn from ``Normal(x_c, s_c)`` with ``s_c = (x_hi - x_lo) / (2 z_{(1 + L_x)/2})`` and each
 scaled lift from ``Normal(y_c, s'_c)`` with ``s'_c`` from its interval in the same way; steps
 2-4 are applied to every draw, and intervals are the ``(1 - level) / 2`` and
-``(1 + level) / 2`` percentiles of the draws (``level`` defaults to the lift tests' level).
+``(1 + level) / 2`` percentiles of the draws (``level`` is the option ``ci``, by default the
+lift tests' level).
 Assumptions of this propagation: normal approximations of both intervals, lift tests
 independent of the attribution (different data) and of each other, and -- because an
 attribution result keeps only marginal intervals -- channels' attribution errors independent
@@ -81,7 +82,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from attribution.lift_tests import InvalidLiftTestError, LiftTests, _finite, _record
+from attribution._io import json_records, json_value
+from attribution._validation import renamed_options
+from attribution.lift_tests import InvalidLiftTestError, LiftTests
 from attribution.result import AttributionResult, ConfidenceIntervals
 from attribution.sensitivity import LambdaFit, SensitivityCurve, fit_lambda
 from attribution.support import ChannelSupport
@@ -241,16 +244,16 @@ class CalibratedAttribution:
             "n_draws": self.n_draws,
             "seed": self.seed,
             "total_conversions": self.total_conversions,
-            "baseline": _finite(self.baseline),
-            "baseline_low": _finite(self.baseline_low),
-            "baseline_high": _finite(self.baseline_high),
-            "pooled_factor": _finite(self.pooled_factor),
-            "lambda": _finite(self.lam),
-            "lambda_low": _finite(self.lam_low),
-            "lambda_high": _finite(self.lam_high),
-            "implied_lambda": {k: _finite(v) for k, v in self.implied_lambda.items()},
+            "baseline": json_value(self.baseline),
+            "baseline_low": json_value(self.baseline_low),
+            "baseline_high": json_value(self.baseline_high),
+            "pooled_factor": json_value(self.pooled_factor),
+            "lambda": json_value(self.lam),
+            "lambda_low": json_value(self.lam_low),
+            "lambda_high": json_value(self.lam_high),
+            "implied_lambda": {k: json_value(v) for k, v in self.implied_lambda.items()},
             "negative_controls": list(self.negative_controls),
-            "channels": [_record(r) for r in self.table.to_dict(orient="records")],
+            "channels": json_records(self.table),
             "warnings": list(self.warnings),
         }
 
@@ -341,8 +344,9 @@ class Calibrator:
     attribution_period
         ``(start, end)`` of the attributed journeys, to scale tests that cover a different
         period (see step 1 of the module docstring); ``None`` disables period scaling.
-    level
-        Coverage of the calibrated intervals; default the lift tests' (smallest) level.
+    ci
+        Coverage of the calibrated intervals; default the lift tests' (smallest) level. Formerly
+        ``level``, still accepted for one release with a :class:`DeprecationWarning`.
     n_draws
         Monte Carlo draws for the intervals (``>= 200``).
     seed
@@ -359,16 +363,18 @@ class Calibrator:
         negative_controls: tuple[str, ...] = (),
         lambda_max: float = 1.0,
         attribution_period: tuple[Any, Any] | None = None,
-        level: float | None = None,
+        ci: float | None = None,
         n_draws: int = 4000,
         seed: int | None = 0,
         unknown_channels: Literal["error", "ignore"] = "error",
+        **former: Any,
     ) -> None:
+        ci = renamed_options(former, {"level": "ci"}, owner="Calibrator").get("ci", ci)
         self.untested = untested
         self.negative_controls = tuple(negative_controls)
         self.lambda_max = lambda_max
         self.attribution_period = attribution_period
-        self.level = level
+        self.ci = ci
         self.n_draws = n_draws
         self.seed = seed
         self.unknown_channels = unknown_channels
@@ -377,7 +383,7 @@ class Calibrator:
         return (
             f"Calibrator(untested={self.untested!r}, negative_controls="
             f"{self.negative_controls!r}, attribution_period="
-            f"{self.attribution_period!r}, level={self.level!r}, n_draws={self.n_draws}, "
+            f"{self.attribution_period!r}, ci={self.ci!r}, n_draws={self.n_draws}, "
             f"seed={self.seed!r}, unknown_channels={self.unknown_channels!r})"
         )
 
@@ -403,8 +409,8 @@ class Calibrator:
             or self.n_draws < 200
         ):
             raise InvalidLiftTestError(f"n_draws must be an integer >= 200, got {self.n_draws!r}")
-        if self.level is not None and not 0.5 <= self.level < 1:
-            raise InvalidLiftTestError(f"level must be in [0.5, 1), got {self.level!r}")
+        if self.ci is not None and not 0.5 <= self.ci < 1:
+            raise InvalidLiftTestError(f"ci must be in [0.5, 1), got {self.ci!r}")
 
     def _scales(self, tests: pd.DataFrame) -> np.ndarray:
         scale = 1.0 / tests["population_share"].to_numpy(dtype=float)
@@ -489,11 +495,7 @@ class Calibrator:
         measured[controls] = measured_lo[controls] = measured_hi[controls] = 0.0
         levels = tests["level"].to_numpy(dtype=float)
         level = (
-            float(self.level)
-            if self.level is not None
-            else float(levels.min())
-            if levels.size
-            else 0.95
+            float(self.ci) if self.ci is not None else float(levels.min()) if levels.size else 0.95
         )
 
         credit = np.asarray(result.conversions, dtype=float)

@@ -7,8 +7,10 @@ a model's class is imported when it is first asked for (:func:`model_class`, :da
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from attribution._validation import did_you_mean
 from attribution.errors import InvalidModelOptionError
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ __all__ = [
     "MODELS",
     "MODEL_NAMES",
     "USER_MODELS",
+    "build_models",
     "model_class",
     "models_for",
 ]
@@ -69,15 +72,35 @@ def model_class(name: str) -> type[AttributionModel]:
     try:
         module, cls = _CLASSES[name]
     except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, MODEL_NAMES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidModelOptionError(
-            f"unknown model {name!r}{hint} Choose from: {', '.join(MODEL_NAMES)}, or 'all'"
+            f"unknown model {name!r}{did_you_mean(name, MODEL_NAMES)} Choose from: "
+            f"{', '.join(MODEL_NAMES)}, or 'all'"
         ) from None
     found: type[AttributionModel] = getattr(importlib.import_module(module), cls)
     return found
+
+
+def build_models(
+    names: Sequence[str],
+    *,
+    n_bootstrap: int = 200,
+    seed: int | None = 0,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    has_users: bool = False,
+) -> list[AttributionModel]:
+    """Instantiate the named models, each once, in the order given.
+
+    ``"all"`` stands for :func:`models_for` (the user-table models only with ``has_users``).
+    ``options`` maps a model name to its own parameters (e.g. ``{"markov": {"order": 2}}``);
+    options of models not asked for are ignored. Every model gets the bootstrap settings
+    ``n_bootstrap`` and ``seed``.
+    """
+    wanted = models_for(has_users=has_users) if "all" in names else names
+    options = options or {}
+    return [
+        model_class(name)(**options.get(name, {}), n_bootstrap=n_bootstrap, seed=seed)
+        for name in dict.fromkeys(wanted)
+    ]
 
 
 def __getattr__(name: str) -> Any:

@@ -70,13 +70,15 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 import numpy as np
 
-from attribution.base import AttributionModel, _json_params
+from attribution._io import to_jsonable
+from attribution._progress import ProgressCallback, counter
+from attribution.base import AttributionModel
 from attribution.errors import AttributionWarning, InvalidModelOptionError, LowSupportWarning
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult, ConfidenceIntervals, Credit
@@ -214,9 +216,9 @@ class CausalAttribution(AttributionModel):
         A touched journey with propensity above this has no untouched look-alike (overlap).
     n_jobs
         LightGBM and scoring threads.
-    n_bootstrap, ci_level, bootstrap_method, random_state
+    n_bootstrap, ci, bootstrap_method, seed
         Multiplier-bootstrap intervals (see :class:`attribution.base.AttributionModel`);
-        ``random_state`` also seeds the folds and LightGBM.
+        ``seed`` also seeds the folds and LightGBM.
 
     Attributes
     ----------
@@ -245,11 +247,9 @@ class CausalAttribution(AttributionModel):
         clip: float = 0.01,
         overlap_limit: float = 0.98,
         n_jobs: int = 1,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
+        super().__init__(**bootstrap)
         self.n_folds = n_folds
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -259,10 +259,6 @@ class CausalAttribution(AttributionModel):
         self.clip = clip
         self.overlap_limit = overlap_limit
         self.n_jobs = n_jobs
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = ci_level
-        self.bootstrap_method = bootstrap_method
-        self.random_state = random_state
 
     # ------------------------------------------------------------------------------ checks
 
@@ -310,9 +306,7 @@ class CausalAttribution(AttributionModel):
 
     # ------------------------------------------------------------------------------ fit
 
-    def fit(
-        self, journeys: Journeys, *, progress: Callable[[int, int], None] | None = None
-    ) -> Self:
+    def fit(self, journeys: Journeys, *, progress: ProgressCallback | None = None) -> Self:
         """Fit on journeys with users attached (:meth:`Journeys.with_users`); set ``result_``.
 
         Parameters
@@ -320,7 +314,8 @@ class CausalAttribution(AttributionModel):
         journeys
             Journeys cut from an event log, with a user table attached.
         progress
-            Optional callback ``progress(done, total)`` called as the stages complete.
+            Optional callback ``progress(message)``, called with ``"stages <done>/<total>"`` as
+            the stages (outcome models, one propensity model per channel, bootstrap) complete.
 
         Raises
         ------
@@ -328,13 +323,7 @@ class CausalAttribution(AttributionModel):
             Bad options, journeys without users (a path table), or a channel that touches every
             journey of the population (no journey without it to compare with).
         """
-        if not isinstance(journeys, Journeys):
-            raise TypeError(
-                f"fit() expects a Journeys object (see Journeys.from_events), "
-                f"got {type(journeys).__name__}"
-            )
-        self._validate_bootstrap_params()
-        self._validate_params(journeys)
+        self._check_input(journeys, builders="from_events")
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         units = _units(journeys)
@@ -349,7 +338,7 @@ class CausalAttribution(AttributionModel):
                 f"channel(s) {', '.join(everywhere)} touch every journey of the population: "
                 "there is no journey without them to compare with"
             )
-        seed = 0 if self.random_state is None else int(self.random_state)
+        seed = 0 if self.seed is None else int(self.seed)
         from uplift.effects import group_folds
 
         folds = group_folds(units.user_row, int(self.n_folds), seed)
@@ -358,13 +347,14 @@ class CausalAttribution(AttributionModel):
         timings["assemble"] = time.perf_counter() - clock
         steps = n_ch + 3
         done = 0
+        count = counter(progress, "stages")
 
         def tick(stage: str, started: float) -> None:
             nonlocal done
             timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
             done += 1
-            if progress is not None:
-                progress(done, steps)
+            if count is not None:
+                count(done, steps)
 
         clock = time.perf_counter()
         nuisance = self._outcomes(units, covariates, categorical, folds, seed)
@@ -498,7 +488,7 @@ class CausalAttribution(AttributionModel):
         self.propensity_ = propensity
         self.result_ = AttributionResult(
             model=self.name,
-            params=_json_params(
+            params=to_jsonable(
                 {k: v for k, v in self.model_params().items() if k != "lgbm_params"}
             ),
             channels=channels,
@@ -613,7 +603,7 @@ class CausalAttribution(AttributionModel):
             units.user_row,
             n_users,
             n_replicates=int(self.n_bootstrap),
-            seed=self.random_state,
+            seed=self.seed,
             method=self.bootstrap_method,
         )
         conv = draws[:, :n_ch]
@@ -622,7 +612,7 @@ class CausalAttribution(AttributionModel):
         value = np.clip(value, 0.0, draws[:, 3 * n_ch : 4 * n_ch])
         incremental = draws[:, 4 * n_ch]
         baseline = draws[:, 4 * n_ch + 1] - incremental
-        level = float(self.ci_level)
+        level = float(self.ci)
         lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
         conv_lo, conv_hi, widened = bound_interval(
             np.percentile(conv, lo, axis=0),
@@ -644,7 +634,7 @@ class CausalAttribution(AttributionModel):
             level=level,
             n_replicates=int(self.n_bootstrap),
             method=self.bootstrap_method,
-            seed=self.random_state,
+            seed=self.seed,
             widened=widened | widened_value,
         )
         extra = {

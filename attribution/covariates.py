@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution._tables import read_events, suggest
+from attribution._io import read_frame
+from attribution._validation import require_columns, shown
 from attribution.errors import AttributionWarning, InvalidCovariatesError
 from uplift.data import FeatureSchema
 
@@ -47,10 +48,6 @@ logger = logging.getLogger(__name__)
 
 MAX_LEVELS = 1_000
 """Most levels a categorical covariate may have."""
-
-
-def _show(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,17 +113,10 @@ class UserCovariates:
             with an infinite value, an all-missing column, or a categorical column with too many
             levels; the message names the column (and row) and the fix.
         """
-        try:
-            frame = read_events(data)
-        except ValueError as exc:
-            raise InvalidCovariatesError(f"user table: {exc}") from exc
+        frame = read_frame(data, what="user table", error=InvalidCovariatesError)
         columns = [str(c) for c in frame.columns]
-        if user_col not in columns:
-            raise InvalidCovariatesError(
-                f"user table: the user column {user_col!r} is missing (available: "
-                f"{', '.join(map(repr, columns))}){suggest(user_col, columns)}; the user table is "
-                "keyed by the event log's user column (CLI: --user-col)"
-            )
+        require: dict[str, Any] = {"error": InvalidCovariatesError, "what": "user table"}
+        require_columns(columns, {"user_col": user_col}, **require, cli=True)
         if len(frame) == 0:
             raise InvalidCovariatesError("user table: it has a header but no rows")
         wanted = (
@@ -135,11 +125,7 @@ class UserCovariates:
             else list(covariate_cols)
         )
         for name in wanted:
-            if name not in columns:
-                raise InvalidCovariatesError(
-                    f"user table: covariate column {name!r} is missing (available: "
-                    f"{', '.join(map(repr, columns))}){suggest(name, columns)}"
-                )
+            require_columns(columns, {"covariate_cols": name}, **require)
             if name == user_col:
                 raise InvalidCovariatesError(
                     f"user table: the user column {user_col!r} cannot also be a covariate"
@@ -160,7 +146,7 @@ class UserCovariates:
         if duplicated.any():
             row = int(np.flatnonzero(duplicated)[0])
             raise InvalidCovariatesError(
-                f"user table: user {_show(keys.iloc[row])!r} appears more than once (row {row}); "
+                f"user table: user {shown(keys.iloc[row])!r} appears more than once (row {row}); "
                 "give each user one row"
             )
         covariates = frame[wanted]

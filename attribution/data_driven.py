@@ -264,9 +264,9 @@ class DataDrivenAttribution(AttributionModel):
         Random orders per journey when sampling (``>= 2``).
     n_jobs
         LightGBM threads.
-    n_bootstrap, ci_level, bootstrap_method, random_state
-        Bootstrap intervals (see :class:`attribution.base.AttributionModel`); ``random_state``
-        also seeds LightGBM, the held-out split and the permutations.
+    n_bootstrap, ci, bootstrap_method, seed
+        Bootstrap intervals (see :class:`attribution.base.AttributionModel`); ``seed`` also
+        seeds LightGBM, the held-out split and the permutations.
 
     Attributes
     ----------
@@ -293,11 +293,9 @@ class DataDrivenAttribution(AttributionModel):
         max_exact_channels: int = 10,
         n_permutations: int = 200,
         n_jobs: int = 1,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
+        super().__init__(**bootstrap)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -308,10 +306,6 @@ class DataDrivenAttribution(AttributionModel):
         self.max_exact_channels = max_exact_channels
         self.n_permutations = n_permutations
         self.n_jobs = n_jobs
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = ci_level
-        self.bootstrap_method = bootstrap_method
-        self.random_state = random_state
 
     # ------------------------------------------------------------------------------ checks
 
@@ -375,7 +369,7 @@ class DataDrivenAttribution(AttributionModel):
             min_child_weight=float(self.min_child_weight),
             min_data_in_bin=1,
             n_jobs=int(self.n_jobs),
-            random_state=0 if self.random_state is None else int(self.random_state),
+            random_state=0 if self.seed is None else int(self.seed),
             deterministic=True,
             force_row_wise=True,
             verbose=-1,
@@ -396,7 +390,7 @@ class DataDrivenAttribution(AttributionModel):
         self, journeys: Journeys, units: _Units, features: np.ndarray, timed: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Rows, labels, all-data weights and training weights (held-out part removed)."""
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed)
         if timed:
             assert journeys.timing is not None
             y = journeys.timing.converted.astype(np.float64)
@@ -456,7 +450,7 @@ class DataDrivenAttribution(AttributionModel):
             baseline = float(self.model_.predict_proba(empty)[0, 1])
         diagnostics["v_empty"] = baseline
         fractions = np.zeros(units.group_channel.shape[0])
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed)
         n_coalitions = n_sampled = n_equal = n_raised = 0
         for k in np.unique(units.distinct[converting]):
             k = int(k)

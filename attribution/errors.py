@@ -16,6 +16,7 @@ __all__ = [
     "InvalidJourneysError",
     "InvalidModelOptionError",
     "LowSupportWarning",
+    "NotFittedError",
     "SupportBoundError",
 ]
 
@@ -34,6 +35,16 @@ class InvalidModelOptionError(AttributionError):
 
 class InvalidCovariatesError(AttributionError):
     """A user table of covariates is invalid or does not match the journeys' users."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model was used (predicted, attributed, saved) before ``fit``: call ``fit`` first.
+
+    The one not-fitted error of the project: attribution and uplift models raise it alike.
+    Like scikit-learn's, it is both a :class:`ValueError` and an :class:`AttributeError`, so
+    code catching either keeps working; :mod:`uplift.errors` exports it too (its former
+    ``ModelNotFittedError`` is a deprecated alias).
+    """
 
 
 class SupportBoundError(RuntimeError):

@@ -73,19 +73,6 @@ def _fractions_from_touch_weights(journeys: Journeys, weights: np.ndarray) -> sp
 class _Heuristic(AttributionModel):
     """A heuristic model: credit is linear in per-path counts, ``F.T @ conversions``."""
 
-    def __init__(
-        self,
-        *,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
-    ) -> None:
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = ci_level
-        self.bootstrap_method = bootstrap_method
-        self.random_state = random_state
-
     def _touch_weights(self, journeys: Journeys) -> np.ndarray:
         raise NotImplementedError
 
@@ -148,17 +135,9 @@ class LastNonDirect(_Heuristic):
         self,
         *,
         direct_channel: str = "direct",
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
-        super().__init__(
-            n_bootstrap=n_bootstrap,
-            ci_level=ci_level,
-            bootstrap_method=bootstrap_method,
-            random_state=random_state,
-        )
+        super().__init__(**bootstrap)
         self.direct_channel = direct_channel
 
     def _notes(self, journeys: Journeys) -> tuple[str, ...]:
@@ -213,17 +192,9 @@ class PositionBased(_Heuristic):
         first: float = 40.0,
         middle: float = 20.0,
         last: float = 40.0,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
-        super().__init__(
-            n_bootstrap=n_bootstrap,
-            ci_level=ci_level,
-            bootstrap_method=bootstrap_method,
-            random_state=random_state,
-        )
+        super().__init__(**bootstrap)
         self.first = first
         self.middle = middle
         self.last = last
@@ -278,17 +249,9 @@ class TimeDecay(_Heuristic):
         self,
         *,
         half_life: str | float | None = None,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
-        super().__init__(
-            n_bootstrap=n_bootstrap,
-            ci_level=ci_level,
-            bootstrap_method=bootstrap_method,
-            random_state=random_state,
-        )
+        super().__init__(**bootstrap)
         self.half_life = half_life
 
     def _uses_timestamps(self, journeys: Journeys) -> bool:

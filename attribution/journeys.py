@@ -32,10 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution._events import CutJourneys, cut_journeys
+from attribution._io import read_frame
 from attribution._kernels import unique_sequences
 from attribution._memory import release_memory
 from attribution._path_table import read_path_table
-from attribution._tables import read_events, require_columns
+from attribution._validation import require_columns, shown
 from attribution.covariates import UserCovariates
 from attribution.errors import InvalidCovariatesError, InvalidJourneysError
 
@@ -385,7 +386,7 @@ class Journeys:
                 unknown = pd.unique(keys[missing])
                 raise InvalidCovariatesError(
                     f"{len(unknown):,} user(s) of the event log ({label}) have no row in the user "
-                    f"table, e.g. {_plain(unknown[0])!r}; add them to the user table (with the "
+                    f"table, e.g. {shown(unknown[0])!r}; add them to the user table (with the "
                     f"same {users.user_col!r} values) or drop their events"
                 )
         return dataclasses.replace(self, users=users)
@@ -529,7 +530,7 @@ class Journeys:
             flags other than 0/1, non-numeric or negative values, an empty log or one with no
             conversions.
         """
-        frame = read_events(data)
+        frame = read_frame(data, error=InvalidJourneysError)
         value_name = "value" if value_col is _DEFAULT else value_col
         required = {
             "user_col": user_col,
@@ -539,7 +540,7 @@ class Journeys:
         }
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
-        require_columns(list(frame.columns), required)
+        require_columns(frame.columns, required, error=InvalidJourneysError, cli=True)
         if len(frame) == 0:
             raise InvalidJourneysError("the event log is empty: it has a header but no rows")
         lookback_td = parse_duration(lookback) if lookback is not None else None
@@ -607,10 +608,6 @@ class Journeys:
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)\s*$", re.IGNORECASE)
 _UNITS = {"w": "W", "d": "D", "h": "h", "min": "min", "m": "min", "s": "s"}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def parse_duration(value: str | pd.Timedelta) -> pd.Timedelta:

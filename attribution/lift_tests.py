@@ -7,16 +7,16 @@ conversions, interval, level, test period, population share); see
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from attribution._io import json_records, read_frame
+from attribution._validation import require_columns
 from attribution.errors import AttributionError
 
 __all__ = ["LIFT_COLUMNS", "InvalidLiftTestError", "LiftTests"]
@@ -137,18 +137,18 @@ class LiftTests:
             bracket the estimate, levels outside ``(0, 1)``, population shares outside
             ``(0, 1]``, period ends not after starts. The message names the column and row.
         """
-        frame = _read(data)
-        for option, name in {
-            "channel_col": channel_col,
-            "incremental_col": incremental_col,
-            "ci_low_col": ci_low_col,
-            "ci_high_col": ci_high_col,
-        }.items():
-            if name not in frame.columns:
-                raise InvalidLiftTestError(
-                    f"lift tests have no column {name!r} ({option}); columns are "
-                    f"{list(map(str, frame.columns))}: pass {option}= with the right name"
-                )
+        frame = read_frame(data, what="lift-test", error=InvalidLiftTestError)
+        require_columns(
+            frame.columns,
+            {
+                "channel_col": channel_col,
+                "incremental_col": incremental_col,
+                "ci_low_col": ci_low_col,
+                "ci_high_col": ci_high_col,
+            },
+            error=InvalidLiftTestError,
+            what="lift tests",
+        )
         if len(frame) == 0:
             raise InvalidLiftTestError("the lift-test table is empty: it has a header but no rows")
         frame = frame.reset_index(drop=True)
@@ -363,40 +363,7 @@ class LiftTests:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly records."""
-        return {"tests": [_record(r) for r in self.frame.to_dict(orient="records")]}
+        return {"tests": json_records(self.frame)}
 
     def __repr__(self) -> str:
         return f"LiftTests({len(self.frame)} channels: {', '.join(self.channels)})"
-
-
-def _read(data: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    path = Path(data)
-    if not path.exists():
-        raise InvalidLiftTestError(f"lift-test file {str(path)!r} does not exist")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InvalidLiftTestError(f"cannot read lift-test file {str(path)!r}: {exc}") from exc
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _record(row: Mapping[Any, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, pd.Timestamp):
-            value = value.isoformat()
-        elif value is pd.NaT:
-            value = None
-        out[str(key)] = _finite(value)
-    return out

@@ -73,6 +73,7 @@ import scipy.sparse.linalg as spla
 
 from attribution._kernels import chain_structure, edge_weights
 from attribution._memory import release_memory
+from attribution._validation import renamed_options
 from attribution.base import AttributionModel, Credit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
@@ -318,7 +319,7 @@ class MarkovAttribution(AttributionModel):
         Order ``k`` of the chain (states are ``k``-grams of channels), ``>= 1``.
     keep_self_loops
         Keep repeated consecutive states as self-transitions instead of collapsing them.
-    n_bootstrap, ci_level, bootstrap_method, random_state
+    n_bootstrap, ci, bootstrap_method, seed
         Bootstrap intervals (see :class:`attribution.base.AttributionModel`).
 
     Attributes
@@ -350,17 +351,11 @@ class MarkovAttribution(AttributionModel):
         *,
         order: int = 1,
         keep_self_loops: bool = False,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
+        super().__init__(**bootstrap)
         self.order = order
         self.keep_self_loops = keep_self_loops
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = ci_level
-        self.bootstrap_method = bootstrap_method
-        self.random_state = random_state
 
     def _validate_params(self, journeys: Journeys) -> None:
         if isinstance(self.order, bool) or not isinstance(self.order, int | np.integer):
@@ -550,8 +545,9 @@ def select_order(
     orders: tuple[int, ...] = (1, 2, 3, 4),
     *,
     test_size: float = 0.3,
-    random_state: int | None = 0,
+    seed: int | None = 0,
     smoothing: float = 1.0,
+    **former: Any,
 ) -> OrderSelection:
     """Choose the Markov order by held-out predictive performance (see the module docstring).
 
@@ -563,16 +559,17 @@ def select_order(
         Candidate orders.
     test_size
         Fraction of journeys held out (each journey independently).
-    random_state
-        Seed of the split.
+    seed
+        Seed of the split (formerly ``random_state``, still accepted for one release).
     smoothing
         Pseudo-count pulling a state's conversion rate towards its back-off estimate.
     """
+    seed = renamed_options(former, {"random_state": "seed"}, owner="select_order").get("seed", seed)
     if not 0 < test_size < 1:
         raise InvalidModelOptionError(f"test_size must be in (0, 1), got {test_size}")
     if not orders or any(int(k) < 1 for k in orders):
         raise InvalidModelOptionError(f"orders must be positive integers, got {orders!r}")
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
     test_conv = rng.binomial(journeys.conversions, test_size)
     test_null = rng.binomial(journeys.nulls, test_size)
     train_conv = journeys.conversions - test_conv

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from attribution._io import json_records, json_value
 from attribution.support import ChannelSupport
 
 if TYPE_CHECKING:
@@ -151,13 +152,12 @@ class AttributionResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dictionary: model, params, totals, notes, intervals and channels."""
-        records = self.to_frame().to_dict(orient="records")
         out: dict[str, Any] = {
             "model": self.model,
             "params": dict(self.params),
             "total_conversions": float(self.total_conversions),
             "total_value": float(self.total_value),
-            "channels": [{k: _plain(v) for k, v in row.items()} for row in records],
+            "channels": json_records(self.to_frame()),
         }
         if self.ci is not None:
             out["interval"] = {
@@ -169,7 +169,7 @@ class AttributionResult:
         if self.notes:
             out["notes"] = list(self.notes)
         if self.diagnostics:
-            out["diagnostics"] = {k: _plain(v) for k, v in self.diagnostics.items()}
+            out["diagnostics"] = {k: json_value(v) for k, v in self.diagnostics.items()}
         if self.sensitivity is not None:
             out["sensitivity"] = self.sensitivity.to_dict()
         return out
@@ -180,9 +180,3 @@ class AttributionResult:
             f"AttributionResult(model={self.model!r}, {len(self.channels)} channels, "
             f"{self.total_conversions:,.0f} conversions{ci})"
         )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -103,7 +103,7 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, after Dalessandro et al.
     all ``2^n`` sets and the transforms above run once, ``O(n 2^n)``. With more channels each
     observed set ``S`` is computed on its own ``2^|S|`` subsets (the same numbers), exactly
     when ``|S| <= max_exact_channels``; a larger set is sampled over ``n_permutations`` random
-    orders of its own channels (drawn once with ``random_state``, the same for every bootstrap
+    orders of its own channels (drawn once with ``seed``, the same for every bootstrap
     replicate): along each order the cover is approximated by the running maximum of ``v`` over
     the order's prefixes (exact when ``v`` is monotone along it), and a channel's share is its
     mean marginal contribution divided by the sum of the means. Its Monte-Carlo standard error
@@ -217,21 +217,6 @@ def _check_int_option(name: str, value: Any, low: int, high: int | None = None) 
     return int(value)
 
 
-class _ShapleyBase(AttributionModel):
-    def __init__(
-        self,
-        *,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
-    ) -> None:
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = ci_level
-        self.bootstrap_method = bootstrap_method
-        self.random_state = random_state
-
-
 # --------------------------------------------------------------------------------------------
 # Simplified and ordered Shapley
 # --------------------------------------------------------------------------------------------
@@ -246,7 +231,7 @@ class _Linear:
     n_positions: int = 0
 
 
-class SimplifiedShapley(_ShapleyBase):
+class SimplifiedShapley(AttributionModel):
     """Simplified Shapley value (Zhao et al. 2018): ``phi_i = sum_{S containing i} R(S) / |S|``.
 
     Each converting journey gives ``1 / |S|`` of its conversion (and value) to each of the
@@ -254,7 +239,7 @@ class SimplifiedShapley(_ShapleyBase):
 
     Parameters
     ----------
-    n_bootstrap, ci_level, bootstrap_method, random_state
+    n_bootstrap, ci, bootstrap_method, seed
         Bootstrap intervals (see :class:`attribution.base.AttributionModel`).
 
     Examples
@@ -282,7 +267,7 @@ class SimplifiedShapley(_ShapleyBase):
         )
 
 
-class OrderedShapley(_ShapleyBase):
+class OrderedShapley(AttributionModel):
     """Ordered (position-aware) Shapley value of Zhao et al. (2018).
 
     A converting journey with ``c`` conversions and ``|S|`` distinct channels gives
@@ -294,7 +279,7 @@ class OrderedShapley(_ShapleyBase):
     ----------
     max_position
         Number of position columns reported (``position_1`` .. ``position_{K}+``), ``>= 1``.
-    n_bootstrap, ci_level, bootstrap_method, random_state
+    n_bootstrap, ci, bootstrap_method, seed
         Bootstrap intervals (see :class:`attribution.base.AttributionModel`).
 
     Attributes
@@ -311,17 +296,9 @@ class OrderedShapley(_ShapleyBase):
         self,
         *,
         max_position: int = 5,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
-        super().__init__(
-            n_bootstrap=n_bootstrap,
-            ci_level=ci_level,
-            bootstrap_method=bootstrap_method,
-            random_state=random_state,
-        )
+        super().__init__(**bootstrap)
         self.max_position = max_position
 
     def _validate_params(self, journeys: Journeys) -> None:
@@ -562,7 +539,7 @@ _CHUNK_VALUES = 1 << 22
 _ZERO_CONTRIBUTION = 1e-12
 
 
-class ConversionRateShapley(_ShapleyBase):
+class ConversionRateShapley(AttributionModel):
     """Per-journey Shapley split of the monotone conversion-rate game (after Dalessandro 2012).
 
     ``v(S)`` is the smoothed conversion probability of journeys whose channel set is exactly
@@ -586,9 +563,9 @@ class ConversionRateShapley(_ShapleyBase):
         many channels and from ``n_permutations`` random orders of its channels otherwise.
     n_permutations
         Random orders per channel set when sampling (``>= 2``).
-    n_bootstrap, ci_level, bootstrap_method, random_state
-        Bootstrap intervals (see :class:`attribution.base.AttributionModel`); ``random_state``
-        also seeds the permutations.
+    n_bootstrap, ci, bootstrap_method, seed
+        Bootstrap intervals (see :class:`attribution.base.AttributionModel`); ``seed`` also
+        seeds the permutations.
 
     Attributes
     ----------
@@ -622,17 +599,9 @@ class ConversionRateShapley(_ShapleyBase):
         baseline: str = "zero",
         max_exact_channels: int = 20,
         n_permutations: int = 1000,
-        n_bootstrap: int = 200,
-        ci_level: float = 0.95,
-        bootstrap_method: str = "poisson",
-        random_state: int | None = 0,
+        **bootstrap: Any,
     ) -> None:
-        super().__init__(
-            n_bootstrap=n_bootstrap,
-            ci_level=ci_level,
-            bootstrap_method=bootstrap_method,
-            random_state=random_state,
-        )
+        super().__init__(**bootstrap)
         self.unobserved = unobserved
         self.smoothing = smoothing
         self.baseline = baseline
@@ -674,7 +643,7 @@ class ConversionRateShapley(_ShapleyBase):
         limit = int(self.max_exact_channels)
         if n <= limit:
             return _RatePrepared(n, set_masks, set_bits, path_set.ravel(), True)
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed)
         m = int(self.n_permutations)
         sizes = set_bits.sum(axis=1).astype(np.int64)
         groups = []

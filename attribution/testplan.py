@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from attribution._io import json_records
 from attribution.calibration import InvalidLiftTestError, LiftTests
 from attribution.result import AttributionResult
 
@@ -125,23 +126,18 @@ class TestPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dictionary."""
-        rows = self.table.astype(object).where(self.table.notna(), None).to_dict(orient="records")
         return {
             "decision": self.decision,
             "current_move": self.current_move,
             "lambda": {"mean": self.lam_mean, "low": self.lam_low, "high": self.lam_high},
             "settings": self.settings,
-            "channels": [{k: _plain(v) for k, v in row.items()} for row in rows],
+            "channels": json_records(self.table),
         }
 
     def __repr__(self) -> str:
         ranked = self.table.dropna(subset=["rank"]).sort_values("rank")
         top = ", ".join(ranked["channel"].head(3))
         return f"TestPlan(test first: {top or 'nothing left untested'})"
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass

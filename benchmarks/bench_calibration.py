@@ -104,7 +104,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for name in MODELS_RUN:
         results[name] = (
-            MODELS[name](n_bootstrap=args.bootstrap, random_state=args.seed).fit(journeys).result_
+            MODELS[name](n_bootstrap=args.bootstrap, seed=args.seed).fit(journeys).result_
         )
     t_fit = time.perf_counter() - t0
 

@@ -154,7 +154,10 @@ def step(name):
 import json
 import sys
 
-import experiments.cli.attribute as command
+import experiments.cli.attribute
+from attribution._io import atomic_write_text
+from attribution.catalog import build_models
+from experiments.cli._output import format_results
 
 step("command line (click, pathlift's CLI modules)")
 import numpy
@@ -176,20 +179,13 @@ from attribution.journeys import Journeys
 
 journeys = Journeys.from_paths(sys.argv[1])
 step("read + parse the CSV (Journeys.from_paths)")
-(model,) = command.build_models(
-    ("markov",),
-    order=int(sys.argv[2]),
-    keep_self_loops=False,
-    direct_channel="direct",
-    position_weights="40,20,40",
-    half_life=None,
-    n_bootstrap=0,
-    seed=0,
+(model,) = build_models(
+    ("markov",), n_bootstrap=0, seed=0, options={"markov": {"order": int(sys.argv[2])}}
 )
 model.fit(journeys)
 step("fit")
-text = command.format_results([model.result_], journeys, "json")
-command.atomic_write_text(sys.argv[3], text)
+text = format_results([model.result_], journeys, "json")
+atomic_write_text(sys.argv[3], text)
 step("JSON + write")
 out, last = {}, t0
 for name, at in steps:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _tables import markdown
 
 from attribution import (
     ConversionRateShapley,
@@ -83,15 +84,6 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def peer_journeys(table: pd.DataFrame) -> tuple[list[list[str]], np.ndarray]:
     journeys = [p.split(" > ") for p in table["path"]]
     return journeys, table["total_conversions"].to_numpy()
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    """A Markdown table (no extra dependency)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
 
 
 def machine() -> str:

@@ -24,30 +24,18 @@ import os
 import platform
 import time
 import warnings
-from typing import Any
 
+import _tables
 import numpy as np
 import pandas as pd
+from _tables import markdown
 
 from attribution import Journeys
 from attribution.catalog import MODELS
 
 DEFAULT_DATA = "/work/shared/data/channelattribution_Data.csv"
 
-VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
-    (name, name, {}) for name in MODELS if name != "markov"
-] + [
-    ("markov (order 1)", "markov", {"order": 1}),
-    ("markov (order 2)", "markov", {"order": 2}),
-    ("markov (order 3)", "markov", {"order": 3}),
-    (
-        "conversion_rate_shapley (unobserved=zero)",
-        "conversion_rate_shapley",
-        {"unobserved": "zero"},
-    ),
-    ("conversion_rate_shapley (baseline=model)", "conversion_rate_shapley", {"baseline": "model"}),
-    ("data_driven (baseline=model)", "data_driven", {"baseline": "model"}),
-]
+VARIANTS = _tables.VARIANTS
 
 
 def support(journeys: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,14 +50,6 @@ def support(journeys: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _ratio(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 100 else f"{x:,.0f}"
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
 
 
 def main() -> None:

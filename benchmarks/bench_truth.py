@@ -27,28 +27,20 @@ import platform
 import time
 from typing import Any
 
+import _tables
 import numpy as np
 import pandas as pd
+from _tables import markdown
 
 from attribution import Journeys
 from attribution.catalog import MODELS
 from attribution.errors import AttributionError
 from attribution.simulate import SimulationConfig, simulate_journeys
 
-VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
-    (name, name, {}) for name in MODELS if name != "markov"
-] + [
-    ("markov (order 1)", "markov", {"order": 1}),
-    ("markov (order 2)", "markov", {"order": 2}),
-    ("markov (order 3)", "markov", {"order": 3}),
-    (
-        "conversion_rate_shapley (unobserved=zero)",
-        "conversion_rate_shapley",
-        {"unobserved": "zero"},
-    ),
+VARIANTS = [
+    *_tables.VARIANTS[:-2],
     ("conversion_rate_shapley (smoothing=1)", "conversion_rate_shapley", {"smoothing": 1.0}),
-    ("conversion_rate_shapley (baseline=model)", "conversion_rate_shapley", {"baseline": "model"}),
-    ("data_driven (baseline=model)", "data_driven", {"baseline": "model"}),
+    *_tables.VARIANTS[-2:],
 ]
 
 
@@ -58,14 +50,6 @@ def tv_distance(credit: pd.Series, truth: pd.Series) -> float:
     q = truth.clip(lower=0.0) / truth.clip(lower=0.0).sum()
     p, q = p.align(q, fill_value=0.0)
     return float(0.5 * np.abs(p - q).sum())
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
 
 
 def run(preset: str, seed: int, n_users: int) -> tuple[list[dict[str, Any]], pd.DataFrame]:

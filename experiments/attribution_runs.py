@@ -6,9 +6,10 @@ What a run holds:
 
 Params
     ``models`` (comma-separated names), ``<model>.<param>`` for every model parameter (e.g.
-    ``markov.order``), the bootstrap settings (``n_bootstrap``, ``ci_level``,
-    ``bootstrap_method``, ``random_state``), and the data window (``lookback``,
-    ``max_touches``, ``source``).
+    ``markov.order``), the bootstrap settings (``n_bootstrap``, ``ci_level`` for the models'
+    ``ci``, ``bootstrap_method``, ``random_state`` for their ``seed``: the keys keep the names
+    earlier runs were logged with, so runs before and after the rename compare), and the data
+    window (``lookback``, ``max_touches``, ``source``).
 Metrics
     ``journeys``, ``conversions``, ``value``, ``paths``, ``channels``, ``dropped_conversions``,
     ``dropped_value``; for each model and channel ``credit.<model>.<channel>`` (conversions),
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from attribution._io import to_jsonable
 from experiments.errors import ExperimentError
 from experiments.registry import (
     DEFAULT_MARKOV_NAME,
@@ -76,8 +78,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_BOOTSTRAP_KEYS = ("n_bootstrap", "ci_level", "bootstrap_method", "random_state")
 
 
 def _as_list(results: AttributionResult | Sequence[AttributionResult]) -> list[AttributionResult]:
@@ -361,7 +361,7 @@ def log_attribution_results(
     }
     files: dict[str, str] = {
         "report/attribution.csv": frame.to_csv(index=False),
-        "report/attribution.json": json.dumps(payload, indent=2, default=str),
+        "report/attribution.json": json.dumps(to_jsonable(payload), indent=2),
         "report/attribution.md": summary,
     }
     if config is not None:

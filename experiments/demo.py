@@ -107,17 +107,17 @@ def _attribution_suite(
     seed: int,
     progress: Callable[[str], None],
 ) -> tuple[list[AttributionResult], MarkovAttribution, int]:
-    order = select_order(journeys, orders=(1, 2, 3), random_state=seed).best_order
+    order = select_order(journeys, orders=(1, 2, 3), seed=seed).best_order
     progress(f"Markov order chosen on held-out journeys: {order}")
     results: list[AttributionResult] = []
     markov: MarkovAttribution | None = None
     for name, cls in MODELS.items():
         progress(f"fitting {name}")
         if name == "markov":
-            markov = MarkovAttribution(order=order, n_bootstrap=n_bootstrap, random_state=seed)
+            markov = MarkovAttribution(order=order, n_bootstrap=n_bootstrap, seed=seed)
             results.append(markov.fit(journeys).result_)
         else:
-            model = cls(n_bootstrap=n_bootstrap, random_state=seed)  # type: ignore[call-arg]
+            model = cls(n_bootstrap=n_bootstrap, seed=seed)
             results.append(model.fit(journeys).result_)
     assert markov is not None  # "markov" is always in the catalog
     return results, markov, order

@@ -49,7 +49,6 @@ Exit codes (:class:`RetrainOutcome.exit_code`, the CLI's status): 0 promoted, 3 
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
@@ -61,6 +60,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from attribution._validation import did_you_mean
 from experiments.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -154,8 +154,7 @@ _REQUIRED = ("data.path", "data.treatment_col", "data.control", "data.outcome_co
 
 
 def _suggest(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+    return did_you_mean(key, valid, fallback=f"; valid keys: {', '.join(valid)}")
 
 
 def _check_keys(section: Mapping[str, Any], schema: Mapping[str, Any], prefix: str) -> None:

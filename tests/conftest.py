@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+#: the real public data sets next to the checkout (``../shared/data``)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 _ENV = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -33,3 +38,23 @@ def _isolated_mlflow_store(tmp_path_factory):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Callable[[str], Path]:
+    """``shared_data(name)``: the path of a real data set in ``../shared/data``.
+
+    Where the folder is absent the test is skipped, except under ``CI=true``, where the data
+    must be present and its absence fails the test (a skip there would hide a test that never
+    ran).
+    """
+
+    def find(name: str) -> Path:
+        path = SHARED_DATA / name
+        if not path.is_file():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI=true but the shared data set {path} is missing")
+            pytest.skip(f"shared data set {path} not found")
+        return path
+
+    return find

@@ -206,3 +206,12 @@ def test_no_module_over_the_size_limit(package: str) -> None:
     }
     too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
     assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split them): {too_long}"
+
+
+def test_test_folders_mirror_the_packages() -> None:
+    """``tests/<package>/<sub>/`` exists only where ``<package>/<sub>/`` does."""
+    for package in PACKAGES:
+        for folder in sorted((ROOT / "tests" / package).rglob("*")):
+            if folder.is_dir() and folder.name != "__pycache__":
+                source = ROOT / folder.relative_to(ROOT / "tests")
+                assert source.is_dir(), f"{folder.relative_to(ROOT)} mirrors no package folder"

@@ -11,8 +11,9 @@ line's ``--help`` do not load LightGBM, causalml or pandas.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from attribution._lazy import lazy_namespace
 
 if TYPE_CHECKING:
     from uplift.data import FeatureSchema, UpliftData, load_frame, load_uplift_data, split_positions
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
         InvalidUpliftDataError,
         InvalidUpliftOptionError,
         MissingFeaturesError,
-        ModelNotFittedError,
         ModelStoreError,
+        NotFittedError,
         OverlapWarning,
         UpliftError,
         UpliftWarning,
@@ -55,8 +56,8 @@ __all__ = [
     "InvalidUpliftDataError",
     "InvalidUpliftOptionError",
     "MissingFeaturesError",
-    "ModelNotFittedError",
     "ModelStoreError",
+    "NotFittedError",
     "OverlapWarning",
     "TargetingEvaluation",
     "TargetingPlan",
@@ -93,8 +94,8 @@ _SOURCES: dict[str, str] = {
     "InvalidUpliftDataError": "uplift.errors",
     "InvalidUpliftOptionError": "uplift.errors",
     "MissingFeaturesError": "uplift.errors",
-    "ModelNotFittedError": "uplift.errors",
     "ModelStoreError": "uplift.errors",
+    "NotFittedError": "uplift.errors",
     "OverlapWarning": "uplift.errors",
     "TargetingEvaluation": "uplift.targeting",
     "TargetingPlan": "uplift.targeting",
@@ -124,15 +125,7 @@ _SOURCES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _SOURCES[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # resolved once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# ModelNotFittedError: the deprecated name of NotFittedError (uplift.errors warns)
+__getattr__, __dir__ = lazy_namespace(
+    __name__, _SOURCES, __all__, globals(), deprecated={"ModelNotFittedError": "uplift.errors"}
+)

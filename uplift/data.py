@@ -22,12 +22,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from attribution._io import read_frame
+from attribution._validation import require_columns, shown
 from uplift.errors import InvalidUpliftDataError, InvalidUpliftOptionError, MissingFeaturesError
 
 __all__ = [
@@ -52,12 +53,7 @@ _COPY_ROWS = 8192
 
 def _first_row(mask: np.ndarray, index: pd.Index) -> str:
     pos = int(np.flatnonzero(mask)[0])
-    return f"row {_show(index[pos])} (position {pos})"
-
-
-def _show(value: Any) -> str:
-    """``repr`` of a cell for an error message, NumPy scalars as plain Python values."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    return f"row {shown(index[pos])!r} (position {pos})"
 
 
 @dataclass(frozen=True)
@@ -155,7 +151,7 @@ class FeatureSchema:
                     pos = int(np.flatnonzero(bad)[0])
                     raise InvalidUpliftDataError(
                         f"feature column {name!r} was numeric in training but holds "
-                        f"{_show(col.iloc[pos])} at {_first_row(bad, frame.index)}; pass numbers "
+                        f"{shown(col.iloc[pos])!r} at {_first_row(bad, frame.index)}; pass numbers "
                         "(or leave the cell empty for a missing value)"
                     )
                 out[:, j] = converted.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -297,12 +293,10 @@ class UpliftData:
             raise InvalidUpliftOptionError(
                 f"min_rows_per_arm must be at least 1, got {min_rows_per_arm}"
             )
-        for role, col in (("treatment", treatment_col), ("outcome", outcome_col)):
-            if col not in frame.columns:
-                raise InvalidUpliftDataError(
-                    f"{role} column {col!r} not found; the frame has columns "
-                    f"{list(map(str, frame.columns))!r}"
-                )
+        require: dict[str, Any] = {"error": InvalidUpliftDataError, "cli": True}
+        require_columns(
+            frame.columns, {"treatment_col": treatment_col, "outcome_col": outcome_col}, **require
+        )
         if len(frame) == 0:
             raise InvalidUpliftDataError("the frame has no rows")
 
@@ -342,9 +336,9 @@ class UpliftData:
         bad = y_num.isna().to_numpy()
         if bad.any():
             first = raw_y.iloc[int(np.flatnonzero(bad)[0])]
-            what = (
-                "missing values" if pd.isna(first) else f"non-numeric values, first {_show(first)}"
-            )
+            what = "missing values"
+            if not pd.isna(first):
+                what = f"non-numeric values, first {shown(first)!r}"
             raise InvalidUpliftDataError(
                 f"outcome column {outcome_col!r} has {int(bad.sum())} {what} at "
                 f"{_first_row(bad, frame.index)}; drop those rows or fill them in"
@@ -375,12 +369,8 @@ class UpliftData:
             feature_cols = [str(c) for c in frame.columns if c not in (treatment_col, outcome_col)]
         else:
             feature_cols = list(feature_cols)
-            missing = [c for c in feature_cols if c not in frame.columns]
-            if missing:
-                raise InvalidUpliftDataError(
-                    f"feature column(s) {missing!r} not found; the frame has columns "
-                    f"{list(map(str, frame.columns))!r}"
-                )
+            for name in feature_cols:
+                require_columns(frame.columns, {"feature_cols": name}, **require)
             clash = [c for c in feature_cols if c in (treatment_col, outcome_col)]
             if clash:
                 raise InvalidUpliftDataError(
@@ -538,17 +528,11 @@ def _assignment_probabilities(
 
 
 def load_frame(path: str | PathLike[str]) -> pd.DataFrame:
-    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file."""
-    p = Path(path)
-    if not p.exists():
-        raise InvalidUpliftDataError(f"data file {str(p)!r} does not exist")
-    name = p.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(p)
-        return pd.read_csv(p)
-    except (OSError, ValueError) as exc:
-        raise InvalidUpliftDataError(f"cannot read {str(p)!r}: {exc}") from exc
+    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file or a directory.
+
+    The reading rules (directories, globs, types) are :func:`attribution._io.read_table`'s.
+    """
+    return read_frame(path, what="data", error=InvalidUpliftDataError)
 
 
 def load_uplift_data(path: str | PathLike[str], **kwargs: Any) -> UpliftData:

@@ -8,12 +8,16 @@ status 2.
 
 from __future__ import annotations
 
+from typing import Any
+
+from attribution.errors import NotFittedError
+
 __all__ = [
     "InvalidUpliftDataError",
     "InvalidUpliftOptionError",
     "MissingFeaturesError",
-    "ModelNotFittedError",
     "ModelStoreError",
+    "NotFittedError",
     "OverlapWarning",
     "UpliftError",
     "UpliftWarning",
@@ -40,10 +44,6 @@ class InvalidUpliftOptionError(UpliftError):
     """An option (learner name, budget, cost, interval level, ...) is out of range."""
 
 
-class ModelNotFittedError(UpliftError):
-    """A model was used for prediction or saved before :meth:`fit` was called."""
-
-
 class ModelStoreError(UpliftError):
     """A saved model directory is missing, incomplete or written by an incompatible version."""
 
@@ -54,3 +54,13 @@ class UpliftWarning(UserWarning):
 
 class OverlapWarning(UpliftWarning):
     """Estimated propensity scores show poor overlap between an arm and the control."""
+
+
+def __getattr__(name: str) -> Any:
+    # the former not-fitted error: one class serves both packages now
+    if name == "ModelNotFittedError":
+        from attribution._validation import renamed
+
+        renamed("ModelNotFittedError", "NotFittedError", owner="uplift.errors")
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

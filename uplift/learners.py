@@ -54,10 +54,9 @@ import json
 import logging
 import os
 import platform
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
@@ -68,12 +67,15 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from attribution._io import atomic_write, atomic_write_text
+from attribution._io import to_jsonable as _jsonable
+from attribution._progress import ProgressCallback
+from attribution.errors import NotFittedError
 from uplift.catalog import LEARNERS
 from uplift.data import FeatureSchema, UpliftData
 from uplift.errors import (
     InvalidUpliftDataError,
     InvalidUpliftOptionError,
-    ModelNotFittedError,
     ModelStoreError,
     UpliftWarning,
 )
@@ -97,8 +99,6 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 FORMAT_NAME = "pathlift-uplift-model"
 FORMAT_VERSION = 1
-
-ProgressCallback = Callable[[str], None]
 
 
 def prediction_columns(arms: tuple[str, ...] | list[str]) -> list[str]:
@@ -458,7 +458,7 @@ class UpliftModel:
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "learner_"):
-            raise ModelNotFittedError(
+            raise NotFittedError(
                 "this UpliftModel is not fitted yet; call fit(data) or UpliftModel.load(path)"
             )
 
@@ -573,7 +573,7 @@ class UpliftModel:
         if self.propensity_model_ is not None:
             return self.propensity_model_.predict(X)
         if self.propensity_ is None:  # pragma: no cover - set by fit for randomized data
-            raise ModelNotFittedError("the model has neither propensity constants nor a model")
+            raise NotFittedError("the model has neither propensity constants nor a model")
         return {a: np.full(X.shape[0], self.propensity_[a]) for a in self.arms_}
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -608,9 +608,9 @@ class UpliftModel:
         if extra is not None:
             meta["extra"] = _jsonable(dict(extra))
         payload = {"learner": self.learner_, "propensity_model": self.propensity_model_}
-        _atomic_write(target / MODEL_FILE, lambda fh: joblib.dump(payload, fh), binary=True)
-        text = json.dumps(meta, indent=2, sort_keys=True)
-        _atomic_write(target / METADATA_FILE, lambda fh: fh.write(text), binary=False)
+        with atomic_write(target / MODEL_FILE, "wb") as fh:
+            joblib.dump(payload, fh)
+        atomic_write_text(target / METADATA_FILE, json.dumps(meta, indent=2, sort_keys=True))
         self.metadata_ = meta
         return target
 
@@ -698,30 +698,6 @@ def fit_uplift_model(
 ) -> UpliftModel:
     """One-shot: ``UpliftModel(learner, **params).fit(data)``."""
     return UpliftModel(learner, **params).fit(data, progress=progress)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return repr(value)
-
-
-def _atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attribution._io import json_records as _records
 from uplift.errors import InvalidUpliftDataError, InvalidUpliftOptionError
 
 __all__ = [
@@ -399,20 +400,6 @@ class UpliftEvaluation:
             "metrics": _records(self.to_frame()),
             "deciles": _records(self.deciles_frame()),
         }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        clean = {}
-        for k, v in rec.items():
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            clean[str(k)] = v
-        out.append(clean)
-    return out
 
 
 # --------------------------------------------------------------------------- evaluation

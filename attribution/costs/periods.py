@@ -20,14 +20,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from attribution._events import _conversion_flags, _timestamps
+from attribution._events import journey_end_times
+from attribution._io import json_records, read_frame
+from attribution._validation import require_columns
 from attribution.costs.economics import _check_results, channel_economics
 from attribution.costs.table import (
     CostTable,
     InvalidCostsError,
     _as_timestamp,
-    _plain,
-    _read_frame,
 )
 from attribution.errors import InvalidJourneysError
 from attribution.journeys import Journeys
@@ -79,10 +79,7 @@ class PeriodComparison:
         """JSON-friendly dictionary: rule and records."""
         return {
             "rule": self.rule,
-            "rows": [
-                {k: _plain(v) for k, v in row.items()}
-                for row in self.table.to_dict(orient="records")
-            ],
+            "rows": json_records(self.table),
         }
 
     def __repr__(self) -> str:
@@ -161,26 +158,23 @@ def split_events(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split an event log into (previous, current) by the end time of each journey.
 
-    Journeys are cut exactly as :meth:`attribution.journeys.Journeys.from_events` cuts them
-    (per user, in time order, a conversion closes a journey; the touches after the last
-    conversion form one open journey). A journey's end is its conversion time, or its last event
-    for an open journey. A journey belongs to the previous period when its end is in
-    ``[start, boundary)`` and to the current period when it is in ``[boundary, end)``; all of
-    its events go with it, so a current-period journey keeps touches from before the boundary
-    (the lookback window still applies when journeys are built). Journeys outside both periods
-    are dropped.
+    Journeys are cut by the same code as :meth:`attribution.journeys.Journeys.from_events`
+    (:func:`attribution._events.journey_end_times`: per user, in time order, a conversion closes
+    a journey; the touches after the last conversion form one open journey). A journey's end is
+    its conversion time, or its last event for an open journey. A journey belongs to the
+    previous period when its end is in ``[start, boundary)`` and to the current period when it
+    is in ``[boundary, end)``; all of its events go with it, so a current-period journey keeps
+    touches from before the boundary (the lookback window still applies when journeys are
+    built). Journeys outside both periods are dropped.
     """
-    frame = events if isinstance(events, pd.DataFrame) else _read_frame(events, "event log")
-    for option, name in {
-        "user_col": user_col,
-        "time_col": time_col,
-        "conversion_col": conversion_col,
-    }.items():
-        if name not in frame.columns:
-            raise InvalidJourneysError(
-                f"the event log has no column {name!r} ({option}); columns are "
-                f"{list(map(str, frame.columns))}"
-            )
+    frame = read_frame(events, what="event log", error=InvalidJourneysError)
+    require_columns(
+        frame.columns,
+        {"user_col": user_col, "time_col": time_col, "conversion_col": conversion_col},
+        error=InvalidJourneysError,
+        what="the event log",
+        cli=True,
+    )
     if len(frame) == 0:
         raise InvalidJourneysError("the event log is empty: it has a header but no rows")
     cut = _as_timestamp(boundary, "period boundary").value
@@ -190,28 +184,9 @@ def split_events(
         raise InvalidCostsError("start must be before the period boundary")
     if hi is not None and hi <= cut:
         raise InvalidCostsError("end must be after the period boundary")
-    times = _timestamps(frame[time_col], time_col)
-    converted = _conversion_flags(frame[conversion_col], conversion_col)
-    users = frame[user_col]
-    if users.isna().any():
-        row = int(np.flatnonzero(users.isna().to_numpy())[0])
-        raise InvalidJourneysError(
-            f"column {user_col!r} has a missing user id at row {row}: fill it or drop the row"
-        )
-    user_codes, _ = pd.factorize(users, sort=False)
-    order = np.lexsort((times, user_codes))
-    user_s, conv_s = user_codes[order], converted[order]
-    n = len(frame)
-    new_user = np.ones(n, dtype=bool)
-    new_user[1:] = user_s[1:] != user_s[:-1]
-    after = np.zeros(n, dtype=bool)
-    after[1:] = conv_s[:-1] & ~new_user[1:]
-    journey = np.cumsum(new_user | after) - 1
-    last = np.empty(int(journey[-1]) + 1, dtype=np.int64)
-    last[journey] = np.arange(n)
-    end_sorted = times[order][last][journey]
-    journey_end = np.empty(n, dtype=np.int64)
-    journey_end[order] = end_sorted
+    journey_end, converted = journey_end_times(
+        frame, user_col=user_col, time_col=time_col, conversion_col=conversion_col
+    )
     in_prev = journey_end < cut
     if lo is not None:
         in_prev &= journey_end >= lo

@@ -23,8 +23,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from attribution._io import json_records
 from attribution.costs.economics import _safe_div, channel_economics
-from attribution.costs.table import CostTable, InvalidCostsError, _plain
+from attribution.costs.table import CostTable, InvalidCostsError
 from attribution.result import AttributionResult
 
 CONSTANT_RETURNS = (
@@ -81,10 +82,7 @@ class Reallocation:
             "max_shift": self.max_shift,
             "assumption": self.assumption,
             "expected_change": self.expected_change,
-            "moves": [
-                {k: _plain(v) for k, v in row.items()}
-                for row in self.moves.to_dict(orient="records")
-            ],
+            "moves": json_records(self.moves),
             "warnings": list(self.warnings),
         }
 

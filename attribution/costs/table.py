@@ -7,16 +7,16 @@ start falls in ``[start, end)``.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from attribution._io import read_frame
+from attribution._validation import require_columns
 from attribution.errors import AttributionError
 
 
@@ -25,26 +25,11 @@ class InvalidCostsError(AttributionError):
 
 
 def _read_frame(data: pd.DataFrame | str | os.PathLike[str], what: str) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    path = Path(data)
-    if not path.exists():
-        raise InvalidCostsError(f"{what} file {str(path)!r} does not exist")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InvalidCostsError(f"cannot read {what} file {str(path)!r}: {exc}") from exc
+    return read_frame(data, what=what, error=InvalidCostsError)
 
 
 def _require(frame: pd.DataFrame, columns: Mapping[str, str | None], what: str) -> None:
-    for option, name in columns.items():
-        if name is not None and name not in frame.columns:
-            raise InvalidCostsError(
-                f"{what} has no column {name!r} ({option}); columns are "
-                f"{list(map(str, frame.columns))}: pass {option}= with the right name"
-            )
+    require_columns(frame.columns, columns, error=InvalidCostsError, what=what)
 
 
 def _parse_periods(column: pd.Series, name: str) -> pd.Series:
@@ -299,14 +284,3 @@ def _cost_values(column: pd.Series, name: str) -> np.ndarray:
             "cannot be negative (book refunds in the period they reduce)"
         )
     return values
-
-
-def _plain(value: Any) -> Any:
-    """Return a table cell as a JSON value (shared by the ``to_dict`` of the cost modules)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import glob
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attribution._tables import require_columns
+from attribution import _io, _validation
+from attribution._io import InputFiles
 from attribution.errors import InvalidJourneysError
 from attribution.journeys import Journeys, JourneyTiming, Provenance, parse_duration
 
@@ -38,9 +37,6 @@ logger = logging.getLogger(__name__)
 DEFAULT: Any = object()
 _UNKNOWN: Any = object()  # a raw cell value that was not fetched
 """Sentinel: the default value column ``"value"``, which may be absent."""
-
-_GLOB_CHARS = frozenset("*?[")
-_PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 @dataclass(frozen=True)
@@ -109,62 +105,16 @@ def resolve_options(
     )
 
 
-@dataclass(frozen=True)
-class InputFiles:
-    """Files to read, in input order (sorted by path), and their format."""
-
-    kind: Literal["parquet", "csv"]
-    files: tuple[str, ...]
-
-
-def _kind_of(path: str) -> Literal["parquet", "csv"]:
-    return "parquet" if path.lower().endswith(_PARQUET_SUFFIXES) else "csv"
+def resolve_files(
+    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> InputFiles:
+    """Return the input files in input order (:func:`attribution._io.resolve_files`)."""
+    return _io.resolve_files(data, error=InvalidJourneysError)
 
 
-def resolve_files(data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> InputFiles:
-    """Expand a file, a directory, a glob or a list of them into sorted files of one format.
-
-    *Input order* is the order of this list: files sorted by their full path (lexicographically,
-    after expanding directories recursively and globs with ``**``), then rows in file order.
-    A directory holds Parquet files (``*.parquet``/``*.pq``) or, when it has none, CSV files
-    (``*.csv``); Hive partition directories are walked but their ``key=value`` names are not read
-    as columns.
-    """
-    items = [data] if isinstance(data, str | os.PathLike) else list(data)
-    if not items:
-        raise InvalidJourneysError("no input files given: pass a file, a directory or a glob")
-    found: list[str] = []
-    for item in items:
-        text = os.fspath(item)
-        if any(ch in text for ch in _GLOB_CHARS):
-            matches = [m for m in glob.glob(text, recursive=True) if Path(m).is_file()]
-            if not matches:
-                raise InvalidJourneysError(f"no file matches {text!r}: check the pattern")
-            found.extend(matches)
-            continue
-        path = Path(text)
-        if path.is_dir():
-            entries = [p for p in path.rglob("*") if p.is_file()]
-            parquet = [str(p) for p in entries if str(p).lower().endswith(_PARQUET_SUFFIXES)]
-            csv = [str(p) for p in entries if str(p).lower().endswith(".csv")]
-            chosen = parquet or csv
-            if not chosen:
-                raise InvalidJourneysError(
-                    f"directory {text!r} has no .parquet or .csv files: point at the data files"
-                )
-            found.extend(chosen)
-        elif path.is_file():
-            found.append(str(path))
-        else:
-            raise InvalidJourneysError(f"input file {text!r} does not exist")
-    files = sorted({os.path.abspath(f) for f in found})
-    kinds = {_kind_of(f) for f in files}
-    if len(kinds) > 1:
-        raise InvalidJourneysError(
-            "the input mixes Parquet and CSV files: convert them to one format or pass one "
-            "kind at a time"
-        )
-    return InputFiles(kind=kinds.pop(), files=tuple(files))
+def require_columns(columns: Sequence[str], required: Mapping[str, str]) -> None:
+    """Raise the reference's missing-column error (with the CLI flag to pass)."""
+    _validation.require_columns(columns, required, error=InvalidJourneysError, cli=True)
 
 
 def path_join(separator: str) -> str:

@@ -8,12 +8,17 @@ from collections.abc import Sequence
 
 import click
 
-from attribution.errors import AttributionError
+from attribution.errors import AttributionError, NotFittedError
 from experiments.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ExperimentError
 from uplift.errors import UpliftError
 
 #: errors raised for input the user can fix: one line and exit status 2
-DOMAIN_ERRORS: tuple[type[BaseException], ...] = (AttributionError, UpliftError, ExperimentError)
+DOMAIN_ERRORS: tuple[type[BaseException], ...] = (
+    AttributionError,
+    UpliftError,
+    ExperimentError,
+    NotFittedError,
+)
 
 
 def handle_errors(group: click.Group, argv: Sequence[str] | None) -> int:

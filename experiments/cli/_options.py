@@ -1,4 +1,7 @@
-"""Options shared by the commands that read journeys (``attribute``, ``report``)."""
+"""Options shared by the commands: journey input columns, bootstrap, seed, output, user tables.
+
+Each option is declared once here, so that the commands spell, default and explain it alike.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,18 @@ from typing import Any
 
 import click
 
-__all__ = ["check_bootstrap", "journey_input_options", "value_kwargs"]
+__all__ = [
+    "bootstrap_option",
+    "check_bootstrap",
+    "journey_input_options",
+    "output_options",
+    "parse_list",
+    "seed_option",
+    "users_options",
+    "value_kwargs",
+]
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 _INPUT_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
     click.option("--path-col", default="path", show_default=True),
@@ -30,9 +44,7 @@ _INPUT_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] =
 
 def journey_input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add the column, separator, lookback and touch-cap options of both input formats."""
-    for option in reversed(_INPUT_OPTIONS):
-        fn = option(fn)
-    return fn
+    return _stack(*_INPUT_OPTIONS)(fn)
 
 
 def value_kwargs(value_col: str | None) -> dict[str, Any]:
@@ -50,3 +62,76 @@ def check_bootstrap(n_bootstrap: int) -> None:
         raise InvalidModelOptionError(
             f"--bootstrap must be 0 (no intervals) or at least 20, got {n_bootstrap}"
         )
+
+
+def parse_list(text: str | None) -> list[str] | None:
+    """Split a comma-separated option (``--covariates a,b``) into trimmed names; keep ``None``."""
+    return None if text is None else [part.strip() for part in text.split(",")]
+
+
+def _stack(*options: Decorator) -> Decorator:
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--format table|csv|json`` and ``--output/-o FILE`` (see :mod:`._output`)."""
+    return _stack(
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "csv", "json"]),
+            default="table",
+            show_default=True,
+            help="Output format: table for people, csv or json for machines.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Write the result to FILE (atomically) instead of standard output.",
+        ),
+    )(fn)
+
+
+def bootstrap_option(*, default: int = 200, minimum: int = 0, help: str | None = None) -> Decorator:
+    """``--bootstrap N`` (parameter ``n_bootstrap``): replicates of the 95% intervals."""
+    return click.option(
+        "--bootstrap",
+        "n_bootstrap",
+        default=default,
+        show_default=True,
+        type=click.IntRange(min=minimum),
+        help=help or "Bootstrap replicates for 95%% intervals (0: none).",
+    )
+
+
+def seed_option(help: str = "Random seed (bootstrap, splits, simulations).") -> Decorator:
+    """``--seed N``: the seed of everything random in the command."""
+    return click.option("--seed", default=0, show_default=True, type=int, help=help)
+
+
+def users_options(*, required: bool = False) -> Decorator:
+    """``--users FILE`` (parameter ``users_path``) and ``--covariates a,b`` of a user table."""
+    scope = "" if required else "Event logs: "
+    return _stack(
+        click.option(
+            "--users",
+            "users_path",
+            required=required,
+            default=None,
+            type=click.Path(dir_okay=False, path_type=str),
+            help=f"{scope}user table of pre-exposure covariates (CSV or Parquet) keyed by "
+            "--user-col (causal model).",
+        ),
+        click.option(
+            "--covariates",
+            default=None,
+            help="Covariate columns of --users, comma-separated (default: all).",
+        ),
+    )

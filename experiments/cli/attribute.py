@@ -2,59 +2,33 @@
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from attribution.catalog import MODEL_NAMES, USER_MODELS, model_class, models_for
+from attribution.catalog import MODEL_NAMES, USER_MODELS, build_models
 from attribution.errors import AttributionWarning, InvalidModelOptionError
-from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
-from experiments.io import atomic_write_text
+from experiments.cli._options import (
+    bootstrap_option,
+    check_bootstrap,
+    journey_input_options,
+    output_options,
+    parse_list,
+    seed_option,
+    users_options,
+    value_kwargs,
+)
+from experiments.cli._output import Progress, emit, format_results
 
 if TYPE_CHECKING:
-    from attribution.base import AttributionModel
     from attribution.journeys import Journeys
-    from attribution.markov import OrderSelection
-    from attribution.result import AttributionResult
 
-__all__ = ["command", "format_results", "load_journeys"]
+__all__ = ["command", "load_journeys"]
 
 #: inputs larger than this many rows show progress on standard error
 PROGRESS_ROWS = 100_000
-
-
-class Progress:
-    """Stage messages and a bootstrap counter on standard error (never on standard output)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-        self._last_pct = -1
-
-    def stage(self, message: str) -> None:
-        """Announce a stage."""
-        if self.enabled:
-            click.echo(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", err=True)
-
-    def bootstrap(self, label: str) -> Any:
-        """Return a ``progress(done, total)`` callback printing every 10%."""
-        self._last_pct = -1
-
-        def callback(done: int, total: int) -> None:
-            pct = 100 * done // total
-            if self.enabled and pct // 10 > self._last_pct // 10:
-                self._last_pct = pct
-                click.echo(
-                    f"[{time.perf_counter() - self.t0:6.1f}s] {label}: bootstrap {done}/{total}",
-                    err=True,
-                )
-
-        return callback
 
 
 def load_journeys(
@@ -127,48 +101,6 @@ def _parse_position_weights(text: str) -> tuple[float, float, float]:
     return parts[0], parts[1], parts[2]
 
 
-def build_models(
-    names: tuple[str, ...],
-    *,
-    order: int,
-    keep_self_loops: bool,
-    direct_channel: str,
-    position_weights: str,
-    half_life: str | None,
-    n_bootstrap: int,
-    seed: int,
-    extra: dict[str, dict[str, Any]] | None = None,
-    has_users: bool = False,
-) -> list[AttributionModel]:
-    """Instantiate the requested models with the CLI's options.
-
-    ``extra`` maps a model name to further constructor arguments (Shapley, data-driven and
-    causal options). ``all`` includes the models that need a user table only with
-    ``has_users``.
-    """
-    wanted = (
-        models_for(has_users=has_users)
-        if (not names or "all" in names)
-        else list(dict.fromkeys(names))
-    )
-    first, middle, last = _parse_position_weights(position_weights)
-    options: dict[str, dict[str, Any]] = {
-        "markov": {"order": order, "keep_self_loops": keep_self_loops},
-        "last_non_direct": {"direct_channel": direct_channel},
-        "position_based": {"first": first, "middle": middle, "last": last},
-        "time_decay": {"half_life": _half_life_value(half_life)},
-    }
-    for name, kwargs in (extra or {}).items():
-        options.setdefault(name, {}).update(kwargs)
-    models = []
-    for name in wanted:
-        cls = model_class(name)
-        models.append(
-            cls(**options.get(name, {}), n_bootstrap=n_bootstrap, random_state=seed)  # type: ignore[call-arg]
-        )
-    return models
-
-
 def _half_life_value(text: str | None) -> str | float | None:
     if text is None:
         return None
@@ -176,144 +108,6 @@ def _half_life_value(text: str | None) -> str | float | None:
         return float(text)
     except ValueError:
         return text
-
-
-# ------------------------------------------------------------------------------------- output
-
-
-def _interval(low: float, high: float) -> str:
-    return f"[{low:,.1f}, {high:,.1f}]"
-
-
-def format_results(
-    results: list[AttributionResult],
-    journeys: Journeys,
-    fmt: str,
-    order_selection: OrderSelection | None = None,
-) -> str:
-    """Render results as ``table`` (for people), ``csv`` or ``json`` (for machines)."""
-    if fmt == "json":
-        payload: dict[str, Any] = {
-            "journeys": {
-                "unique_paths": journeys.n_paths,
-                "journeys": journeys.n_journeys,
-                "conversions": journeys.total_conversions,
-                "value": journeys.total_value,
-                "channels": list(journeys.channels),
-                "provenance": journeys.provenance.to_dict(),
-            },
-            "models": [r.to_dict() for r in results],
-        }
-        if order_selection is not None:
-            payload["order_selection"] = order_selection.to_dict()
-        return json.dumps(payload, indent=2, allow_nan=False, default=_json_default) + "\n"
-    if fmt == "csv":
-        frames = []
-        for r in results:
-            frame = r.to_frame()
-            frame.insert(0, "model", r.model)
-            frames.append(frame)
-        import pandas as pd
-
-        return str(pd.concat(frames, ignore_index=True).to_csv(index=False))
-    return _table(results, journeys, order_selection)
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _table(
-    results: list[AttributionResult], journeys: Journeys, order_selection: OrderSelection | None
-) -> str:
-    import pandas as pd
-
-    lines = [
-        f"{journeys.n_journeys:,} journeys ({journeys.n_paths:,} unique paths), "
-        f"{journeys.total_conversions:,} conversions, value {journeys.total_value:,.2f}, "
-        f"{journeys.n_channels} channels"
-    ]
-    if order_selection is not None:
-        lines.append(
-            f"Markov order chosen by held-out log-loss: {order_selection.best_order} "
-            + "("
-            + ", ".join(
-                f"order {order}: {loss:.4f}"
-                for order, loss in zip(
-                    order_selection.table["order"].tolist(),
-                    order_selection.table["log_loss"].tolist(),
-                    strict=True,
-                )
-            )
-            + ")"
-        )
-    if len(results) == 1:
-        r = results[0]
-        frame = r.to_frame()
-        params = ", ".join(f"{k}={v}" for k, v in r.params.items())
-        lines.append(f"model: {r.model}" + (f" ({params})" if params else ""))
-        table = pd.DataFrame({"channel": frame["channel"]})
-        table["conversions"] = frame["conversions"].map("{:,.2f}".format)
-        if r.ci is not None:
-            table[f"{int(r.ci.level * 100)}% CI"] = [
-                _interval(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
-            ]
-        table["share"] = frame["share"].map("{:.1%}".format)
-        table["value"] = frame["value"].map("{:,.2f}".format)
-        if "removal_effect" in frame:
-            table["removal_effect"] = frame["removal_effect"].map("{:.4f}".format)
-        lines.append(table.to_string(index=False))
-    else:
-        table = pd.DataFrame({"channel": list(journeys.channels)})
-        for r in results:
-            frame = r.to_frame()
-            cells: list[str] = [f"{c:,.1f}" for c in frame["conversions"]]
-            if r.ci is not None:
-                cells = [
-                    f"{c} {_interval(lo, hi)}"
-                    for c, lo, hi in zip(cells, frame["ci_low"], frame["ci_high"], strict=True)
-                ]
-            table[r.model] = list(cells)
-        lines.append("credit in conversions" + (" [95% CI]" if results[0].ci else "") + ":")
-        lines.append(table.to_string(index=False))
-    by_note: dict[str, list[str]] = {}
-    for r in results:
-        for note in r.notes:
-            by_note.setdefault(note, []).append(r.model)
-    for note, models in by_note.items():
-        lines.append(f"note ({', '.join(models)}): {note}")
-    for r in results:
-        if r.model == "causal":
-            d = r.diagnostics
-            interval = (
-                f" [{d['incremental_total_ci_low']:,.1f}, {d['incremental_total_ci_high']:,.1f}]"
-                if "incremental_total_ci_low" in d
-                else ""
-            )
-            base = (
-                f" [{d['baseline_ci_low']:,.1f}, {d['baseline_ci_high']:,.1f}]"
-                if "baseline_ci_low" in d
-                else ""
-            )
-            lines.append(
-                f"causal: marketing caused {d['incremental_total']:,.1f}{interval} of "
-                f"{d['population_conversions']:,.0f} conversions "
-                f"({d['attributed_conversions']:,.0f} on touched journeys, which path models "
-                f"share out); baseline {d['baseline']:,.1f}{base}; channels' incremental credit "
-                f"sums to {d['credit_total']:,.1f}"
-            )
-    prov = journeys.provenance
-    if prov.dropped_conversions:
-        window = " inside the lookback window" if prov.lookback else ""
-        lines.append(
-            f"note: {prov.dropped_conversions:,} conversions had no touch{window} and are not "
-            "attributed to channels"
-        )
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------- command
@@ -337,24 +131,10 @@ _MODEL_CHOICES = [*MODEL_NAMES, "all"]
 @click.option("--direct-channel", default="direct", show_default=True)
 @click.option("--position-weights", default="40,20,40", show_default=True)
 @click.option("--half-life", default=None, help="Time decay: '7d' (events) or touches (paths).")
-@click.option(
-    "--bootstrap",
-    "n_bootstrap",
-    default=200,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Bootstrap replicates for 95%% intervals (0: none).",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
+@bootstrap_option()
+@seed_option("Bootstrap seed.")
 @journey_input_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
-@click.option("--output", "-o", default=None, help="Write to this file (atomically).")
+@output_options
 @click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: auto).")
 @click.option(
     "--engine",
@@ -386,18 +166,7 @@ _MODEL_CHOICES = [*MODEL_NAMES, "all"]
 @click.option(
     "--n-jobs", default=1, show_default=True, help="data_driven and causal: LightGBM threads."
 )
-@click.option(
-    "--users",
-    "users_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Event logs: user table of pre-exposure covariates keyed by --user-col (causal model).",
-)
-@click.option(
-    "--covariates",
-    default=None,
-    help="Covariate columns of --users, comma-separated (default: all).",
-)
+@users_options()
 @click.option(
     "--track/--no-track",
     default=True,
@@ -516,9 +285,7 @@ def command(
         journeys = journeys.with_users(
             users_path,
             user_col=user_col,
-            covariate_cols=None
-            if covariates is None
-            else [c.strip() for c in covariates.split(",")],
+            covariate_cols=parse_list(covariates),
         )
     prog.stage(repr(journeys))
     selection = None
@@ -528,18 +295,12 @@ def command(
         shapley_sampling["max_exact_channels"] = max_exact_channels
     if permutations is not None:
         shapley_sampling["n_permutations"] = permutations
-    extra = {
-        "ordered_shapley": {"max_position": max_position},
-        "conversion_rate_shapley": {"unobserved": unobserved, **shapley_sampling},
-        "data_driven": {"n_estimators": trees, "n_jobs": n_jobs, **shapley_sampling},
-        "causal": {"n_jobs": n_jobs},
-    }
     if order == "auto":
         if "markov" in names or "all" in names:
             from attribution.markov import select_order
 
             prog.stage("choosing the Markov order on held-out journeys")
-            selection = select_order(journeys, random_state=seed)
+            selection = select_order(journeys, seed=seed)
         markov_order = selection.best_order if selection else 1
     else:
         try:
@@ -548,17 +309,19 @@ def command(
             raise InvalidModelOptionError(
                 f"--order must be a positive integer or 'auto', got {order!r}"
             ) from None
+    first, middle, last = _parse_position_weights(position_weights)
+    options: dict[str, dict[str, Any]] = {
+        "markov": {"order": markov_order, "keep_self_loops": keep_self_loops},
+        "last_non_direct": {"direct_channel": direct_channel},
+        "position_based": {"first": first, "middle": middle, "last": last},
+        "time_decay": {"half_life": _half_life_value(half_life)},
+        "ordered_shapley": {"max_position": max_position},
+        "conversion_rate_shapley": {"unobserved": unobserved, **shapley_sampling},
+        "data_driven": {"n_estimators": trees, "n_jobs": n_jobs, **shapley_sampling},
+        "causal": {"n_jobs": n_jobs},
+    }
     fitted = build_models(
-        names,
-        order=markov_order,
-        keep_self_loops=keep_self_loops,
-        direct_channel=direct_channel,
-        position_weights=position_weights,
-        half_life=half_life,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        extra=extra,
-        has_users=users_path is not None,
+        names, n_bootstrap=n_bootstrap, seed=seed, options=options, has_users=users_path is not None
     )
     if register and not any(m.name == "markov" for m in fitted):
         raise InvalidModelOptionError("--register registers the Markov model: add -m markov")
@@ -568,7 +331,7 @@ def command(
         prog.stage(f"fitting {model.name}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AttributionWarning)
-            model.fit(journeys, progress=prog.bootstrap(model.name) if n_bootstrap else None)
+            model.fit(journeys, progress=prog.model(model.name) if n_bootstrap else None)
         for w in caught:
             if issubclass(w.category, AttributionWarning):
                 caveats.append(str(w.message))
@@ -577,12 +340,7 @@ def command(
         results.append(model.result_)
     for caveat in dict.fromkeys(caveats):  # the same caveat once, however many models
         click.echo(f"warning: {caveat}", err=True)
-    text = format_results(results, journeys, fmt, selection)
-    if output:
-        atomic_write_text(output, text)
-        prog.stage(f"wrote {output}")
-    else:
-        sys.stdout.write(text)
+    emit(format_results(results, journeys, fmt, selection), output, progress=prog.stage)
     if settings is not None:
         from experiments.attribution_runs import track_attribution_run
 

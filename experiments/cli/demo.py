@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import click
+
+from experiments.cli._output import Progress
 
 __all__ = ["command"]
 
@@ -39,11 +39,7 @@ def command(
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
-    t0 = time.perf_counter()
-
-    def progress(message: str) -> None:
-        click.echo(f"[{time.perf_counter() - t0:6.1f}s] {message}", err=True)
-
+    clock = Progress(enabled=True)
     result = run_demo(
         out_dir=out_dir,
         tracking_uri=tracking_uri,
@@ -52,7 +48,7 @@ def command(
         n_customers=n_customers,
         n_bootstrap=n_bootstrap,
         seed=seed,
-        progress=progress,
+        progress=clock.stage,
     )
     click.echo(result.summary())
-    click.echo(f"\nDone in {time.perf_counter() - t0:.0f} s.")
+    click.echo(f"\nDone in {clock.elapsed():.0f} s.")

@@ -9,7 +9,15 @@ import click
 
 from attribution.catalog import DEFAULT_REPORT_MODELS, MODEL_NAMES, USER_MODELS, models_for
 from attribution.errors import InvalidModelOptionError
-from experiments.cli._options import check_bootstrap, journey_input_options, value_kwargs
+from experiments.cli._options import (
+    bootstrap_option,
+    check_bootstrap,
+    journey_input_options,
+    parse_list,
+    seed_option,
+    users_options,
+    value_kwargs,
+)
 
 __all__ = ["command"]
 
@@ -80,18 +88,7 @@ __all__ = ["command"]
     multiple=True,
     help="Causal calibration: a channel known to cause no conversions (e.g. direct); repeatable.",
 )
-@click.option(
-    "--users",
-    "users_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Event logs: user table of pre-exposure covariates keyed by --user-col (causal model).",
-)
-@click.option(
-    "--covariates",
-    default=None,
-    help="Covariate columns of --users, comma-separated (default: all).",
-)
+@users_options()
 @click.option(
     "--split-date",
     default=None,
@@ -107,15 +104,8 @@ __all__ = ["command"]
     help="Reallocation cap: share of the smaller of the two budgets moved.",
 )
 @click.option("--moves", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--bootstrap",
-    "n_bootstrap",
-    default=200,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Bootstrap replicates for 95%% intervals (0: none).",
-)
-@click.option("--seed", default=0, show_default=True, type=int)
+@bootstrap_option()
+@seed_option()
 @click.option("--title", default="Attribution report", show_default=True)
 @click.option("--mlflow-run-id", default=None, help="MLflow run the report belongs to.")
 @click.option("--mlflow-url", default=None, help="Link to that run in the MLflow UI.")
@@ -279,9 +269,7 @@ def command(
             channel_col=channel_col,
             conversion_col=conversion_col,
             users=users_path,
-            covariate_cols=None
-            if covariates is None
-            else [c.strip() for c in covariates.split(",")],
+            covariate_cols=parse_list(covariates),
             journey_options={
                 "lookback": lookback,
                 "max_touches": max_touches,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -10,6 +9,7 @@ from types import FrameType
 
 import click
 
+from experiments.cli._output import to_json
 from experiments.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -81,7 +81,7 @@ def command(
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), indent=2))
+        click.echo(to_json(outcome.to_dict()), nl=False)
     else:
         click.echo(f"{outcome.decision}: {outcome.reason}")
         click.echo(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -99,9 +98,10 @@ def command(
 def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_name: str) -> None:
     import pandas as pd
 
+    from attribution._io import atomic_write, atomic_write_text
     from attribution.calibration import LiftTests
     from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
-    from experiments.io import atomic_write, atomic_write_text
+    from experiments.cli._output import to_json
 
     assert isinstance(config, SimulationConfig)
     sim = simulate_journeys(config)
@@ -129,4 +129,4 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
         "baseline_conversions": sim.baseline_conversions,
         "total_conversions": sim.total_conversions,
     }
-    atomic_write_text(target / "config.json", json.dumps(payload, indent=2, default=str) + "\n")
+    atomic_write_text(target / "config.json", to_json(payload))

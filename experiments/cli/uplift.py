@@ -17,15 +17,17 @@ Progress goes to standard error.
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from attribution._io import atomic_write_text as _atomic_write_text
+from experiments.cli._options import output_options as _output_options
+from experiments.cli._output import emit as _emit
+from experiments.cli._output import render_frame as _render
+from experiments.cli._output import say as _progress
 from uplift.catalog import LEARNERS
 from uplift.errors import InvalidUpliftDataError, InvalidUpliftOptionError
 
@@ -37,70 +39,6 @@ if TYPE_CHECKING:
     from uplift.learners import UpliftModel
 
 __all__ = ["command"]
-
-_FORMATS = click.Choice(["table", "csv", "json"])
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _render(frame: pd.DataFrame, fmt: str, payload: dict[str, Any] | None = None) -> str:
-    import pandas as pd
-
-    if fmt == "csv":
-        return str(frame.to_csv(index=False))
-    if fmt == "json":
-        body = payload if payload is not None else {"rows": _json_records(frame)}
-        return json.dumps(body, indent=2, default=_json_default) + "\n"
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        return str(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}")) + "\n"
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    import numpy as np
-
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        row = {}
-        for k, v in rec.items():
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            row[str(k)] = v
-        out.append(row)
-    return out
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        _atomic_write_text(output, text)
-        _progress(f"wrote {output}")
-    else:
-        click.echo(text, nl=False)
 
 
 def _parse_pairs(values: tuple[str, ...], what: str) -> dict[str, float]:
@@ -176,25 +114,6 @@ def _data_for_model(
         randomized=model.randomized_,
         min_rows_per_arm=1,
     )
-
-
-def _output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option(
-        "--output",
-        "-o",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="Write the result to FILE (atomically) instead of standard output.",
-    )(fn)
-    fn = click.option(
-        "--format",
-        "fmt",
-        type=_FORMATS,
-        default="table",
-        show_default=True,
-        help="Output format.",
-    )(fn)
-    return fn
 
 
 def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
+from attribution._io import json_records, json_value
 from attribution.calibration import CalibratedAttribution, LiftTests, calibrate
 from attribution.costs import (
     CostTable,
@@ -43,24 +43,6 @@ logger = logging.getLogger(__name__)
 
 class ReportError(AttributionError):
     """The inputs of a report are inconsistent (e.g. no results, unknown model names)."""
-
-
-def plain(value: Any) -> Any:
-    """JSON-friendly scalar: numpy scalars unwrapped, timestamps ISO, NaN/inf -> ``None``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.isoformat()
-    if value is pd.NaT or value is None:
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as JSON-friendly dictionaries (see :func:`plain`)."""
-    return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,25 +124,25 @@ class Report:
         return {
             "title": self.title,
             "created": self.created,
-            "headline": {k: plain(v) for k, (v, _kind) in self.headline.items()},
+            "headline": {k: json_value(v) for k, (v, _kind) in self.headline.items()},
             "level": self.level,
             "models": list(self.models),
-            "channels": records(self.channels),
-            "shares": records(self.share_table()),
+            "channels": json_records(self.channels),
+            "shares": json_records(self.share_table()),
             "reallocation": None if self.reallocation is None else self.reallocation.to_dict(),
             "comparison": None if self.comparison is None else self.comparison.to_dict(),
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "incrementality": None
             if self.incrementality is None
-            else {k: plain(v) for k, v in self.incrementality.items()},
+            else {k: json_value(v) for k, v in self.incrementality.items()},
             "test_plan": None if self.test_plan is None else self.test_plan.to_dict(),
-            "coverage": {k: plain(v) for k, v in self.coverage.items()},
+            "coverage": {k: json_value(v) for k, v in self.coverage.items()},
             "previous_coverage": None
             if self.previous_coverage is None
-            else {k: plain(v) for k, v in self.previous_coverage.items()},
+            else {k: json_value(v) for k, v in self.previous_coverage.items()},
             "mlflow": None
             if self.mlflow is None
-            else {k: plain(v) for k, v in self.mlflow.items()},
+            else {k: json_value(v) for k, v in self.mlflow.items()},
             "notes": list(self.notes),
         }
 

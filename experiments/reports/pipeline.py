@@ -14,11 +14,13 @@ from typing import Any
 import pandas as pd
 
 from attribution.calibration import LiftTests
-from attribution.catalog import DEFAULT_REPORT_MODELS, USER_MODELS, model_class
+from attribution.catalog import DEFAULT_REPORT_MODELS, USER_MODELS, build_models
 from attribution.costs import CostTable, InvalidCostsError, period_journeys
 from attribution.covariates import UserCovariates
+from attribution.errors import InvalidJourneysError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
+from attribution.testplan import TestPlan, plan_lift_tests
 from experiments.reports.model import Report, ReportError, build_report
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "lift_tests_from_mlflow_run",
     "report_from_events",
     "report_from_journeys",
+    "test_plan_from_events",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,11 +47,8 @@ def fit_models(
     seed: int | None = 0,
 ) -> list[AttributionResult]:
     """Fit each named model (see :data:`attribution.catalog.MODELS`) with bootstrap intervals."""
-    out = []
-    for name in dict.fromkeys(models):
-        cls = model_class(name)
-        out.append(cls(n_bootstrap=n_bootstrap, random_state=seed).fit(journeys).result_)  # type: ignore[call-arg]
-    return out
+    built = build_models(models, n_bootstrap=n_bootstrap, seed=seed, has_users=True)
+    return [model.fit(journeys).result_ for model in built]
 
 
 def lift_tests_from_mlflow_run(
@@ -137,6 +137,23 @@ def _lift(tests: LiftTests | pd.DataFrame | str | os.PathLike[str] | None) -> Li
     return LiftTests.from_frame(tests)
 
 
+def _event_costs(
+    events: pd.DataFrame,
+    costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None,
+    cost_col: str | None,
+    *,
+    channel_col: str,
+    time_col: str,
+) -> CostTable | None:
+    """Return the cost table given, or one summed from the log's per-touch ``cost_col``."""
+    table = _costs(costs)
+    if table is None and cost_col is not None:
+        table = CostTable.from_events(
+            events, channel_col=channel_col, time_col=time_col, cost_col=cost_col
+        )
+    return table
+
+
 def report_from_journeys(
     journeys: Journeys,
     *,
@@ -219,9 +236,9 @@ def report_from_events(
         Options of :func:`~experiments.reports.model.build_report`.
     """
     if isinstance(events, str | os.PathLike):
-        from attribution._tables import read_events
+        from attribution._io import read_frame
 
-        events = read_events(events)
+        events = read_frame(events, what="event log", error=InvalidJourneysError)
     options = dict(journey_options or {})
     if users is not None and not isinstance(users, UserCovariates):
         users = UserCovariates.from_frame(users, user_col=user_col, covariate_cols=covariate_cols)
@@ -235,11 +252,7 @@ def report_from_events(
     def attach(journeys: Journeys) -> Journeys:
         return journeys if users is None else journeys.with_users(users)
 
-    table = _costs(costs)
-    if table is None and cost_col is not None:
-        table = CostTable.from_events(
-            events, channel_col=channel_col, time_col=time_col, cost_col=cost_col
-        )
+    table = _event_costs(events, costs, cost_col, channel_col=channel_col, time_col=time_col)
     if split_date is None:
         if period_start is not None or period_end is not None:
             raise InvalidCostsError(
@@ -293,4 +306,57 @@ def report_from_events(
         n_bootstrap=n_bootstrap,
         seed=seed,
         **report_options,
+    )
+
+
+def test_plan_from_events(
+    events: pd.DataFrame | str | os.PathLike[str],
+    users: UserCovariates | pd.DataFrame | str | os.PathLike[str],
+    *,
+    covariate_cols: Sequence[str] | None = None,
+    lift_tests: LiftTests | pd.DataFrame | str | os.PathLike[str] | None = None,
+    negative_controls: Sequence[str] = (),
+    costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None = None,
+    cost_col: str | None = None,
+    holdout_fraction: float = 0.1,
+    target_precision: float = 0.25,
+    n_bootstrap: int = 100,
+    seed: int | None = 0,
+    user_col: str = "user_id",
+    time_col: str = "timestamp",
+    channel_col: str = "channel",
+    conversion_col: str = "conversion",
+    lookback: str | None = None,
+) -> TestPlan:
+    """Which channel's lift test would teach the most: the plan behind ``pathlift plan-tests``.
+
+    Fits the ``causal`` model on the event log with the user table of pre-exposure covariates,
+    then ranks the untested channels with :func:`attribution.testplan.plan_lift_tests` (lift
+    tests already run, negative controls, spend from ``costs`` or the per-touch ``cost_col``;
+    see ``docs/causal.md``).
+    """
+    if isinstance(events, str | os.PathLike):
+        from attribution._io import read_frame
+
+        events = read_frame(events, what="event log", error=InvalidJourneysError)
+    if not isinstance(users, UserCovariates):
+        users = UserCovariates.from_frame(users, user_col=user_col, covariate_cols=covariate_cols)
+    table = _event_costs(events, costs, cost_col, channel_col=channel_col, time_col=time_col)
+    journeys = Journeys.from_events(
+        events,
+        user_col=user_col,
+        time_col=time_col,
+        channel_col=channel_col,
+        conversion_col=conversion_col,
+        lookback=lookback,
+    ).with_users(users)
+    model = build_models(["causal"], n_bootstrap=n_bootstrap, seed=seed)[0]
+    return plan_lift_tests(
+        model.fit(journeys).result_,
+        lift_tests=_lift(lift_tests),
+        negative_controls=negative_controls,
+        costs=table,
+        holdout_fraction=holdout_fraction,
+        target_precision=target_precision,
+        seed=seed,
     )

@@ -1,19 +1,21 @@
 """Write a report's files atomically.
 
-All documents are rendered in memory first, then each is written to a temporary file in the
-output directory, flushed and fsynced; only when every temporary file is complete are they moved
-over the final names with :func:`os.replace` (an atomic rename within one directory). A failure
-while rendering or writing therefore leaves every previous file exactly as it was, and never
-leaves a half-written file under a final name; temporary files are removed on failure.
+All documents are rendered in memory first, then written all or nothing by
+:func:`attribution._io.atomic_write_files`: each to a temporary file in the output directory,
+flushed and fsynced; only when every temporary file is complete are they moved over the final
+names with :func:`os.replace` (an atomic rename within one directory). A failure while rendering
+or writing therefore leaves every previous file exactly as it was, and never leaves a
+half-written file under a final name; temporary files are removed on failure.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from attribution._io import atomic_write_files
 
 if TYPE_CHECKING:
     from experiments.reports.model import Report
@@ -51,28 +53,9 @@ def write_report(
     ``calibration_csv``, ``reallocation_csv``. Log the directory as MLflow artifacts with
     ``mlflow.log_artifacts(out_dir)``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     docs = report_documents(report, basename)  # rendering failures stop here: nothing touched
-    temps: dict[str, Path] = {}
-    try:
-        for name, text in docs.items():
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-            temps[name] = Path(tmp_name)
-            os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; reports are meant to be shared
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-        for name, tmp in temps.items():
-            os.replace(tmp, out / name)
-    except BaseException:
-        for tmp in temps.values():
-            try:
-                tmp.unlink()
-            except FileNotFoundError:
-                pass
-        raise
+    atomic_write_files(out_dir, docs)
+    out = Path(out_dir)
     paths: dict[str, Path] = {}
     for name in docs:
         stem, _, ext = name.rpartition(".")

@@ -46,9 +46,9 @@ def _fit(name: str, params: dict[str, Any], journeys: Journeys, **kwargs: Any) -
 @pytest.mark.parametrize(("name", "params"), CASES)
 def test_intervals_for_every_model(name: str, params: dict[str, Any]) -> None:
     j = _journeys()
-    a = _fit(name, params, j, n_bootstrap=60, random_state=7)
-    b = _fit(name, params, j, n_bootstrap=60, random_state=7)
-    c = _fit(name, params, j, n_bootstrap=60, random_state=8)
+    a = _fit(name, params, j, n_bootstrap=60, seed=7)
+    b = _fit(name, params, j, n_bootstrap=60, seed=7)
+    c = _fit(name, params, j, n_bootstrap=60, seed=8)
     assert a.ci is not None and b.ci is not None and c.ci is not None
     # deterministic given the seed, different with another seed
     np.testing.assert_array_equal(a.ci.conversions_low, b.ci.conversions_low)
@@ -127,7 +127,7 @@ def test_simplified_shapley_intervals_cover_the_expected_credit() -> None:
         conv = rng.poisson(lam_conv)
         nulls = rng.poisson(lam_null) + (conv == 0)  # keep every path non-empty
         j = Journeys(base.channels, base.offsets, base.touches, conv, nulls, conv * 40.0)
-        r = SimplifiedShapley(n_bootstrap=100, ci_level=0.9, random_state=s).fit(j).result_
+        r = SimplifiedShapley(n_bootstrap=100, ci=0.9, seed=s).fit(j).result_
         assert r.ci is not None
         hits += (r.ci.conversions_low <= truth) & (truth <= r.ci.conversions_high)
     coverage = hits / n_sets
@@ -138,7 +138,7 @@ def test_simplified_shapley_intervals_cover_the_expected_credit() -> None:
 def test_data_driven_intervals_reaggregate_fixed_fractions() -> None:
     """The model is not refitted per replicate: each replicate is F' c* for resampled c*."""
     j = _journeys()
-    model = MODELS["data_driven"](n_estimators=20, n_bootstrap=40, random_state=3).fit(j)
+    model = MODELS["data_driven"](n_estimators=20, n_bootstrap=40, seed=3).fit(j)
     rng = np.random.default_rng(3)
     draws = []
     for _ in range(40):

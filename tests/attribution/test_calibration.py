@@ -181,7 +181,10 @@ def test_pooled_interval_matches_delta_method() -> None:
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        (pd.DataFrame({"channel": ["A"], "incremental_conversions": [1.0]}), "no column 'ci_low'"),
+        (
+            pd.DataFrame({"channel": ["A"], "incremental_conversions": [1.0]}),
+            "required column 'ci_low' is missing",
+        ),
         (
             pd.DataFrame(
                 {

@@ -62,7 +62,7 @@ def perfect():
     sim, journeys = _simulate(1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AttributionWarning)
-        model = CausalAttribution(**FAST, n_bootstrap=200, random_state=1).fit(journeys)
+        model = CausalAttribution(**FAST, n_bootstrap=200, seed=1).fit(journeys)
     return sim, journeys, model
 
 
@@ -122,7 +122,7 @@ def test_sensitivity_curve_explains_residual_confounding():
     sim, journeys = _simulate(0.8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AttributionWarning)
-        result = CausalAttribution(**FAST, n_bootstrap=0, random_state=1).fit(journeys).result_
+        result = CausalAttribution(**FAST, n_bootstrap=0, seed=1).fit(journeys).result_
     raw = pd.Series(result.extras["incremental_unbounded"], index=list(result.channels))
     truth = sim.truth["incremental_conversions"].rename(index=str).astype(float)
     assert raw["direct"] > 0.1 * truth.sum()
@@ -215,8 +215,8 @@ def test_results_are_deterministic_given_the_seed():
     _, journeys = _simulate(1.0, n_users=5000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AttributionWarning)
-        a = CausalAttribution(**FAST, n_bootstrap=30, random_state=5).fit(journeys).result_
-        b = CausalAttribution(**FAST, n_bootstrap=30, random_state=5).fit(journeys).result_
+        a = CausalAttribution(**FAST, n_bootstrap=30, seed=5).fit(journeys).result_
+        b = CausalAttribution(**FAST, n_bootstrap=30, seed=5).fit(journeys).result_
     np.testing.assert_array_equal(a.conversions, b.conversions)
     assert a.ci is not None and b.ci is not None
     np.testing.assert_array_equal(a.ci.conversions_high, b.ci.conversions_high)

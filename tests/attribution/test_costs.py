@@ -98,7 +98,10 @@ def test_cost_table_sums_duplicates_and_trims_names(costs: CostTable) -> None:
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        (pd.DataFrame({"channel": ["A"], "period": ["2024-01-01"]}), "no column 'cost'"),
+        (
+            pd.DataFrame({"channel": ["A"], "period": ["2024-01-01"]}),
+            "required column 'cost' is missing",
+        ),
         (
             pd.DataFrame({"channel": ["A", "B"], "period": ["2024-01-01"] * 2, "cost": [1, -2]}),
             "row 1 has -2.0",
@@ -192,7 +195,7 @@ def test_cpa_interval_equals_percentile_interval_of_replicate_cpa() -> None:
     sim = simulate_journeys(SimulationConfig(n_users=6000, seed=11))
     journeys = Journeys.from_events(sim.events)
     # 201 replicates at 90%: the 5th and 95th percentiles fall on order statistics exactly
-    model = LastTouch(n_bootstrap=201, ci_level=0.9, random_state=4).fit(journeys)
+    model = LastTouch(n_bootstrap=201, ci=0.9, seed=4).fit(journeys)
     costs = CostTable.from_frame(sim.costs)
     econ = channel_economics([model.result_], costs).set_index("channel")
     spend = econ.loc[list(journeys.channels), "spend"].to_numpy()
@@ -390,7 +393,7 @@ def test_split_events_window_and_errors() -> None:
         split_events(events, "2024-01-05", end="2024-01-07")
     with pytest.raises(InvalidJourneysError, match="current period has no conversions"):
         split_events(events, "2024-01-11")
-    with pytest.raises(InvalidJourneysError, match="no column 'when'"):
+    with pytest.raises(InvalidJourneysError, match="required column 'when' is missing"):
         split_events(events, "2024-01-05", time_col="when")
     with pytest.raises(InvalidCostsError, match="not a date"):
         split_events(events, "someday")

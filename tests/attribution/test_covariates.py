@@ -54,11 +54,11 @@ def test_user_table_from_csv_with_chosen_columns(tmp_path):
 @pytest.mark.parametrize(
     ("frame", "kwargs", "message"),
     [
-        (USERS.drop(columns="user_id"), {}, r"user column 'user_id' is missing"),
+        (USERS.drop(columns="user_id"), {}, r"user table: required column 'user_id'"),
         (USERS, {"user_col": "user"}, r"did you mean 'user_id'"),
         (USERS.iloc[:0], {}, "header but no rows"),
         (USERS[["user_id"]], {}, "no covariate columns"),
-        (USERS, {"covariate_cols": ["tenur"]}, r"covariate column 'tenur' is missing"),
+        (USERS, {"covariate_cols": ["tenur"]}, r"column 'tenur' is missing.*covariate"),
         (USERS, {"covariate_cols": ["user_id"]}, "cannot also be a covariate"),
         (USERS.assign(user_id=[1, 2, 2, 4, 5]), {}, r"user 2 appears more than once \(row 2\)"),
         (USERS.assign(user_id=[1, None, 3, 4, 5]), {}, "missing user id at row 1"),

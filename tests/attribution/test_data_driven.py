@@ -169,8 +169,8 @@ def test_sampled_shapley_agrees_with_exact(causal_paths: Journeys) -> None:
 
 
 def test_deterministic_given_seed(causal_paths: Journeys) -> None:
-    a = data_driven_attribution(causal_paths, n_bootstrap=20, n_estimators=20, random_state=4)
-    b = data_driven_attribution(causal_paths, n_bootstrap=20, n_estimators=20, random_state=4)
+    a = data_driven_attribution(causal_paths, n_bootstrap=20, n_estimators=20, seed=4)
+    b = data_driven_attribution(causal_paths, n_bootstrap=20, n_estimators=20, seed=4)
     np.testing.assert_array_equal(a.conversions, b.conversions)
     assert a.ci is not None and b.ci is not None
     np.testing.assert_array_equal(a.ci.conversions_low, b.ci.conversions_low)

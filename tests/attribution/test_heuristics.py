@@ -157,7 +157,7 @@ def test_bootstrap_interval_contains_estimate():
         [500, 900, 400, 100],
         [3000, 1200, 800, 400],
     )
-    r = Linear(n_bootstrap=100, random_state=1).fit(j).result_
+    r = Linear(n_bootstrap=100, seed=1).fit(j).result_
     assert np.all(r.ci.conversions_low <= r.conversions)
     assert np.all(r.conversions <= r.ci.conversions_high)
     assert np.all(r.ci.conversions_high - r.ci.conversions_low > 0)

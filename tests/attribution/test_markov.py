@@ -193,8 +193,8 @@ def test_deterministic_and_row_order_invariant():
 def test_bootstrap_intervals_deterministic_and_cover_estimate():
     paths, conv, null, value = random_journeys(5, n_paths=150)
     j = Journeys.from_sequences([list(p) for p in paths], conv * 20, null * 20, value * 20)
-    r1 = markov_attribution(j, n_bootstrap=50, random_state=3)
-    r2 = markov_attribution(j, n_bootstrap=50, random_state=3)
+    r1 = markov_attribution(j, n_bootstrap=50, seed=3)
+    r2 = markov_attribution(j, n_bootstrap=50, seed=3)
     np.testing.assert_array_equal(r1.ci.conversions_low, r2.ci.conversions_low)
     assert np.all(r1.ci.conversions_low <= r1.conversions)
     assert np.all(r1.conversions <= r1.ci.conversions_high)
@@ -234,7 +234,7 @@ def test_select_order_prefers_true_order():
     j = Journeys.from_sequences(
         [list(p) for p in agg["path"]], agg["sum"], agg["count"] - agg["sum"]
     )
-    selection = select_order(j, orders=(1, 2, 3, 4), random_state=1)
+    selection = select_order(j, orders=(1, 2, 3, 4), seed=1)
     assert selection.best_order == 2
     table = selection.table.set_index("order")
     assert table.loc[2, "log_loss"] < table.loc[1, "log_loss"]

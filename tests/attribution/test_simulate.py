@@ -12,7 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attribution.calibration import LiftTests
+from attribution.costs import CostTable
 from attribution.errors import AttributionError
+from attribution.journeys import Journeys
 from attribution.simulate import (
     DEFAULT_CHANNELS,
     MAX_CHANNELS,
@@ -343,8 +346,7 @@ def test_cost_table_weekly_and_monthly(default_result: SimulationResult) -> None
 
 
 def test_event_log_reads_as_journeys(small: SimulationResult) -> None:
-    journeys_module = pytest.importorskip("attribution.journeys")
-    journeys = journeys_module.Journeys.from_events(
+    journeys = Journeys.from_events(
         small.events,
         user_col="user_id",
         time_col="timestamp",
@@ -538,16 +540,14 @@ def test_config_from_dict_with_channel_mappings() -> None:
 
 
 def test_cost_table_and_lift_results_are_readable(small: SimulationResult) -> None:
-    costs_module = pytest.importorskip("attribution.costs")
-    calibration = pytest.importorskip("attribution.calibration")
-    table = costs_module.CostTable.from_frame(small.costs)
+    table = CostTable.from_frame(small.costs)
     assert table.frame["cost"].sum() == pytest.approx(small.costs["cost"].sum())
-    from_log = costs_module.CostTable.from_events(small.events, period="week").frame
+    from_log = CostTable.from_events(small.events, period="week").frame
     ours = small.costs.set_index(["channel", "period"])["cost"]
     for row in from_log.itertuples():
         assert ours[(row.channel, row.period)] == pytest.approx(row.cost)
     tests = [simulate_lift_test(small, name, seed=0) for name in ("email", "search")]
-    lift = calibration.LiftTests.from_results(tests)
+    lift = LiftTests.from_results(tests)
     frame = lift.frame.set_index("channel")
     assert frame.loc["email", "incremental_conversions"] == pytest.approx(
         tests[0].incremental_conversions

@@ -6,15 +6,13 @@ The reference support in these tests is computed independently of :mod:`attribut
 refuses a result outside the bound, interval clamping and widening, the low-support warning, a
 hypothesis property over random path tables for every model of the catalog with and without
 intervals, and every model on ChannelAttribution's sample data
-(``/work/shared/data/channelattribution_Data.csv``; skipped when absent, a failure when
-``CI=true``). The mechanism itself is tested in ``test_support.py``.
+(``../shared/data/channelattribution_Data.csv`` through the ``shared_data`` fixture: skipped
+when absent, a failure when ``CI=true``). The mechanism itself is tested in ``test_support.py``.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +29,6 @@ from attribution.errors import AttributionWarning, LowSupportWarning, SupportBou
 from attribution.support import channel_support, low_support_message
 from tests.attribution.test_properties import SETTINGS, SLOW_SETTINGS, path_tables
 
-CA_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "channelattribution_Data.csv"
 PARAMS: dict[str, dict[str, Any]] = {"data_driven": {"n_estimators": 10}}
 CASES = (
     [pytest.param(name, {}, id=name) for name in models_for(has_users=False)]
@@ -104,10 +101,7 @@ class _OverCredit(AttributionModel):
     name = "over_credit"
 
     def __init__(self, *, n_bootstrap: int = 0, replicate_only: bool = False) -> None:
-        self.n_bootstrap = n_bootstrap
-        self.ci_level = 0.95
-        self.bootstrap_method = "poisson"
-        self.random_state = 0
+        super().__init__(n_bootstrap=n_bootstrap)
         self.replicate_only = replicate_only
         self._calls = 0
 
@@ -144,7 +138,7 @@ def test_intervals_are_clamped_to_the_observed_support() -> None:
     """X is on one path with 1 conversion: Poisson replicates give it up to 3 or 4, so the
     percentile interval of first touch reaches above S_X = 1 and is clamped to it."""
     j = Journeys.from_sequences([["X"], ["Y"]], [1, 40], [1, 60], [10.0, 400.0])
-    model = FirstTouch(n_bootstrap=200, random_state=0)
+    model = FirstTouch(n_bootstrap=200, seed=0)
     with pytest.warns(LowSupportWarning):
         result = model.fit(j).result_
     raw = bootstrap_credit(
@@ -241,7 +235,7 @@ def test_every_replicate_and_interval_stays_within_support(
     @given(table=path_tables(), seed=st.integers(0, 1000))
     def check(table: pd.DataFrame, seed: int) -> None:
         journeys = Journeys.from_paths(table)
-        result = fit_quietly(name, journeys, params, n_bootstrap=20, random_state=seed)
+        result = fit_quietly(name, journeys, params, n_bootstrap=20, seed=seed)
         assert result.ci is not None
         assert_within_support(result, journeys)
 
@@ -265,12 +259,8 @@ def test_markov_new_journeys_stay_within_their_support() -> None:
 
 
 @pytest.fixture(scope="module")
-def ca_journeys() -> Journeys:
-    if not CA_DATA.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but ChannelAttribution's sample data is missing: {CA_DATA}")
-        pytest.skip(f"ChannelAttribution's sample data not found at {CA_DATA}")
-    return Journeys.from_paths(pd.read_csv(CA_DATA, sep=";"))
+def ca_journeys(shared_data) -> Journeys:
+    return Journeys.from_paths(pd.read_csv(shared_data("channelattribution_Data.csv"), sep=";"))
 
 
 def test_channel_attribution_sample_support(ca_journeys: Journeys) -> None:

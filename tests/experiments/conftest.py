@@ -1,11 +1,18 @@
-"""Fixtures for the experiments tests."""
+"""Fixtures of the experiments tests: isolated MLflow stores and a simulated campaign."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 import pytest
+from mlflow import MlflowClient
+
+from experiments.tracking import TrackingSettings, resolve_tracking
 
 
 @pytest.fixture
@@ -16,3 +23,39 @@ def clean_mlflow_uris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised (migrated) empty sqlite store, copied by tests that need a fresh one."""
+    root = tmp_path_factory.mktemp("template")
+    MlflowClient(*[f"sqlite:///{root / 'mlflow.db'}"] * 2).search_experiments()
+    return root / "mlflow.db"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, store_template: Path) -> TrackingSettings:
+    """Tracking settings of a fresh store of this test's own (experiment ``test``)."""
+    shutil.copy(store_template, tmp_path / "mlflow.db")
+    return resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "test")
+
+
+def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """A randomized campaign with arms control, email and sms.
+
+    Email lifts conversion by 0.3 only when ``x1 > 0.5``, sms by 0.1 for everyone.
+    """
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": rng.choice(["a", "b", "c"], n),
+            "x3": rng.integers(0, 5, n),
+            "treatment": rng.choice(["control", "email", "sms"], n),
+        }
+    )
+    lift = np.where(frame["treatment"] == "email", 0.3 * (x1 > 0.5), 0.0)
+    lift += np.where(frame["treatment"] == "sms", 0.1, 0.0)
+    frame["conversion"] = (rng.random(n) < 0.05 + lift).astype(int)
+    return frame

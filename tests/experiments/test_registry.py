@@ -6,7 +6,6 @@ Real MLflow sqlite stores under temporary directories; runs and versions read ba
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -35,44 +34,14 @@ from experiments.registry import (
     register_model,
     set_alias,
 )
-from experiments.tracking import TrackingSettings, resolve_tracking, tracked_run
+from experiments.tracking import TrackingSettings, tracked_run
 from experiments.uplift_runs import evaluation_metrics, track_uplift_run, uplift_metric_name
+from tests.experiments.conftest import campaign
 from uplift.data import UpliftData
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_model
 
 pytestmark = pytest.mark.usefixtures("clean_mlflow_uris")
-
-
-def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
-    """A randomized two-arm campaign; email lifts conversion only when x1 > 0.5."""
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(size=n)
-    frame = pd.DataFrame(
-        {
-            "x1": x1,
-            "x2": rng.choice(["a", "b", "c"], n),
-            "x3": rng.integers(0, 5, n),
-            "treatment": rng.choice(["control", "email", "sms"], n),
-        }
-    )
-    lift = np.where(frame["treatment"] == "email", 0.3 * (x1 > 0.5), 0.0)
-    lift += np.where(frame["treatment"] == "sms", 0.1, 0.0)
-    frame["conversion"] = (rng.random(n) < 0.05 + lift).astype(int)
-    return frame
-
-
-@pytest.fixture(scope="module")
-def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("template")
-    MlflowClient(*[f"sqlite:///{root / 'mlflow.db'}"] * 2).search_experiments()
-    return root / "mlflow.db"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, store_template: Path) -> TrackingSettings:
-    shutil.copy(store_template, tmp_path / "mlflow.db")
-    return resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "test")
 
 
 @pytest.fixture(scope="module")

@@ -88,13 +88,6 @@ def write_config(directory: Path, name: str, **changes: object) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("template")
-    MlflowClient(*[f"sqlite:///{root / 'mlflow.db'}"] * 2).search_experiments()
-    return root / "mlflow.db"
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, store_template: Path) -> Path:
     shutil.copy(store_template, tmp_path / "mlflow.db")
@@ -432,19 +425,15 @@ def test_concurrent_jobs_do_not_corrupt_aliases(workdir: Path) -> None:
     assert n_versions(workdir) == 3
 
 
-HILLSTROM = Path(__file__).resolve().parents[3] / "shared" / "data" / "hillstrom.csv"
-
-
 @pytest.mark.slow
-def test_retrain_on_hillstrom(tmp_path: Path, store_template: Path) -> None:
+def test_retrain_on_hillstrom(tmp_path: Path, store_template: Path, shared_data) -> None:
     """Real data: the MineThatData e-mail RCT (64,000 customers, two e-mail arms)."""
-    if not HILLSTROM.is_file():
-        pytest.skip(f"Hillstrom data not found at {HILLSTROM}")
+    hillstrom = shared_data("hillstrom.csv")
     shutil.copy(store_template, tmp_path / "mlflow.db")
     features = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
     base = {
         "data": {
-            "path": str(HILLSTROM),
+            "path": str(hillstrom),
             "treatment_col": "segment",
             "control": "No E-Mail",
             "outcome_col": "visit",

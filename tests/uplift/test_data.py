@@ -96,9 +96,13 @@ def test_non_binary_outcome_for_binary(frame):
 
 
 def test_missing_columns(frame):
-    with pytest.raises(InvalidUpliftDataError, match="treatment column 'segment' not found"):
+    with pytest.raises(
+        InvalidUpliftDataError, match=r"required column 'segment' is missing.*treatment_col="
+    ):
         build(frame, treatment_col="segment")
-    with pytest.raises(InvalidUpliftDataError, match=r"feature column\(s\) \['zz'\] not found"):
+    with pytest.raises(
+        InvalidUpliftDataError, match=r"required column 'zz' is missing.*feature_cols="
+    ):
         build(frame, feature_cols=["x1", "zz"])
     with pytest.raises(InvalidUpliftDataError, match="no feature columns"):
         build(frame[["arm", "y"]])

@@ -1,15 +1,12 @@
-"""Real data: the MineThatData e-mail RCT (skipped when the file is absent)."""
+"""Real data: the MineThatData e-mail RCT (the ``shared_data`` fixture: skipped when absent)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from uplift import UpliftData, UpliftModel, evaluate_model, load_frame
 
-HILLSTROM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hillstrom.csv"
 FEATURES = [
     "recency",
     "history_segment",
@@ -23,10 +20,8 @@ FEATURES = [
 
 
 @pytest.fixture(scope="module")
-def hillstrom():
-    if not HILLSTROM.is_file():
-        pytest.skip(f"Hillstrom data not found at {HILLSTROM}")
-    frame = load_frame(HILLSTROM)
+def hillstrom(shared_data):
+    frame = load_frame(shared_data("hillstrom.csv"))
     # a seeded random subsample keeps the test fast
     return frame.iloc[np.random.default_rng(0).permutation(len(frame))[:24000]]
 

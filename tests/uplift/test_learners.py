@@ -12,8 +12,8 @@ from uplift import (
     LEARNERS,
     InvalidUpliftOptionError,
     MissingFeaturesError,
-    ModelNotFittedError,
     ModelStoreError,
+    NotFittedError,
     OverlapWarning,
     UpliftData,
     UpliftModel,
@@ -129,7 +129,7 @@ def test_load_errors(tmp_path, fitted_t):
 def test_scoring_validation(frame, fitted_t):
     with pytest.raises(MissingFeaturesError, match=r"lacks 2 feature column\(s\).*'x2', 'region'"):
         fitted_t.predict(frame[["x1"]])
-    with pytest.raises(ModelNotFittedError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         UpliftModel().predict(frame)
     # unseen and missing categories are both "missing" for the model
     unseen = frame.head(20).assign(region="atlantis")

@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: top-level packages that ``--help`` must not import (each costs 0.1-1 s or tens of MB)
 HEAVY = (

@@ -27,27 +27,12 @@ import pytest
 from experiments.registry import CHAMPION, DEFAULT_UPLIFT_NAME, get_alias_version
 from experiments.tracking import resolve_tracking
 from experiments.uplift_runs import track_uplift_run
+from tests.experiments.conftest import campaign
 from uplift.data import UpliftData
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_mlflow_uris")]
-
-
-def campaign(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(size=n)
-    frame = pd.DataFrame(
-        {
-            "x1": x1,
-            "x2": rng.choice(["a", "b", "c"], n),
-            "x3": rng.integers(0, 5, n),
-            "treatment": rng.choice(["control", "email", "sms"], n),
-        }
-    )
-    lift = np.where(frame["treatment"] == "email", 0.3 * (x1 > 0.5), 0.0)
-    frame["conversion"] = (rng.random(n) < 0.05 + lift).astype(int)
-    return frame
 
 
 def free_port() -> int:

@@ -1,0 +1,332 @@
+"""Files in and out, for the whole project: atomic writes, JSON values and table reading.
+
+One mechanism for each job, shared by the three packages. It lives in :mod:`attribution`, the
+package the other two build on (attribution imports neither uplift nor experiments), so uplift
+and experiments import it from here. Nothing heavy is imported at module level: the command
+line's ``--help`` imports this module, NumPy, pandas and Arrow are imported when first needed.
+
+Writing
+    :func:`atomic_write` (a file written through a handle) and :func:`atomic_write_files`
+    (several files, all or nothing) write to a temporary file in the target's directory, flush
+    and fsync it, then rename it over the target with :func:`os.replace` (atomic on POSIX within
+    one directory). A failure leaves every previous file exactly as it was and removes the
+    temporary files. Files are created ``0o644`` (readable by all, as ``open`` would with the
+    usual umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
+
+JSON values
+    :func:`json_value` turns one cell into a JSON value: NumPy scalars become Python scalars,
+    timestamps ISO 8601 strings, and NaN, infinities, ``NaT`` and ``None`` become ``null`` (so
+    every document is strict JSON). :func:`to_jsonable` applies it through mappings and
+    sequences; :func:`json_records` to the rows of a DataFrame.
+
+Reading tables (:func:`read_table`, :func:`read_frame`)
+    A DataFrame or an Arrow table is used as given. A path is read by Arrow with these rules,
+    the same as the scale engines' (:mod:`attribution.engines`):
+
+    * a ``.parquet`` / ``.pq`` file is Parquet; any other file is CSV (compressed when its
+      name says so: ``.csv.gz``, ``.csv.bz2``, ...), with a header row; an empty field is
+      missing, and columns get Arrow's inferred types (ISO timestamps become timestamps);
+    * a directory holds Parquet files or, when it has none, CSV files, found recursively (Hive
+      ``key=value`` directory names are not read as columns); a glob (``*``, ``?``, ``[``) or a
+      list of paths works the same way;
+    * several files are read in the order of their full paths and stacked (columns matched by
+      name, types widened where they differ); mixing Parquet and CSV is refused;
+    * a path that does not exist, a directory without data files or an unreadable file raises
+      the caller's error class, naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import glob
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = [
+    "InputFiles",
+    "atomic_write",
+    "atomic_write_files",
+    "atomic_write_text",
+    "is_parquet",
+    "json_records",
+    "json_value",
+    "read_frame",
+    "read_table",
+    "resolve_files",
+    "to_jsonable",
+]
+
+#: permissions of written files (``open`` with the usual umask 022 gives the same)
+FILE_MODE = 0o644
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_GLOB_CHARS = frozenset("*?[")
+
+# --------------------------------------------------------------------------------------------
+# Atomic writes
+# --------------------------------------------------------------------------------------------
+
+
+def _temporary(target: Path) -> tuple[int, Path]:
+    """Create a temporary file next to ``target``; return its descriptor and path."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(name, FILE_MODE)
+    return fd, Path(name)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; when the block ends, rename it over ``path``.
+
+    ``mode`` is ``"w"`` (UTF-8 text) or ``"wb"``. The parent directory is created. If the block
+    raises, the temporary file is removed and ``path`` keeps its previous content.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _temporary(target)
+    try:
+        binary = "b" in mode
+        with os.fdopen(
+            fd, mode, encoding=None if binary else "utf-8", newline=None if binary else ""
+        ) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8) and return the path."""
+    with atomic_write(path) as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def atomic_write_files(
+    directory: str | os.PathLike[str], documents: Mapping[str, str | bytes]
+) -> dict[str, Path]:
+    """Write every document (file name -> text or bytes) into ``directory``, all or nothing.
+
+    Every document is first written to its own temporary file and fsynced; only when all are
+    complete are they renamed over their final names. Returns ``{file name: path}``.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    temps: dict[str, Path] = {}
+    try:
+        for name, content in documents.items():
+            fd, temps[name] = _temporary(out / name)
+            binary = isinstance(content, bytes)
+            with os.fdopen(
+                fd, "wb" if binary else "w", encoding=None if binary else "utf-8", newline=None
+            ) as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for name, tmp in temps.items():
+            os.replace(tmp, out / name)
+    except BaseException:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    return {name: out / name for name in documents}
+
+
+# --------------------------------------------------------------------------------------------
+# JSON values
+# --------------------------------------------------------------------------------------------
+
+
+def json_value(value: Any) -> Any:
+    """Return one cell as a JSON value (see the module docstring); other objects unchanged."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, datetime.datetime):  # pandas Timestamp and NaT too
+        return None if value != value else value.isoformat()  # NaT is not equal to itself
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_jsonable(value: Any) -> Any:
+    """Return ``value`` as JSON-ready data: mappings (string keys) and lists of JSON values.
+
+    Tuples become lists; an object that is none of these nor a JSON scalar becomes ``str(value)``.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    value = json_value(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as ``{column name: JSON value}`` dictionaries."""
+    return [
+        {str(k): json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading tables
+# --------------------------------------------------------------------------------------------
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """Whether a file is read as Parquet (its name ends in ``.parquet`` or ``.pq``)."""
+    return os.fspath(path).lower().endswith(PARQUET_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """Files to read, in input order (sorted by path), and their format."""
+
+    kind: Literal["parquet", "csv"]
+    files: tuple[str, ...]
+
+
+def resolve_files(
+    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    what: str = "input",
+    error: type[Exception] = ValueError,
+) -> InputFiles:
+    """Expand a file, a directory, a glob or a list of them into sorted files of one format.
+
+    *Input order* is the order of this list: files sorted by their full path (lexicographically,
+    after expanding directories recursively and globs with ``**``), then rows in file order.
+    A directory holds Parquet files (``*.parquet``/``*.pq``) or, when it has none, CSV files
+    (``*.csv``); Hive partition directories are walked but their ``key=value`` names are not read
+    as columns. Problems raise ``error`` naming the path (``what`` says what the file holds).
+    """
+    items = [data] if isinstance(data, str | os.PathLike) else list(data)
+    if not items:
+        raise error(f"no {what} files given: pass a file, a directory or a glob")
+    found: list[str] = []
+    for item in items:
+        text = os.fspath(item)
+        if any(ch in text for ch in _GLOB_CHARS) and not os.path.exists(text):
+            matches = [m for m in glob.glob(text, recursive=True) if Path(m).is_file()]
+            if not matches:
+                raise error(f"no file matches {text!r}: check the pattern")
+            found.extend(matches)
+            continue
+        path = Path(text)
+        if path.is_dir():
+            entries = [p for p in path.rglob("*") if p.is_file()]
+            parquet = [str(p) for p in entries if is_parquet(p)]
+            csv = [str(p) for p in entries if str(p).lower().endswith(".csv")]
+            chosen = parquet or csv
+            if not chosen:
+                raise error(
+                    f"directory {text!r} has no .parquet or .csv files: point at the data files"
+                )
+            found.extend(chosen)
+        elif path.is_file():
+            found.append(str(path))
+        else:
+            raise error(f"{what} file {text!r} does not exist")
+    files = sorted({os.path.abspath(f) for f in found})
+    kinds = {"parquet" if is_parquet(f) else "csv" for f in files}
+    if len(kinds) > 1:
+        raise error(
+            "the input mixes Parquet and CSV files: convert them to one format or pass one "
+            "kind at a time"
+        )
+    kind: Literal["parquet", "csv"] = "parquet" if kinds == {"parquet"} else "csv"
+    return InputFiles(kind=kind, files=tuple(files))
+
+
+def _arrow_from_pandas(frame: pd.DataFrame) -> pa.Table:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # mixed-type object columns: keep them as strings so validation can name the row
+        columns = {}
+        for name in frame.columns:
+            try:
+                columns[str(name)] = pa.array(frame[name], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                text = frame[name].map(lambda v: None if pd.isna(v) else str(v))
+                columns[str(name)] = pa.array(text, type=pa.string())
+        return pa.table(columns)
+
+
+def read_table(
+    data: pd.DataFrame | pa.Table | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    what: str = "input",
+    error: type[Exception] = ValueError,
+) -> pa.Table:
+    """Return ``data`` as an Arrow table; files are read whole (rules in the module docstring).
+
+    Raises
+    ------
+    error
+        The path does not exist, a directory has no data files, or a file cannot be read; the
+        message names the file (``what`` says what it holds, e.g. ``"cost table"``).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return _arrow_from_pandas(data)
+    files = resolve_files(data, what=what, error=error)
+    tables = []
+    for file in files.files:
+        try:
+            if files.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                tables.append(pq.read_table(file))
+            else:
+                import pyarrow.csv as pacsv
+
+                options = pacsv.ConvertOptions(strings_can_be_null=True)
+                tables.append(pacsv.read_csv(file, convert_options=options))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise error(f"cannot read {what} file {file!r}: {' '.join(str(exc).split())}") from exc
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise error(
+            f"cannot stack the {what} files {files.files[0]!r}, ...: {' '.join(str(exc).split())}"
+            "; give every file the same columns and types"
+        ) from exc
+
+
+def read_frame(
+    data: pd.DataFrame | pa.Table | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    what: str = "input",
+    error: type[Exception] = ValueError,
+) -> pd.DataFrame:
+    """Return ``data`` as a DataFrame (a DataFrame is returned as given); see :func:`read_table`."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    return read_table(data, what=what, error=error).to_pandas()

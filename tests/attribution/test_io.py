@@ -1,0 +1,197 @@
+"""The shared file helpers: atomic writes, JSON values and the table reader.
+
+Every package reads tables and writes files through these, so their rules are tested once here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attribution._io import (
+    atomic_write,
+    atomic_write_files,
+    atomic_write_text,
+    json_records,
+    json_value,
+    read_frame,
+    read_table,
+    resolve_files,
+    to_jsonable,
+)
+
+
+class _Refused(ValueError):
+    """A caller's domain error."""
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+
+def test_atomic_write_replaces_the_file_readable_by_all(tmp_path):
+    target = tmp_path / "sub" / "out.txt"
+    atomic_write_text(target, "first\n")
+    atomic_write_text(target, "second\n")
+    assert target.read_text() == "second\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+def test_a_failing_block_keeps_the_previous_file_and_removes_the_temporary(tmp_path):
+    target = tmp_path / "model.bin"
+    with atomic_write(target, "wb") as handle:
+        handle.write(b"good")
+    with pytest.raises(RuntimeError, match="half way"), atomic_write(target, "wb") as handle:
+        handle.write(b"partial")
+        raise RuntimeError("half way")
+    assert target.read_bytes() == b"good"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
+
+
+def test_atomic_write_files_is_all_or_nothing(tmp_path, monkeypatch):
+    atomic_write_files(tmp_path, {"a.txt": "old a", "b.txt": "old b"})
+    calls = []
+    real_fsync = os.fsync
+
+    def fsync_fails_second_time(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_fails_second_time)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_files(tmp_path, {"a.txt": "new a", "b.txt": "new b"})
+    assert (tmp_path / "a.txt").read_text() == "old a"  # written first, yet not moved in
+    assert (tmp_path / "b.txt").read_text() == "old b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    paths = atomic_write_files(tmp_path, {"a.txt": "new a", "c.bin": b"\x00\x01"})
+    assert paths == {"a.txt": tmp_path / "a.txt", "c.bin": tmp_path / "c.bin"}
+    assert (tmp_path / "c.bin").read_bytes() == b"\x00\x01"
+
+
+# ----------------------------------------------------------------------------- JSON values
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (np.int64(2), 2),
+        (np.float32(0.5), 0.5),
+        (np.bool_(True), True),
+        (math.nan, None),
+        (np.float64("inf"), None),
+        (-math.inf, None),
+        (None, None),
+        (pd.NaT, None),
+        (pd.Timestamp("2024-05-01 13:45"), "2024-05-01T13:45:00"),
+        ("text", "text"),
+        (3, 3),
+    ],
+)
+def test_json_value(value, expected):
+    got = json_value(value)
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+def test_to_jsonable_walks_mappings_and_sequences_into_strict_json():
+    value = {
+        1: (np.int64(1), [np.float64("nan"), {"t": pd.Timestamp("2024-01-02")}]),
+        "other": pd.Timedelta("1D"),
+    }
+    got = to_jsonable(value)
+    assert got == {"1": [1, [None, {"t": "2024-01-02T00:00:00"}]], "other": "1 days 00:00:00"}
+    json.dumps(got, allow_nan=False)  # strict JSON
+
+
+def test_json_records_of_a_frame():
+    frame = pd.DataFrame({"a": [1, 2], "b": [0.5, np.nan], 3: ["x", None]})
+    assert json_records(frame) == [{"a": 1, "b": 0.5, "3": "x"}, {"a": 2, "b": None, "3": None}]
+
+
+# ----------------------------------------------------------------------------- reading tables
+
+FRAME = pd.DataFrame({"user": ["u1", "u2", "u3"], "n": [1, 2, 3], "when": ["2024-01-01"] * 3})
+
+
+def test_frames_and_arrow_tables_are_used_as_given():
+    assert read_frame(FRAME) is FRAME
+    table = read_table(FRAME)
+    assert read_table(table) is table
+    assert table.column_names == ["user", "n", "when"]
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.parquet", "t.pq", "t.txt"])
+def test_one_file_by_its_name(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith((".parquet", ".pq")):
+        FRAME.to_parquet(path)
+    else:
+        FRAME.to_csv(path, index=False, compression="gzip" if name.endswith(".gz") else None)
+    got = read_frame(path)
+    assert got["user"].tolist() == ["u1", "u2", "u3"]
+    assert got["n"].tolist() == [1, 2, 3]
+
+
+def test_csv_empty_fields_are_missing_and_iso_times_are_timestamps(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("user,channel,when\nu1,,2024-01-01 10:00\nu2,email,2024-01-02 11:30\n")
+    got = read_frame(path)
+    assert got["channel"].isna().tolist() == [True, False]
+    assert pd.api.types.is_datetime64_any_dtype(got["when"])
+
+
+def test_a_directory_is_read_recursively_in_path_order_without_partition_columns(tmp_path):
+    root = tmp_path / "events"
+    (root / "day=2").mkdir(parents=True)
+    (root / "day=1").mkdir()
+    FRAME.iloc[2:].to_parquet(root / "day=2" / "part-0.parquet")
+    FRAME.iloc[:2].to_parquet(root / "day=1" / "part-9.parquet")
+    (root / "_SUCCESS").write_text("")
+    got = read_frame(root)
+    assert got["user"].tolist() == ["u1", "u2", "u3"]  # day=1/... sorts before day=2/...
+    assert list(got.columns) == ["user", "n", "when"]
+    # the same rule for a glob and for a list of files
+    assert read_frame(str(root / "**" / "*.parquet"))["user"].tolist() == ["u1", "u2", "u3"]
+    files = [root / "day=2" / "part-0.parquet", root / "day=1" / "part-9.parquet"]
+    assert read_frame(files)["user"].tolist() == ["u1", "u2", "u3"]
+
+
+def test_a_directory_without_parquet_files_reads_its_csv_files(tmp_path):
+    FRAME.iloc[1:].to_csv(tmp_path / "b.csv", index=False)
+    FRAME.iloc[:1].assign(n=1.5).to_csv(tmp_path / "a.csv", index=False)
+    got = read_frame(tmp_path)
+    assert got["user"].tolist() == ["u1", "u2", "u3"]
+    assert got["n"].tolist() == [1.5, 2.0, 3.0]  # integer and float files widen to float
+
+
+def test_a_path_holding_glob_characters_is_read_as_a_path(tmp_path):
+    path = tmp_path / "[2024] events.csv"
+    FRAME.to_csv(path, index=False)
+    assert len(read_frame(path)) == 3
+
+
+def test_input_problems_raise_the_callers_error_naming_the_file(tmp_path):
+    options = {"what": "cost table", "error": _Refused}
+    with pytest.raises(_Refused, match=r"cost table file '.*nope\.csv' does not exist"):
+        read_frame(tmp_path / "nope.csv", **options)
+    with pytest.raises(_Refused, match=r"has no \.parquet or \.csv files"):
+        read_frame(tmp_path, **options)
+    with pytest.raises(_Refused, match="no file matches"):
+        read_frame(str(tmp_path / "*.parquet"), **options)
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(_Refused, match=r"cannot read cost table file '.*bad\.parquet'"):
+        read_frame(tmp_path / "bad.parquet", **options)
+    FRAME.to_csv(tmp_path / "good.csv", index=False)
+    with pytest.raises(_Refused, match="mixes Parquet and CSV"):
+        resolve_files([tmp_path / "good.csv", tmp_path / "bad.parquet"], **options)
+    with pytest.raises(_Refused, match="no cost table files given"):
+        resolve_files([], **options)
