@@ -13,13 +13,17 @@ Metrics
     (bootstrap percentile interval, see :mod:`uplift.metrics`), and the mean over arms
     ``<metric>.mean``. Metric names are made valid keys: ``uplift@10%`` becomes
     ``uplift_at_10pct``. With a targeting plan: ``plan.n_contacts``, ``plan.cost``,
-    ``plan.expected_incremental_conversions``, ``plan.expected_profit``.
+    ``plan.expected_incremental_conversions``, ``plan.expected_profit``. With a calibrated
+    model: ``calibration.alpha.<arm>`` and ``calibration.beta.<arm>`` (params ``calibration``,
+    ``calibration.n_bins``, ``calibration.n_folds``).
 Artifacts
     ``report/evaluation.csv`` (one row per arm and metric), ``report/evaluation.json``,
     ``report/deciles.csv``, ``report/curves.csv``, ``report/uplift.md`` (the run description),
     ``report/targeting_plan.csv`` and ``report/targeting_plan.json`` (with a plan),
     ``report/targeting_evaluation.csv`` (with a held-out plan evaluation), ``config.yaml``,
-    ``figures/qini.png``, ``figures/gain.png``, ``figures/deciles.png``.
+    ``figures/qini.png``, ``figures/gain.png``, ``figures/deciles.png``,
+    ``figures/calibration.png``; with a calibrated model ``report/calibration.csv`` (the bins)
+    and ``report/calibration.json``.
 Inputs
     The training data (context ``training``) and, when given separately, the held-out data
     (context ``evaluation``), with digests from :func:`experiments.tracking.log_dataset`.
@@ -144,6 +148,31 @@ def uplift_summary(
             f"| {row.arm} | {row.metric} | {row.value:.4g} | [{row.ci_low:.4g}, "
             f"{row.ci_high:.4g}] | {row.random_baseline:.4g} |"
         )
+    calibration = getattr(model, "calibration_", None)
+    lines += ["", "**Calibration.**", ""]
+    if calibration is not None:
+        lines.append(
+            "Predicted uplift is calibrated on cross-fitted out-of-fold predictions of the "
+            "training rows (per arm: observed uplift of 10 score bins regressed on their mean "
+            "predicted uplift, slope >= 0): "
+            + "; ".join(
+                f"`{a}` {f.alpha:+.4g} + {f.beta:.4g} x predicted"
+                for a, f in calibration.fits.items()
+            )
+            + "."
+        )
+    else:
+        lines.append("The predictions are the learner's own (not calibrated).")
+    errors = []
+    for arm, ev in evaluation.arms.items():
+        if "calibration_error" in ev.metrics:
+            lo, hi = ev.intervals["calibration_error"]
+            errors.append(f"`{arm}` {ev.metrics['calibration_error']:.4g} [{lo:.4g}, {hi:.4g}]")
+    if errors:
+        lines.append(
+            "Held-out calibration error (mean |observed - predicted| uplift over the decile "
+            "bins, per customer; see `figures/calibration.png`): " + ", ".join(errors) + "."
+        )
     verdicts = []
     for arm, ev in evaluation.arms.items():
         lo, _hi = ev.intervals.get("qini", (np.nan, np.nan))
@@ -261,7 +290,7 @@ def log_uplift_results(
     import matplotlib.pyplot as plt
     import mlflow
 
-    from uplift.plots import plot_gain, plot_qini
+    from uplift.plots import plot_calibration, plot_gain, plot_qini
 
     if not hasattr(model, "arms_"):
         raise ExperimentError("the uplift model is not fitted: call fit(data) before logging it")
@@ -283,7 +312,13 @@ def log_uplift_results(
         "eval.n_bootstrap": evaluation.n_bootstrap,
         "eval.ci": evaluation.ci,
         "eval.seed": evaluation.seed,
+        "calibration": "none",
     }
+    calibration = getattr(model, "calibration_", None)
+    if calibration is not None:
+        params["calibration"] = "linear, out-of-fold score bins"
+        params["calibration.n_bins"] = calibration.n_bins
+        params["calibration.n_folds"] = len(model.fold_models_)
     if dataset is not None:
         params["data_sha256"] = dataset.sha256
     mlflow.log_params(params)
@@ -294,6 +329,10 @@ def log_uplift_results(
                 metrics[f"plan.{attr.replace('total_', '')}"] = float(getattr(plan, attr))
         if hasattr(plan, "expected_profit"):
             metrics["plan.expected_profit"] = float(plan.expected_profit)
+    if calibration is not None:
+        for arm, fit in calibration.fits.items():
+            metrics[metric_key("calibration.alpha", arm)] = float(fit.alpha)
+            metrics[metric_key("calibration.beta", arm)] = float(fit.beta)
     mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
 
     summary = uplift_summary(
@@ -309,6 +348,9 @@ def log_uplift_results(
         "report/curves.csv": evaluation.curves_frame().to_csv(index=False),
         "report/uplift.md": summary,
     }
+    if calibration is not None:
+        files["report/calibration.csv"] = calibration.bins_frame().to_csv(index=False)
+        files["report/calibration.json"] = json.dumps(calibration.to_dict(), indent=2)
     if plan is not None:
         files["report/targeting_plan.csv"] = plan.to_frame().to_csv(index=False)
         if hasattr(plan, "to_dict"):
@@ -320,7 +362,12 @@ def log_uplift_results(
     log_artifact_files(files)
     # the default style: other libraries (shap via causalml) change the global one on import
     with plt.style.context("default"):
-        for name, draw in (("qini", plot_qini), ("gain", plot_gain), ("deciles", plot_deciles)):
+        for name, draw in (
+            ("qini", plot_qini),
+            ("gain", plot_gain),
+            ("deciles", plot_deciles),
+            ("calibration", plot_calibration),
+        ):
             ax = draw(evaluation)
             mlflow.log_figure(ax.figure, f"figures/{name}.png")
             plt.close(ax.get_figure(root=True))

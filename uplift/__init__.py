@@ -33,7 +33,7 @@ from uplift.metrics import (
     uplift_at_k,
     uplift_by_decile,
 )
-from uplift.plots import plot_gain, plot_qini
+from uplift.plots import plot_calibration, plot_gain, plot_qini
 from uplift.targeting import (
     TargetingEvaluation,
     TargetingPlan,
@@ -68,6 +68,7 @@ __all__ = [
     "load_frame",
     "load_uplift_data",
     "plan_targeting",
+    "plot_calibration",
     "plot_gain",
     "plot_qini",
     "prediction_columns",

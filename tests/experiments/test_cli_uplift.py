@@ -84,7 +84,7 @@ def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0
     payload = json.loads(out)
-    assert payload["learner"] == "t" and len(payload["metrics"]) == 12
+    assert payload["learner"] == "t" and len(payload["metrics"]) == 14
     assert "fitting BaseTClassifier" in err and "training on" in err
 
 
