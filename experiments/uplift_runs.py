@@ -116,6 +116,7 @@ def uplift_summary(
     *,
     plan: Any | None = None,
     source: str | None = None,
+    selection: Any | None = None,
 ) -> str:
     """Markdown summary for an analyst: data, learner, per-arm Qini/AUUC/uplift@k with intervals."""
     meta = getattr(model, "metadata_", {})
@@ -134,6 +135,25 @@ def uplift_summary(
     if source:
         data += f", from `{source}`"
     lines += [data + ".", ""]
+    if selection is not None:
+        table = selection.table
+        done = table[~table["pruned"]]
+        lines.append(
+            f"**Learner selection.** `{selection.best.name}` ({selection.best.learner}-learner, "
+            f"{', '.join(f'{k}={v}' for k, v in selection.best.params.items()) or 'defaults'}) "
+            f"chosen among {len(table)} candidates by cross-fitted held-out {selection.metric} "
+            f"on the training rows ({selection.n_folds} folds, {len(table) - len(done)} pruned "
+            f"after the first fold, {selection.seconds:.1f}s); see `selection/candidates.csv`."
+        )
+        lines.append("")
+        lines.append(f"| candidate | {selection.metric} (mean of folds) | se | folds |")
+        lines.append("|---|---:|---:|---:|")
+        for row in table.itertuples(index=False):
+            mark = " (chosen)" if row.chosen else (" (pruned)" if row.pruned else "")
+            lines.append(
+                f"| {row.candidate}{mark} | {row.value:.4g} | {row.se:.2g} | {row.n_folds_scored} |"
+            )
+        lines.append("")
     lines.append(
         f"**Held-out evaluation** ({evaluation.ci:.0%} bootstrap intervals, "
         f"{evaluation.n_bootstrap} replicates, seed {evaluation.seed}). Qini: mean height of the "
@@ -253,6 +273,8 @@ def log_uplift_results(
     plan: Any | None = None,
     targeting: Any | None = None,
     config: Mapping[str, Any] | None = None,
+    selection: Any | None = None,
+    raw_calibration_error: Mapping[str, float] | None = None,
 ) -> DatasetInfo | None:
     """Log a fitted model's parameters and held-out evaluation into the *active* run.
 
@@ -278,6 +300,14 @@ def log_uplift_results(
         A held-out :class:`uplift.targeting.TargetingEvaluation` (anything with ``to_frame()``).
     config
         The run configuration (logged as ``config.yaml``).
+    selection
+        A :class:`uplift.selection.LearnerSelection` (``--learner auto``): params
+        ``selection.metric``, ``selection.n_folds``, ``selection.n_candidates``,
+        ``selection.chosen``; metrics ``selection.value.<candidate>`` and
+        ``selection.seconds``; artifacts ``selection/candidates.csv`` and ``.json``.
+    raw_calibration_error
+        ``{arm: error}`` of the uncalibrated predictions on the held-out rows, logged as
+        ``calibration_error_raw.<arm>``.
 
     Returns
     -------
@@ -321,6 +351,15 @@ def log_uplift_results(
         params["calibration.n_folds"] = len(model.fold_models_)
     if dataset is not None:
         params["data_sha256"] = dataset.sha256
+    if selection is not None:
+        params.update(
+            {
+                "selection.metric": selection.metric,
+                "selection.n_folds": selection.n_folds,
+                "selection.n_candidates": len(selection.table),
+                "selection.chosen": selection.best.name,
+            }
+        )
     mlflow.log_params(params)
     metrics = evaluation_metrics(evaluation)
     if plan is not None:
@@ -329,6 +368,12 @@ def log_uplift_results(
                 metrics[f"plan.{attr.replace('total_', '')}"] = float(getattr(plan, attr))
         if hasattr(plan, "expected_profit"):
             metrics["plan.expected_profit"] = float(plan.expected_profit)
+    if selection is not None:
+        metrics["selection.seconds"] = float(selection.seconds)
+        for row in selection.table.itertuples(index=False):
+            metrics[metric_key("selection.value", row.candidate)] = float(row.value)
+    for arm, err in (raw_calibration_error or {}).items():
+        metrics[metric_key("calibration_error_raw", arm)] = float(err)
     if calibration is not None:
         for arm, fit in calibration.fits.items():
             metrics[metric_key("calibration.alpha", arm)] = float(fit.alpha)
@@ -340,6 +385,7 @@ def log_uplift_results(
         evaluation,
         plan=plan,
         source=str(data) if data is not None and not isinstance(data, pd.DataFrame) else None,
+        selection=selection,
     )
     files: dict[str, str] = {
         "report/evaluation.csv": evaluation.to_frame().to_csv(index=False),
@@ -348,6 +394,9 @@ def log_uplift_results(
         "report/curves.csv": evaluation.curves_frame().to_csv(index=False),
         "report/uplift.md": summary,
     }
+    if selection is not None:
+        files["selection/candidates.csv"] = selection.table.to_csv(index=False)
+        files["selection/candidates.json"] = json.dumps(selection.to_dict(), indent=2, default=str)
     if calibration is not None:
         files["report/calibration.csv"] = calibration.bins_frame().to_csv(index=False)
         files["report/calibration.json"] = json.dumps(calibration.to_dict(), indent=2)
@@ -407,12 +456,15 @@ def track_uplift_run(
     input_example: pd.DataFrame | None = None,
     force: bool = False,
     tags: Mapping[str, str] | None = None,
+    selection: Any | None = None,
+    raw_calibration_error: Mapping[str, float] | None = None,
 ) -> TrackedRun:
     """Record an uplift run and optionally register the model.
 
     Parameters
     ----------
-    model, evaluation, data, eval_data, n_test, plan, targeting, config
+    model, evaluation, data, eval_data, n_test, plan, targeting, config, selection
+    raw_calibration_error
         See :func:`log_uplift_results`.
     settings
         The store (default :func:`experiments.tracking.resolve_tracking`).
@@ -443,7 +495,11 @@ def track_uplift_run(
             )
         input_example = data
     settings = settings or resolve_tracking()
-    name = run_name or f"uplift: {model.learner}-learner"
+    name = run_name or (
+        f"uplift: auto -> {selection.best.name}"
+        if selection is not None
+        else f"uplift: {model.learner}-learner"
+    )
     versions: dict[str, str] = {}
     with tracked_run(name, settings=settings, tags=tags) as run:
         dataset = log_uplift_results(
@@ -455,6 +511,8 @@ def track_uplift_run(
             plan=plan,
             targeting=targeting,
             config=config,
+            selection=selection,
+            raw_calibration_error=raw_calibration_error,
         )
         if register and input_example is not None:
             example = input_example

@@ -221,10 +221,50 @@ def command() -> None:
 )
 @click.option(
     "--learner",
-    type=click.Choice(list(LEARNERS)),
+    type=click.Choice([*LEARNERS, "auto"]),
     default="t",
     show_default=True,
-    help="causalml learner (uplift_rf is 25-35x slower).",
+    help="causalml learner (uplift_rf is 25-35x slower), or auto: chosen with its LightGBM "
+    "settings by cross-fitted held-out Qini (profit with --value-per-conversion) on the "
+    "training rows.",
+)
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=True,
+    show_default=True,
+    help="Calibrate the predicted uplift on cross-fitted out-of-fold predictions.",
+)
+@click.option(
+    "--n-folds",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Cross-fitting folds for --learner auto and calibration.",
+)
+@click.option(
+    "--auto-learners",
+    default=None,
+    metavar="s,t,x,dr,r,uplift_rf",
+    help="--learner auto: the learners to choose from (default all; each with two LightGBM "
+    "settings).",
+)
+@click.option(
+    "--prune/--no-prune",
+    default=True,
+    show_default=True,
+    help="--learner auto: keep only the better half of the candidates after the first fold.",
+)
+@click.option(
+    "--value-per-conversion",
+    type=float,
+    default=None,
+    help="--learner auto: select by held-out profit with this value per unit of outcome.",
+)
+@click.option(
+    "--cost-per-contact",
+    multiple=True,
+    metavar="COST|ARM=COST",
+    help="--learner auto with --value-per-conversion: contact cost, one number or ARM=COST.",
 )
 @click.option(
     "--not-randomized",
@@ -271,6 +311,12 @@ def train(
     feature_cols: str | None,
     outcome_type: str,
     learner: str,
+    calibrate: bool,
+    n_folds: int,
+    auto_learners: str | None,
+    prune: bool,
+    value_per_conversion: float | None,
+    cost_per_contact: tuple[str, ...],
     not_randomized: bool,
     assignment_prob: tuple[str, ...],
     min_rows_per_arm: int,
@@ -313,17 +359,50 @@ def train(
         min_rows_per_arm=min_rows_per_arm,
     )
     _progress(repr(full))
-    train_rows, test_rows = split_positions(full.treatment, test_size=test_size, seed=seed)
-    train_data, test_data = full.subset(train_rows), full.subset(test_rows)
-    _progress(f"training on {len(train_data)} rows, holding out {len(test_data)}")
-    model = UpliftModel(
-        learner,
-        n_estimators=n_estimators,
-        learning_rate=learning_rate,
-        num_leaves=num_leaves,
-        n_jobs=n_jobs,
+    from uplift.selection import default_candidates
+    from uplift.workflow import train_and_evaluate
+
+    candidates = None
+    if auto_learners:
+        if learner != "auto":
+            raise InvalidUpliftOptionError("--auto-learners goes with --learner auto")
+        candidates = default_candidates(
+            full.outcome_type, learners=[a.strip() for a in auto_learners.split(",") if a.strip()]
+        )
+    if cost_per_contact and value_per_conversion is None:
+        raise InvalidUpliftOptionError(
+            "--cost-per-contact on train needs --value-per-conversion (selection by profit)"
+        )
+    result = train_and_evaluate(
+        full,
+        learner=learner,
+        params={
+            "n_estimators": n_estimators,
+            "learning_rate": learning_rate,
+            "num_leaves": num_leaves,
+        },
+        test_size=test_size,
         seed=seed,
-    ).fit(train_data, progress=_progress)
+        calibrate=calibrate,
+        n_folds=n_folds,
+        candidates=candidates,
+        prune=prune,
+        value_per_conversion=value_per_conversion,
+        cost_per_contact=_parse_costs(cost_per_contact),
+        n_bootstrap=n_bootstrap,
+        ci=ci,
+        n_jobs=n_jobs,
+        progress=_progress,
+    )
+    model, evaluation, test_data = result.model, result.evaluation, result.test
+    if result.selection is not None:
+        _progress("candidates (cross-fitted on the training rows):")
+        _progress(
+            _render(
+                result.selection.table[["candidate", "value", "se", "pruned", "chosen", "seconds"]],
+                "table",
+            ).rstrip()
+        )
     if model_dir:
         extra = {
             "training_data": {
@@ -336,18 +415,15 @@ def train(
         }
         model.save(model_dir, extra=extra)
         _progress(f"saved model to {model_dir}")
-    _progress(f"evaluating on {len(test_data)} held-out rows ({n_bootstrap} bootstrap replicates)")
-    evaluation = evaluate_uplift(
-        model.predict(test_data.features),
-        test_data.outcome,
-        test_data.treatment,
-        test_data.control,
-        arms=list(model.arms_),
-        n_bootstrap=n_bootstrap,
-        ci=ci,
-        seed=seed,
-    )
-    payload = {"learner": learner, "model_dir": model_dir, **evaluation.to_dict()}
+    payload = {
+        "learner": model.learner,
+        "model_dir": model_dir,
+        "seconds": dict(result.seconds),
+        "selection": result.selection.to_dict() if result.selection is not None else None,
+        "calibration": (model.calibration_.to_dict() if model.calibration_ is not None else None),
+        "raw_calibration_error": dict(result.raw_calibration_error),
+        **evaluation.to_dict(),
+    }
     _emit(_render(evaluation.to_frame(), fmt, payload), output)
     if settings is not None:
         from experiments.uplift_runs import track_uplift_run
@@ -363,7 +439,13 @@ def train(
                 "test_size": test_size,
                 "seed": seed,
                 "n_bootstrap": n_bootstrap,
+                "learner": learner,
+                "calibrate": calibrate,
+                "n_folds": n_folds,
+                "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
             },
+            selection=result.selection,
+            raw_calibration_error=result.raw_calibration_error,
             settings=settings,
             register=register,
             model_name=model_name,

@@ -274,3 +274,57 @@ def test_train_is_tracked_and_registered(csv_path, tmp_path, capsys):
     assert run.info.status == "FINISHED"
     assert any(key.startswith("qini.") for key in run.data.metrics)
     assert str(client.get_model_version_by_alias("pathlift-uplift", "champion").version) == "1"
+
+
+def test_train_auto_records_the_selection_and_calibration(csv_path, tmp_path, capsys):
+    """``--learner auto``: the candidates, the choice and the calibration land in MLflow."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/store.db"
+    out = tmp_path / "auto"
+    args = [
+        *train_args(csv_path),
+        "--learner",
+        "auto",
+        "--auto-learners",
+        "s,t",
+        "--n-folds",
+        "2",
+        "--n-bootstrap",
+        "20",
+        "--model-dir",
+        str(out),
+        "--format",
+        "json",
+        "--tracking-uri",
+        uri,
+        "--experiment",
+        "uplift-auto",
+    ]
+    assert run_cli(args) == 0
+    stdout, err = capsys.readouterr()
+    payload = json.loads(stdout)
+    chosen = payload["selection"]["chosen"]
+    assert chosen["candidate"] in {"s_1", "s_2", "t_1", "t_2"}
+    assert len(payload["selection"]["candidates"]) == 4
+    assert payload["learner"] == chosen["learner"] and payload["calibration"]["n_bins"] == 10
+    assert "candidates (cross-fitted on the training rows)" in err
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["params"]["num_leaves"] == chosen["params"]["num_leaves"]
+    assert meta["cross_fit"]["n_folds"] == 2 and len(meta["calibration"]["arms"]) == 2
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("uplift-auto").experiment_id])
+    assert run.data.params["selection.chosen"] == chosen["candidate"]
+    assert run.data.params["selection.metric"] == "qini"
+    assert run.data.params["calibration"] == "linear, out-of-fold score bins"
+    assert {f"selection.value.{c}" for c in ("s_1", "s_2", "t_1", "t_2")} <= set(run.data.metrics)
+    assert {"calibration_error.A", "calibration_error_raw.A", "calibration.beta.A"} <= set(
+        run.data.metrics
+    )
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "selection")}
+    assert artifacts == {"selection/candidates.csv", "selection/candidates.json"}
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert "figures/calibration.png" in figures
+    note = run.data.tags["mlflow.note.content"]
+    assert "**Learner selection.**" in note and "**Calibration.**" in note
+    assert run.info.run_name == f"uplift: auto -> {chosen['candidate']}"
