@@ -328,3 +328,49 @@ def test_train_auto_records_the_selection_and_calibration(csv_path, tmp_path, ca
     note = run.data.tags["mlflow.note.content"]
     assert "**Learner selection.**" in note and "**Calibration.**" in note
     assert run.info.run_name == f"uplift: auto -> {chosen['candidate']}"
+
+
+def test_curve_with_per_customer_costs(csv_path, model_dir, tmp_path, capsys):
+    """``uplift curve``: the maq budget path with a per-customer cost column, and a plot."""
+    frame = pd.read_csv(csv_path)
+    frame["handling"] = 0.1 + 0.05 * (frame["region"] == "north")
+    data = tmp_path / "with_cost.csv"
+    frame.to_csv(data, index=False)
+    png = tmp_path / "curve.png"
+    code = run_cli(
+        [
+            "uplift",
+            "curve",
+            str(data),
+            "--model-dir",
+            str(model_dir),
+            "--cost-per-contact",
+            "A=0.5",
+            "--cost-per-contact",
+            "B=0.2",
+            "--cost-col",
+            "handling",
+            "--value-per-conversion",
+            "20",
+            "--n-bootstrap",
+            "20",
+            "--grid-size",
+            "11",
+            "--plot",
+            str(png),
+            "--format",
+            "json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    payload = json.loads(out)
+    assert len(payload["curve"]) == 11 and payload["curve"][0]["spend"] == 0.0
+    assert {"spend_total", "profit_total", "profit_total_ci_low"} <= set(payload["recommendation"])
+    assert png.stat().st_size > 1000 and "MultiArmQini(" in err
+    code = run_cli(
+        ["uplift", "curve", str(data), "--model-dir", str(model_dir), "--cost-per-contact",
+         "1", "--cost-col", "nope"]
+    )  # fmt: skip
+    _, err = capsys.readouterr()
+    assert code == 2 and "cost column(s) ['nope'] not found" in err
