@@ -38,8 +38,9 @@ objective other than ``binary`` or ``regression``) makes the learner fall back t
 Saved layout (:meth:`UpliftModel.save`), a directory holding
 
 * ``model.joblib`` -- joblib pickle of ``{"learner": <causalml learner>, "propensity_model":
-  <PropensityModel or None>, "fold_models": [<UpliftModel>, ...]}`` (the cross-fitting fold
-  models of a calibrated model; empty otherwise);
+  <PropensityModel or None>, "fold_models": [<UpliftModel>, ...], "out_of_fold": {...}}`` (the
+  cross-fitting fold models of a calibrated model and the out-of-fold predictions, outcomes,
+  arms and folds of its training rows; empty / ``None`` otherwise);
 * ``metadata.json`` -- format name and version, learner name and causalml class, parameters,
   seed, control, arms, outcome type, treatment/outcome column names, feature schema (names,
   kinds, dtypes, training categories), propensity mode and values, prediction columns, training
@@ -191,12 +192,16 @@ class UpliftModel:
         :class:`~uplift.calibration.UpliftCalibration` set by :meth:`calibrate` (then
         :meth:`predict` returns calibrated uplift), else ``None``.
     fold_models_
-        The cross-fitting fold models given to :meth:`calibrate` (used for the model
-        uncertainty of a plan's promise, :mod:`uplift.promise`), else empty.
+        The cross-fitting fold models given to :meth:`calibrate`, else empty.
+    out_of_fold_
+        ``{"uplift", "outcome", "treatment", "fold"}`` arrays of the training rows (their
+        out-of-fold predicted uplift): what a plan's promise is estimated from
+        (:mod:`uplift.promise`); ``None`` without calibration.
     """
 
     calibration_: UpliftCalibration | None = None
     fold_models_: tuple[UpliftModel, ...] = ()
+    out_of_fold_: Mapping[str, np.ndarray] | None = None
 
     def __init__(
         self,
@@ -435,6 +440,7 @@ class UpliftModel:
         self.propensity_model_ = propensity_model
         self.calibration_ = None
         self.fold_models_ = ()
+        self.out_of_fold_ = None
         self.metadata_ = self._metadata(data)
         stage("done")
         return self
@@ -470,6 +476,12 @@ class UpliftModel:
             n_bins=n_bins,
         )
         self.fold_models_ = tuple(crossfit.models)
+        self.out_of_fold_ = {
+            "uplift": np.asarray(crossfit.oof, dtype=np.float64),
+            "outcome": np.asarray(data.outcome, dtype=np.float64),
+            "treatment": np.asarray(data.treatment).astype(str),
+            "fold": np.asarray(crossfit.folds, dtype=np.int64),
+        }
         self.metadata_ = {
             **self.metadata_,
             "calibration": self.calibration_.to_dict(),
@@ -684,6 +696,7 @@ class UpliftModel:
             "learner": self.learner_,
             "propensity_model": self.propensity_model_,
             "fold_models": list(self.fold_models_),
+            "out_of_fold": self.out_of_fold_,
         }
         _atomic_write(target / MODEL_FILE, lambda fh: joblib.dump(payload, fh), binary=True)
         text = json.dumps(meta, indent=2, sort_keys=True)
@@ -744,6 +757,7 @@ class UpliftModel:
         pairwise = meta["propensity"]["pairwise"]
         model.propensity_ = {str(k): float(v) for k, v in pairwise.items()} if pairwise else None
         model.fold_models_ = tuple(payload.get("fold_models", ()))
+        model.out_of_fold_ = payload.get("out_of_fold")
         calibration = meta.get("calibration")
         model.calibration_ = UpliftCalibration.from_dict(calibration) if calibration else None
         model.metadata_ = meta
