@@ -585,6 +585,24 @@ def target(
         budget_type=budget_type,  # type: ignore[arg-type]
     )
     _progress(repr(plan))
+    promise = None
+    if model.calibration_ is not None and model.out_of_fold_ is not None:
+        from uplift.promise import promise_plan
+
+        promise = promise_plan(
+            model,
+            plan,
+            frame,
+            n_draws=max(n_bootstrap, 200),
+            ci=ci,
+            seed=seed,
+        )
+        _progress(f"promise: {promise!r}")
+    else:
+        _progress(
+            "the model is not calibrated: the plan's totals are sums of raw predictions, "
+            "typically over-optimistic (retrain without --no-calibrate for an honest promise)"
+        )
     if plan_output:
         targets = plan.targets().reset_index(names="row")
         _atomic_write_text(plan_output, str(targets.to_csv(index=False)))
@@ -595,7 +613,13 @@ def target(
         held_out = _data_for_model(model, frame, t_col, y_col, None)
         _progress(f"estimating the plan's value on {len(held_out)} rows")
         result = evaluate_targeting(
-            plan, held_out.outcome, held_out.treatment, n_bootstrap=n_bootstrap, ci=ci, seed=seed
+            plan,
+            held_out.outcome,
+            held_out.treatment,
+            n_bootstrap=n_bootstrap,
+            ci=ci,
+            seed=seed,
+            promise=promise,
         )
         _emit(_render(result.to_frame(), fmt, result.to_dict()), output)
     else:
@@ -604,8 +628,11 @@ def target(
                 f"DATA has only one of the treatment ({t_col!r}) and outcome ({y_col!r}) "
                 "columns; give both to estimate the plan's value, or neither to get the plan only"
             )
-        _progress("no treatment/outcome columns: reporting the predicted plan only")
-        _emit(_render(plan.to_frame(), fmt, plan.to_dict()), output)
+        _progress("no treatment/outcome columns: reporting the plan and its promise only")
+        if promise is not None:
+            _emit(_render(promise.to_frame(), fmt, {**plan.to_dict(), **promise.to_dict()}), output)
+        else:
+            _emit(_render(plan.to_frame(), fmt, plan.to_dict()), output)
 
 
 @command.command("curve")
