@@ -39,7 +39,7 @@ def campaign():
 
 
 def test_promise_point_is_the_cross_fitted_segment_value(campaign):
-    sim, result, plan = campaign
+    _sim, result, plan = campaign
     model = result.model
     promise = promise_plan(model, plan, result.test.features, n_draws=200, seed=3)
     # recompute the documented estimator by hand
