@@ -471,6 +471,13 @@ def train(
     "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
 )
 @click.option("--deciles", is_flag=True, help="Output the uplift-by-decile table instead.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Save a PNG with the Qini curves and the calibration plot (observed vs predicted "
+    "uplift per decile).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @_eval_options
 @_output_options
@@ -482,6 +489,7 @@ def evaluate(
     control: str | None,
     all_rows: bool,
     deciles: bool,
+    plot: str | None,
     seed: int,
     n_bootstrap: int,
     ci: float,
@@ -505,6 +513,22 @@ def evaluate(
         ci=ci,
         seed=seed,
     )
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from uplift.plots import plot_calibration, plot_qini
+
+        with plt.style.context("default"):
+            fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+            plot_qini(evaluation, ax=axes[0])
+            plot_calibration(evaluation, ax=axes[1])
+            fig.tight_layout()
+            fig.savefig(plot, dpi=100)
+            plt.close(fig)
+        _progress(f"wrote {plot}")
     table = evaluation.deciles_frame() if deciles else evaluation.to_frame()
     _emit(_render(table, fmt, evaluation.to_dict()), output)
 

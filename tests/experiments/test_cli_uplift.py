@@ -139,10 +139,14 @@ def test_evaluate_uses_held_out_rows_of_the_training_file(csv_path, model_dir, c
             "--deciles",
             "--format",
             "table",
+            "--plot",
+            str(model_dir.parent / "evaluate.png"),
         ]
     )
     out, _ = capsys.readouterr()
     assert code == 0 and "observed_uplift" in out.splitlines()[0]
+    assert (model_dir.parent / "evaluate.png").stat().st_size > 1000
+    assert "calibration_error" in {m["metric"] for m in metrics}
 
 
 def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys):
