@@ -135,24 +135,42 @@ def main() -> None:
                       "per_arm": json.loads(d.to_json(orient="records")),
                       "mean": [float(reps.mean()), float(lo), float(hi)]}), flush=True)  # fmt: skip
     if args.plan:
-        for name in ("t",):
-            res = results[name]
-            test = res.test
-            plan = plan_targeting(res.model.predict(test.features), control=data.control,
-                                  budget=len(test), value_per_conversion=10.0,
-                                  cost_per_contact=0.15)  # fmt: skip
-            promise = promise_plan(res.model, plan, test.features, n_draws=1000)
-            ev = evaluate_targeting(plan, test.outcome, test.treatment, promise=promise)
-            row = ev.to_frame().iloc[0].to_dict()
-            print(json.dumps({"plan": name, "contacts": plan.n_contacts,
-                              "raw_promise_conversions": float(
-                                  promise.to_frame()["raw_incremental_conversions"].iloc[-1]),
-                              "raw_promise_profit": float(
-                                  10 * promise.to_frame()["raw_incremental_conversions"].iloc[-1]
-                                  - plan.total_cost),
-                              "promise": json.loads(promise.to_frame().to_json(orient="records")),
-                              "held_out": {k: (float(v) if isinstance(v, (int, float)) else v)
-                                           for k, v in row.items()}}), flush=True)  # fmt: skip
+        from uplift.learners import uplift_frame
+
+        res = results["t"]
+        test, model = res.test, res.model
+        economics = {"value_per_conversion": 10.0, "cost_per_contact": 0.15}
+        # the case: the T-learner's own predictions, summed
+        raw = uplift_frame(
+            model.predict_uplift(test.features, calibrated=False), model.arms_, data.control
+        )
+        raw_plan = plan_targeting(raw, control=data.control, budget=len(test), **economics)
+        raw_held = evaluate_targeting(raw_plan, test.outcome, test.treatment).to_frame().iloc[0]
+        # the calibrated plan and its promise
+        plan = plan_targeting(
+            model.predict(test.features), control=data.control, budget=len(test), **economics
+        )
+        promise = promise_plan(model, plan, test.features, n_draws=1000)
+        held = evaluate_targeting(plan, test.outcome, test.treatment, promise=promise)
+        row = held.to_frame().iloc[0]
+        out = {
+            "raw_plan": {
+                "contacts": raw_plan.n_contacts,
+                "promised_conversions": raw_plan.expected_incremental_conversions,
+                "promised_profit": raw_plan.expected_profit,
+                "held_out": {k: _num(v) for k, v in raw_held.items()},
+            },
+            "calibrated_plan": {
+                "contacts": plan.n_contacts,
+                "promise": json.loads(promise.to_frame().to_json(orient="records")),
+                "held_out": {k: _num(v) for k, v in row.items()},
+            },
+        }
+        print(json.dumps(out), flush=True)
+
+
+def _num(value: object) -> object:
+    return float(value) if isinstance(value, int | float | np.number) else value
 
 
 if __name__ == "__main__":

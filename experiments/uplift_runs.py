@@ -174,7 +174,7 @@ def uplift_summary(
         lines.append(
             "Predicted uplift is calibrated on cross-fitted out-of-fold predictions of the "
             "training rows (per arm: observed uplift of 10 score bins regressed on their mean "
-            "predicted uplift, slope >= 0): "
+            "predicted uplift, slope >= 1e-6): "
             + "; ".join(
                 f"`{a}` {f.alpha:+.4g} + {f.beta:.4g} x predicted"
                 for a, f in calibration.fits.items()

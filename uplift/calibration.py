@@ -27,14 +27,16 @@ regressed on their mean predicted uplift by weighted least squares, weights ``n_
     beta  = sum_b n_b (p_b - p) (o_b - o) / sum_b n_b (p_b - p)^2
     alpha = o - beta * p          with p, o the n_b-weighted means of p_b and o_b
 
-constrained to ``beta >= 0``: when the unconstrained slope is negative, or the predictions do
-not vary, ``beta = 0`` and ``alpha = o`` (every customer gets the arm's average observed uplift:
-the scores carry no usable ranking). The calibrated uplift of a customer with prediction
-``u_a(x)`` is
+constrained to ``beta >= BETA_FLOOR = 1e-6``: when the unconstrained slope is below it
+(negative: no evidence that a higher score means more uplift), or the predictions do not vary,
+``beta = 1e-6`` and ``alpha = o - 1e-6 p``: every customer gets the arm's average observed uplift
+to within ``1e-6`` times the prediction, while the learner's ranking within the arm is kept (a
+zero slope would tie every customer and throw the ranking away). The calibrated uplift of a
+customer with prediction ``u_a(x)`` is
 
     ``u~_a(x) = alpha_a + beta_a * u_a(x)``.
 
-With ``beta_a > 0`` the ranking within an arm is unchanged; the level, the spread and therefore
+Since ``beta_a > 0`` the ranking within an arm is unchanged; the level, the spread and therefore
 the choice between arms, the plan's promised value and the profit change.
 
 Uncertainty of the calibration (used by :mod:`uplift.promise`): draw ``o_b* = o_b + se_b z_b``
@@ -67,6 +69,8 @@ __all__ = [
 
 #: Default number of score bins of the calibration.
 DEFAULT_CALIBRATION_BINS = 10
+#: Smallest calibration slope: keeps the learner's ranking within an arm (module docstring).
+BETA_FLOOR = 1e-6
 
 
 def calibration_bins(
@@ -133,7 +137,7 @@ def calibration_bins(
 def fit_line(
     predicted: np.ndarray, observed: np.ndarray, weight: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares ``observed ~ alpha + beta * predicted`` with ``beta >= 0``.
+    """Weighted least squares ``observed ~ alpha + beta * predicted``, ``beta >= BETA_FLOOR``.
 
     Vectorised over replicates: ``observed`` may be ``(n_bins,)`` or ``(R, n_bins)``; returns
     ``alpha`` and ``beta`` of shape ``()`` or ``(R,)``. See the module docstring.
@@ -150,7 +154,7 @@ def fit_line(
         beta = np.zeros_like(o_bar)
     else:
         beta = ((o - o_bar[..., None]) @ (w * dp)) / sxx if o.ndim > 1 else (w * dp) @ o / sxx
-    beta = np.maximum(beta, 0.0)
+    beta = np.maximum(beta, BETA_FLOOR)
     alpha = o_bar - beta * p_bar
     return np.asarray(alpha, dtype=np.float64), np.asarray(beta, dtype=np.float64)
 

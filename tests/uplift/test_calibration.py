@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from uplift import InvalidUpliftDataError, InvalidUpliftOptionError, UpliftData, UpliftModel
-from uplift.calibration import calibration_bins, fit_calibration, fit_line
+from uplift.calibration import BETA_FLOOR, calibration_bins, fit_calibration, fit_line
 from uplift.crossfit import cross_fit, fold_ids
 from uplift.metrics import evaluate_uplift
 
@@ -38,15 +38,18 @@ def test_line_hand_case_and_constraint():
     alpha, beta = fit_line(np.array([0.0, 1.0, 2.0]), np.array([0.0, 0.0, 3.0]), weights)
     b = (1.875 + 0.375 + 2.25) / (1.5625 + 0.0625 + 1.125)
     assert float(beta) == pytest.approx(b) and float(alpha) == pytest.approx(1.5 - b * 1.25)
-    # a negative slope becomes 0 and the intercept the weighted mean of the observed uplift
+    # a negative slope becomes the floor 1e-6 (the ranking survives) and the line passes
+    # through the weighted means (p, o) = (0.25, 1.5)
     alpha, beta = fit_line(np.array([0.0, 1.0]), np.array([2.0, 0.0]), np.array([3.0, 1.0]))
-    assert (float(alpha), float(beta)) == (1.5, 0.0)
-    # constant predictions: no slope
+    assert float(beta) == BETA_FLOOR == 1e-6
+    assert float(alpha) == pytest.approx(1.5 - 1e-6 * 0.25, abs=1e-15)
+    # constant predictions: the floor slope, the intercept at the weighted mean
     alpha, beta = fit_line(np.array([0.2, 0.2]), np.array([1.0, 3.0]), np.ones(2))
-    assert (float(alpha), float(beta)) == (2.0, 0.0)
+    assert float(beta) == 1e-6 and float(alpha) == pytest.approx(2.0 - 2e-7, abs=1e-15)
     # vectorised over replicates
     alphas, betas = fit_line(np.array([0.0, 1.0]), np.array([[0.0, 1.0], [1.0, 0.0]]), np.ones(2))
-    assert alphas.tolist() == [0.0, 0.5] and betas.tolist() == [1.0, 0.0]
+    assert alphas.tolist() == pytest.approx([0.0, 0.5], abs=1e-6)
+    assert betas.tolist() == [1.0, 1e-6]
 
 
 def test_calibration_recovers_an_overconfident_score():
@@ -156,3 +159,17 @@ def test_calibration_error_metric_hand_case():
     row = ev.to_frame().set_index("metric").loc["calibration_error"]
     assert np.isnan(row["random_baseline"])
     assert isinstance(pd.DataFrame(ev.to_dict()["metrics"]), pd.DataFrame)
+
+
+def test_a_negative_slope_keeps_the_ranking():
+    """Scores that look anti-correlated out of fold: flat level, same order within the arm."""
+    rng = np.random.default_rng(8)
+    n = 4000
+    arm = rng.choice(np.array(["c", "A"]), n)
+    score = rng.normal(size=n)
+    y = (rng.random(n) < 0.3 - 0.05 * np.where(arm == "A", score > 0, 0)).astype(float)
+    cal = fit_calibration(score[:, None], y, arm, control="c", arms=["A"])
+    assert cal.fits["A"].beta == BETA_FLOOR
+    out = cal.apply(score[:, None])[:, 0]
+    assert np.array_equal(np.argsort(out, kind="stable"), np.argsort(score, kind="stable"))
+    assert np.ptp(out) < 1e-4
