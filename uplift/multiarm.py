@@ -50,8 +50,9 @@ instead).
 Recommended budget: the spend at which the **marginal predicted profit** reaches zero -- the end
 of the last path step with ``value_per_conversion * dtau / dC >= 1`` (later steps cost more
 than the uplift they are predicted to bring). With a calibrated model this is an honest
-prediction; the held-out profit at that spend is reported with its interval, next to the spend
-that maximised the held-out profit estimate.
+prediction; the held-out profit of that allocation is reported with its interval (the same
+customers and arms, rows resampled), next to the spend that maximised the held-out profit
+estimate.
 """
 
 from __future__ import annotations
@@ -385,6 +386,11 @@ def multiarm_qini(
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(tr == g) for g in sorted(set(tr.tolist()))]
     reps = np.full((n_bootstrap, grid_size), np.nan)
+    # the recommended allocation: the path up to its last step worth its cost (module docstring)
+    v_rec = float(value_per_conversion) if value_per_conversion is not None else math.nan
+    worth = np.flatnonzero(v_rec * ev["priority"].to_numpy() >= 1.0)
+    stop_rec = int(worth[-1]) + 1 if worth.size else 0  # steps taken
+    rec_reps = np.full(n_bootstrap, np.nan)
     rows = ev["row"].to_numpy()
     d_cost, d_score = ev["d_cost"].to_numpy(), ev["d_score"].to_numpy()
     for b in range(n_bootstrap):
@@ -394,6 +400,7 @@ def multiarm_qini(
         gb = np.r_[0.0, np.cumsum(w * d_score) / n]
         keep = np.r_[True, w > 0]  # spend is flat over rows not drawn: keep the first point
         reps[b] = np.interp(grid, sb[keep], gb[keep])
+        rec_reps[b] = (v_rec * gb[stop_rec] - sb[stop_rec]) * n
     intervals = (
         np.array([_percentile_interval(reps[:, j], ci) for j in range(grid_size)])
         if n_bootstrap
@@ -428,9 +435,7 @@ def multiarm_qini(
         curve["profit_ci_high"] = p_int[:, 1]
         curve["profit_total"] = curve["profit"] * n
         curve["predicted_profit"] = v * p_main - grid
-        recommendation = _recommend(
-            path, v, n, rng_reps=(reps, grid), ci=ci, n_bootstrap=n_bootstrap
-        )
+        recommendation = _recommend(path, v, n, stop_rec, rec_reps, ci)
         best = int(np.argmax(curve["profit"].to_numpy()))
         recommendation["best_spend_held_out"] = float(grid[best])
         recommendation["best_profit_total_held_out"] = float(curve["profit_total"].iloc[best])
@@ -449,30 +454,24 @@ def multiarm_qini(
 
 
 def _recommend(
-    path: pd.DataFrame,
-    value: float,
-    n: int,
-    *,
-    rng_reps: tuple[np.ndarray, np.ndarray],
-    ci: float,
-    n_bootstrap: int,
+    path: pd.DataFrame, value: float, n: int, steps: int, reps: np.ndarray, ci: float
 ) -> dict[str, float]:
-    """Locate the last step with non-negative marginal predicted profit (module docstring)."""
-    reps, grid = rng_reps
-    worth = np.flatnonzero(value * path["priority"].to_numpy() >= 1.0)
-    if worth.size:
-        j = int(worth[-1])
+    """Summarise the allocation of the first ``steps`` path steps (module docstring).
+
+    ``reps`` are its held-out profit totals over the bootstrap replicates: the same allocation
+    (same customers, same arms) with the resampled rows.
+    """
+    if steps:
+        j = steps - 1
         spend = float(path["spend"].iloc[j])
         gain = float(path["gain"].iloc[j])
         predicted = float(path["predicted_gain"].iloc[j])
-        contacts = int(path.iloc[: j + 1]["row"].nunique())
+        taken = path.iloc[:steps]
+        contacts = int(taken["row"].nunique())
     else:
         spend = gain = predicted = 0.0
         contacts = 0
-    at = np.array([np.interp(spend, grid, r) for r in reps]) if n_bootstrap else np.array([])
-    lo, hi = (
-        _percentile_interval(value * at * n - spend * n, ci) if n_bootstrap else (math.nan,) * 2
-    )
+    lo, hi = _percentile_interval(reps, ci) if reps.size else (math.nan, math.nan)
     return {
         "spend": spend,
         "spend_total": spend * n,

@@ -254,3 +254,28 @@ def test_path_equals_grf_maq_reference():
     assert res.path["arm"].tolist() == [("A", "B")[k] for k in kpath]
     assert res.path["spend"].to_numpy() == pytest.approx(spend, abs=1e-12)
     assert res.path["gain"].to_numpy() == pytest.approx(gain, abs=1e-12)
+
+
+def test_recommended_profit_interval_is_that_of_the_same_allocation():
+    """A recommendation of a handful of customers: its interval resamples that allocation."""
+    rng = np.random.default_rng(12)
+    n = 3000
+    treatment = rng.choice(np.array(["c", "A"]), n)
+    y = (rng.random(n) < 0.1).astype(float)
+    reward = np.full((n, 1), 0.001)
+    reward[:5, 0] = 0.5  # only five customers are worth a contact at value 10, cost 1
+    res = multiarm_qini(
+        pd.DataFrame({"uplift_A": reward[:, 0]}),
+        y,
+        treatment,
+        control="c",
+        cost_per_contact=1.0,
+        value_per_conversion=10.0,
+        n_bootstrap=200,
+    )
+    rec = res.recommendation
+    assert rec["n_contacts"] == 5 and rec["spend_total"] == pytest.approx(5.0)
+    e_a, e_c = np.mean(treatment == "A"), np.mean(treatment == "c")
+    ipw = ((treatment == "A") * y / e_a - (treatment == "c") * y / e_c)[:5].sum()
+    assert rec["profit_total"] == pytest.approx(10 * ipw - 5.0)
+    assert rec["profit_total_ci_low"] <= rec["profit_total"] <= rec["profit_total_ci_high"]
