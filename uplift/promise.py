@@ -14,7 +14,7 @@ keeps the out-of-fold (OOF) predictions, outcomes, arms and folds of its trainin
 
 Why not sum the predictions: the customers a plan picks are those whose uplift the model
 overestimated most (the winner's curse), and the level of an uplift learner's predictions is
-often far off: summing them promised 3.4x the true value on simulated campaigns
+often far off: summing them promised 3.2x the true value on simulated campaigns
 (``BENCHMARKS.md``). Summing calibrated predictions removed most of that but still missed by
 20% (a straight calibration line does not follow the top of the ranking), so the promise is
 estimated directly from what the same targeting rule achieved on held-out training rows.
