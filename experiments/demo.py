@@ -8,8 +8,8 @@ On a fresh clone, with no arguments and no data, it shows everything pathlift do
 2. fits the attribution suite (heuristics, Markov at the order chosen on held-out journeys, the
    Shapley family, data-driven attribution and the causal model with the simulated user table,
    each with intervals), tracks it as an MLflow run and registers the Markov model;
-3. trains an uplift model, evaluates it on held-out customers, plans targeting under a budget,
-   tracks it and registers the model;
+3. trains a calibrated uplift model (:func:`uplift.workflow.train_and_evaluate`), evaluates it
+   on held-out customers, plans targeting under a budget, tracks it and registers the model;
 4. writes the budget planner's report (HTML, Markdown, CSV, JSON) with cost, CPA, ROAS, a
    period-over-period comparison, the causal model calibrated by simulated lift tests (and direct
    navigation as a negative control), what marketing caused and what to test next, and logs it
@@ -45,11 +45,10 @@ from experiments.tracking import (
     resolve_tracking,
 )
 from experiments.uplift_runs import track_uplift_run
-from uplift.data import UpliftData, split_positions
-from uplift.learners import UpliftModel
-from uplift.metrics import evaluate_uplift
+from uplift.data import UpliftData
 from uplift.simulate import simulate_campaign
 from uplift.targeting import evaluate_targeting, plan_targeting
+from uplift.workflow import train_and_evaluate
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -185,20 +184,17 @@ def run_demo(
         outcome_col="converted",
         feature_cols=campaign.feature_columns,
     )
-    train_rows, test_rows = split_positions(data.treatment, test_size=0.3, seed=seed)
-    train, test = data.subset(train_rows), data.subset(test_rows)
-    say(f"training a T-learner on {len(train):,} customers")
-    model = UpliftModel("t", n_estimators=100, seed=seed).fit(train)
-    predictions = model.predict(test.features)
-    evaluation = evaluate_uplift(
-        predictions,
-        test.outcome,
-        test.treatment,
-        test.control,
-        arms=list(model.arms_),
-        n_bootstrap=n_bootstrap,
+    say("training a calibrated T-learner on 70% of the customers")
+    trained = train_and_evaluate(
+        data,
+        learner="t",
+        params={"n_estimators": 100},
+        test_size=0.3,
         seed=seed,
+        n_bootstrap=n_bootstrap,
     )
+    model, evaluation, test = trained.model, trained.evaluation, trained.test
+    predictions = model.predict(test.features)
     budget = int(0.3 * len(test))
     plan = plan_targeting(
         predictions,

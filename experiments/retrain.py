@@ -8,10 +8,11 @@
    canonical JSON of the ``data`` section without ``path``, ``model`` and ``evaluation``); if a
    registered version already has both digests, stop: **skipped** (unless ``force``);
 3. open an MLflow run; load and validate the data; split it into training and held-out rows
-   (stratified by arm, :meth:`uplift.UpliftData.split` with ``evaluation.test_size`` and
-   ``evaluation.seed``); train the challenger on the training rows; evaluate it on the held-out
-   rows; log everything (:func:`experiments.uplift_runs.log_uplift_results`) and the pyfunc
-   model;
+   (stratified by arm, with ``evaluation.test_size`` and ``evaluation.seed``), train the
+   challenger on the training rows and evaluate it on the held-out rows
+   (:func:`uplift.workflow.train_and_evaluate`; ``model.learner: auto`` selects the learner and
+   calibrates it on cross-fitted training rows); log everything
+   (:func:`experiments.uplift_runs.log_uplift_results`) and the pyfunc model;
 4. under an exclusive lock for the registered model (:func:`experiments.registry.alias_lock`):
    re-check for a duplicate, read the *current* champion, evaluate it on the same held-out rows
    with the same bootstrap replicates, decide, register the challenger as a new version and, as
@@ -212,7 +213,8 @@ class RetrainConfig:
           propensity: ~             # known assignment probabilities {arm: p}
           min_rows_per_arm: 30
         model:
-          learner: t                # s | t | x | r | dr | uplift_rf
+          learner: t                # s | t | x | r | dr | uplift_rf | auto (selected and
+                                    # calibrated on cross-fitted training rows)
           params: {}                # uplift.UpliftModel keyword arguments
           seed: 0
         evaluation:
@@ -318,10 +320,10 @@ class RetrainConfig:
         if not isinstance(data["randomized"], bool):
             raise ConfigError(f"data.randomized: must be true or false, got {data['randomized']!r}")
         _number("data.min_rows_per_arm", data["min_rows_per_arm"], low=1, high=None, integer=True)
-        if model["learner"] not in LEARNERS:
+        if model["learner"] not in (*LEARNERS, "auto"):
             raise ConfigError(
                 f"model.learner: unknown learner {model['learner']!r}"
-                + _suggest(str(model["learner"]), list(LEARNERS))
+                + _suggest(str(model["learner"]), [*LEARNERS, "auto"])
             )
         params = model["params"]
         if not isinstance(params, Mapping):
@@ -589,9 +591,8 @@ def run_retrain(
     import mlflow
 
     from experiments.uplift_runs import log_uplift_results
-    from uplift.data import UpliftData, load_frame, split_positions
-    from uplift.learners import UpliftModel
-    from uplift.metrics import evaluate_model
+    from uplift.data import UpliftData, load_frame
+    from uplift.workflow import train_and_evaluate
 
     reg, ev = config.registry, config.evaluation
     force = config.force if force is None else force
@@ -647,24 +648,24 @@ def run_retrain(
             propensity=d["propensity"],
             min_rows_per_arm=int(d["min_rows_per_arm"]),
         )
-        train_rows, test_rows = split_positions(
-            data.treatment, test_size=float(ev["test_size"]), seed=int(ev["seed"])
+        model_cfg = config.model
+        trained = train_and_evaluate(
+            data,
+            learner=str(model_cfg["learner"]),
+            params=dict(model_cfg["params"]),
+            seed=int(model_cfg["seed"]),
+            test_size=float(ev["test_size"]),
+            split_seed=int(ev["seed"]),
+            eval_seed=int(ev["seed"]),
+            calibrate=model_cfg["learner"] == "auto",
+            ks=config.ks,
+            n_bootstrap=int(ev["n_bootstrap"]),
+            ci=float(ev["ci"]),
         )
-        train, test = data.subset(train_rows), data.subset(test_rows)
+        challenger, evaluation, test = trained.model, trained.evaluation, trained.test
         # the champion scores the held-out rows with every column of the file, so that it
         # still works when its feature set differs from the challenger's
-        test_frame = frame.iloc[test_rows].reset_index(drop=True)
-        model_cfg = config.model
-        challenger = UpliftModel(
-            model_cfg["learner"], seed=int(model_cfg["seed"]), **dict(model_cfg["params"])
-        ).fit(train)
-        eval_kwargs: dict[str, Any] = {
-            "ks": config.ks,
-            "n_bootstrap": int(ev["n_bootstrap"]),
-            "ci": float(ev["ci"]),
-            "seed": int(ev["seed"]),
-        }
-        evaluation = evaluate_model(challenger, test, **eval_kwargs)
+        test_frame = frame.iloc[trained.test_rows].reset_index(drop=True)
         log_uplift_results(
             challenger,
             evaluation,
@@ -673,6 +674,8 @@ def run_retrain(
             data_frame=frame,
             n_test=len(test),
             config=config.to_dict(),
+            selection=trained.selection,
+            raw_calibration_error=trained.raw_calibration_error,
         )
         info = log_uplift_model(challenger, test.features)
         mlflow.set_tags({TAG_DATA: data_sha, TAG_CONFIG: cfg_sha})

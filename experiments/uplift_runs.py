@@ -13,13 +13,17 @@ Metrics
     (bootstrap percentile interval, see :mod:`uplift.metrics`), and the mean over arms
     ``<metric>.mean``. Metric names are made valid keys: ``uplift@10%`` becomes
     ``uplift_at_10pct``. With a targeting plan: ``plan.n_contacts``, ``plan.cost``,
-    ``plan.expected_incremental_conversions``, ``plan.expected_profit``.
+    ``plan.expected_incremental_conversions``, ``plan.expected_profit``. With a calibrated
+    model: ``calibration.alpha.<arm>`` and ``calibration.beta.<arm>`` (params ``calibration``,
+    ``calibration.n_bins``, ``calibration.n_folds``).
 Artifacts
     ``report/evaluation.csv`` (one row per arm and metric), ``report/evaluation.json``,
     ``report/deciles.csv``, ``report/curves.csv``, ``report/uplift.md`` (the run description),
     ``report/targeting_plan.csv`` and ``report/targeting_plan.json`` (with a plan),
     ``report/targeting_evaluation.csv`` (with a held-out plan evaluation), ``config.yaml``,
-    ``figures/qini.png``, ``figures/gain.png``, ``figures/deciles.png``.
+    ``figures/qini.png``, ``figures/gain.png``, ``figures/deciles.png``,
+    ``figures/calibration.png``; with a calibrated model ``report/calibration.csv`` (the bins)
+    and ``report/calibration.json``.
 Inputs
     The training data (context ``training``) and, when given separately, the held-out data
     (context ``evaluation``), with digests from :func:`experiments.tracking.log_dataset`.
@@ -112,6 +116,7 @@ def uplift_summary(
     *,
     plan: Any | None = None,
     source: str | None = None,
+    selection: Any | None = None,
 ) -> str:
     """Markdown summary for an analyst: data, learner, per-arm Qini/AUUC/uplift@k with intervals."""
     meta = getattr(model, "metadata_", {})
@@ -130,6 +135,25 @@ def uplift_summary(
     if source:
         data += f", from `{source}`"
     lines += [data + ".", ""]
+    if selection is not None:
+        table = selection.table
+        done = table[~table["pruned"]]
+        lines.append(
+            f"**Learner selection.** `{selection.best.name}` ({selection.best.learner}-learner, "
+            f"{', '.join(f'{k}={v}' for k, v in selection.best.params.items()) or 'defaults'}) "
+            f"chosen among {len(table)} candidates by cross-fitted held-out {selection.metric} "
+            f"on the training rows ({selection.n_folds} folds, {len(table) - len(done)} pruned "
+            f"after the first fold, {selection.seconds:.1f}s); see `selection/candidates.csv`."
+        )
+        lines.append("")
+        lines.append(f"| candidate | {selection.metric} (mean of folds) | se | folds |")
+        lines.append("|---|---:|---:|---:|")
+        for row in table.itertuples(index=False):
+            mark = " (chosen)" if row.chosen else (" (pruned)" if row.pruned else "")
+            lines.append(
+                f"| {row.candidate}{mark} | {row.value:.4g} | {row.se:.2g} | {row.n_folds_scored} |"
+            )
+        lines.append("")
     lines.append(
         f"**Held-out evaluation** ({evaluation.ci:.0%} bootstrap intervals, "
         f"{evaluation.n_bootstrap} replicates, seed {evaluation.seed}). Qini: mean height of the "
@@ -143,6 +167,31 @@ def uplift_summary(
         lines.append(
             f"| {row.arm} | {row.metric} | {row.value:.4g} | [{row.ci_low:.4g}, "
             f"{row.ci_high:.4g}] | {row.random_baseline:.4g} |"
+        )
+    calibration = getattr(model, "calibration_", None)
+    lines += ["", "**Calibration.**", ""]
+    if calibration is not None:
+        lines.append(
+            "Predicted uplift is calibrated on cross-fitted out-of-fold predictions of the "
+            "training rows (per arm: observed uplift of 10 score bins regressed on their mean "
+            "predicted uplift, slope >= 1e-6): "
+            + "; ".join(
+                f"`{a}` {f.alpha:+.4g} + {f.beta:.4g} x predicted"
+                for a, f in calibration.fits.items()
+            )
+            + "."
+        )
+    else:
+        lines.append("The predictions are the learner's own (not calibrated).")
+    errors = []
+    for arm, ev in evaluation.arms.items():
+        if "calibration_error" in ev.metrics:
+            lo, hi = ev.intervals["calibration_error"]
+            errors.append(f"`{arm}` {ev.metrics['calibration_error']:.4g} [{lo:.4g}, {hi:.4g}]")
+    if errors:
+        lines.append(
+            "Held-out calibration error (mean |observed - predicted| uplift over the decile "
+            "bins, per customer; see `figures/calibration.png`): " + ", ".join(errors) + "."
         )
     verdicts = []
     for arm, ev in evaluation.arms.items():
@@ -224,6 +273,8 @@ def log_uplift_results(
     plan: Any | None = None,
     targeting: Any | None = None,
     config: Mapping[str, Any] | None = None,
+    selection: Any | None = None,
+    raw_calibration_error: Mapping[str, float] | None = None,
 ) -> DatasetInfo | None:
     """Log a fitted model's parameters and held-out evaluation into the *active* run.
 
@@ -249,6 +300,14 @@ def log_uplift_results(
         A held-out :class:`uplift.targeting.TargetingEvaluation` (anything with ``to_frame()``).
     config
         The run configuration (logged as ``config.yaml``).
+    selection
+        A :class:`uplift.selection.LearnerSelection` (``--learner auto``): params
+        ``selection.metric``, ``selection.n_folds``, ``selection.n_candidates``,
+        ``selection.chosen``; metrics ``selection.value.<candidate>`` and
+        ``selection.seconds``; artifacts ``selection/candidates.csv`` and ``.json``.
+    raw_calibration_error
+        ``{arm: error}`` of the uncalibrated predictions on the held-out rows, logged as
+        ``calibration_error_raw.<arm>``.
 
     Returns
     -------
@@ -261,7 +320,7 @@ def log_uplift_results(
     import matplotlib.pyplot as plt
     import mlflow
 
-    from uplift.plots import plot_gain, plot_qini
+    from uplift.plots import plot_calibration, plot_gain, plot_qini
 
     if not hasattr(model, "arms_"):
         raise ExperimentError("the uplift model is not fitted: call fit(data) before logging it")
@@ -283,9 +342,24 @@ def log_uplift_results(
         "eval.n_bootstrap": evaluation.n_bootstrap,
         "eval.ci": evaluation.ci,
         "eval.seed": evaluation.seed,
+        "calibration": "none",
     }
+    calibration = getattr(model, "calibration_", None)
+    if calibration is not None:
+        params["calibration"] = "linear, out-of-fold score bins"
+        params["calibration.n_bins"] = calibration.n_bins
+        params["calibration.n_folds"] = len(model.fold_models_)
     if dataset is not None:
         params["data_sha256"] = dataset.sha256
+    if selection is not None:
+        params.update(
+            {
+                "selection.metric": selection.metric,
+                "selection.n_folds": selection.n_folds,
+                "selection.n_candidates": len(selection.table),
+                "selection.chosen": selection.best.name,
+            }
+        )
     mlflow.log_params(params)
     metrics = evaluation_metrics(evaluation)
     if plan is not None:
@@ -294,6 +368,16 @@ def log_uplift_results(
                 metrics[f"plan.{attr.replace('total_', '')}"] = float(getattr(plan, attr))
         if hasattr(plan, "expected_profit"):
             metrics["plan.expected_profit"] = float(plan.expected_profit)
+    if selection is not None:
+        metrics["selection.seconds"] = float(selection.seconds)
+        for row in selection.table.itertuples(index=False):
+            metrics[metric_key("selection.value", row.candidate)] = float(row.value)
+    for arm, err in (raw_calibration_error or {}).items():
+        metrics[metric_key("calibration_error_raw", arm)] = float(err)
+    if calibration is not None:
+        for arm, fit in calibration.fits.items():
+            metrics[metric_key("calibration.alpha", arm)] = float(fit.alpha)
+            metrics[metric_key("calibration.beta", arm)] = float(fit.beta)
     mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
 
     summary = uplift_summary(
@@ -301,6 +385,7 @@ def log_uplift_results(
         evaluation,
         plan=plan,
         source=str(data) if data is not None and not isinstance(data, pd.DataFrame) else None,
+        selection=selection,
     )
     files: dict[str, str] = {
         "report/evaluation.csv": evaluation.to_frame().to_csv(index=False),
@@ -309,6 +394,12 @@ def log_uplift_results(
         "report/curves.csv": evaluation.curves_frame().to_csv(index=False),
         "report/uplift.md": summary,
     }
+    if selection is not None:
+        files["selection/candidates.csv"] = selection.table.to_csv(index=False)
+        files["selection/candidates.json"] = json.dumps(selection.to_dict(), indent=2, default=str)
+    if calibration is not None:
+        files["report/calibration.csv"] = calibration.bins_frame().to_csv(index=False)
+        files["report/calibration.json"] = json.dumps(calibration.to_dict(), indent=2)
     if plan is not None:
         files["report/targeting_plan.csv"] = plan.to_frame().to_csv(index=False)
         if hasattr(plan, "to_dict"):
@@ -320,7 +411,12 @@ def log_uplift_results(
     log_artifact_files(files)
     # the default style: other libraries (shap via causalml) change the global one on import
     with plt.style.context("default"):
-        for name, draw in (("qini", plot_qini), ("gain", plot_gain), ("deciles", plot_deciles)):
+        for name, draw in (
+            ("qini", plot_qini),
+            ("gain", plot_gain),
+            ("deciles", plot_deciles),
+            ("calibration", plot_calibration),
+        ):
             ax = draw(evaluation)
             mlflow.log_figure(ax.figure, f"figures/{name}.png")
             plt.close(ax.get_figure(root=True))
@@ -360,12 +456,15 @@ def track_uplift_run(
     input_example: pd.DataFrame | None = None,
     force: bool = False,
     tags: Mapping[str, str] | None = None,
+    selection: Any | None = None,
+    raw_calibration_error: Mapping[str, float] | None = None,
 ) -> TrackedRun:
     """Record an uplift run and optionally register the model.
 
     Parameters
     ----------
-    model, evaluation, data, eval_data, n_test, plan, targeting, config
+    model, evaluation, data, eval_data, n_test, plan, targeting, config, selection
+    raw_calibration_error
         See :func:`log_uplift_results`.
     settings
         The store (default :func:`experiments.tracking.resolve_tracking`).
@@ -396,7 +495,11 @@ def track_uplift_run(
             )
         input_example = data
     settings = settings or resolve_tracking()
-    name = run_name or f"uplift: {model.learner}-learner"
+    name = run_name or (
+        f"uplift: auto -> {selection.best.name}"
+        if selection is not None
+        else f"uplift: {model.learner}-learner"
+    )
     versions: dict[str, str] = {}
     with tracked_run(name, settings=settings, tags=tags) as run:
         dataset = log_uplift_results(
@@ -408,6 +511,8 @@ def track_uplift_run(
             plan=plan,
             targeting=targeting,
             config=config,
+            selection=selection,
+            raw_calibration_error=raw_calibration_error,
         )
         if register and input_example is not None:
             example = input_example

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         uplift_at_k,
         uplift_by_decile,
     )
-    from uplift.plots import plot_gain, plot_qini
+    from uplift.plots import plot_calibration, plot_gain, plot_qini
     from uplift.targeting import (
         TargetingEvaluation,
         TargetingPlan,
@@ -76,6 +76,7 @@ __all__ = [
     "load_frame",
     "load_uplift_data",
     "plan_targeting",
+    "plot_calibration",
     "plot_gain",
     "plot_qini",
     "prediction_columns",
@@ -114,6 +115,7 @@ _SOURCES: dict[str, str] = {
     "load_frame": "uplift.data",
     "load_uplift_data": "uplift.data",
     "plan_targeting": "uplift.targeting",
+    "plot_calibration": "uplift.plots",
     "plot_gain": "uplift.plots",
     "plot_qini": "uplift.plots",
     "prediction_columns": "uplift.learners",

@@ -38,11 +38,21 @@ objective other than ``binary`` or ``regression``) makes the learner fall back t
 Saved layout (:meth:`UpliftModel.save`), a directory holding
 
 * ``model.joblib`` -- joblib pickle of ``{"learner": <causalml learner>, "propensity_model":
-  <PropensityModel or None>}``;
+  <PropensityModel or None>, "fold_models": [<UpliftModel>, ...], "out_of_fold": {...}}`` (the
+  cross-fitting fold models of a calibrated model and the out-of-fold predictions, outcomes,
+  arms and folds of its training rows; empty / ``None`` otherwise);
 * ``metadata.json`` -- format name and version, learner name and causalml class, parameters,
   seed, control, arms, outcome type, treatment/outcome column names, feature schema (names,
   kinds, dtypes, training categories), propensity mode and values, prediction columns, training
-  row counts, optional ``extra`` (e.g. training data hash and split) and package versions.
+  row counts, optional ``extra`` (e.g. training data hash and split) and package versions; for a
+  calibrated model also ``calibration`` (:meth:`uplift.calibration.UpliftCalibration.to_dict`)
+  and ``cross_fit`` (learner, folds, parameters).
+
+Calibration: :meth:`UpliftModel.calibrate` (given the out-of-fold predictions of
+:func:`uplift.crossfit.cross_fit` on the training data) makes :meth:`UpliftModel.predict` return
+calibrated uplift ``alpha_a + beta_a * u_a`` (see :mod:`uplift.calibration`); ``best_arm`` and
+``best_uplift`` then follow the calibrated values. ``predict_uplift(frame, calibrated=False)``
+returns the learner's own predictions.
 """
 
 from __future__ import annotations
@@ -71,6 +81,7 @@ from attribution._io import atomic_write, atomic_write_text
 from attribution._io import to_jsonable as _jsonable
 from attribution._progress import ProgressCallback
 from attribution.errors import NotFittedError
+from uplift.calibration import DEFAULT_CALIBRATION_BINS, UpliftCalibration, fit_calibration
 from uplift.catalog import LEARNERS
 from uplift.data import FeatureSchema, UpliftData
 from uplift.errors import (
@@ -83,6 +94,7 @@ from uplift.propensity import PropensityModel
 
 if TYPE_CHECKING:
     from uplift._forest import CompiledForest
+    from uplift.crossfit import CrossFit
 
 __all__ = [
     "LEARNERS",
@@ -175,7 +187,20 @@ class UpliftModel:
         :class:`~uplift.propensity.PropensityModel` for observational data, else ``None``.
     metadata_
         Everything written to ``metadata.json``.
+    calibration_
+        :class:`~uplift.calibration.UpliftCalibration` set by :meth:`calibrate` (then
+        :meth:`predict` returns calibrated uplift), else ``None``.
+    fold_models_
+        The cross-fitting fold models given to :meth:`calibrate`, else empty.
+    out_of_fold_
+        ``{"uplift", "outcome", "treatment", "fold"}`` arrays of the training rows (their
+        out-of-fold predicted uplift): what a plan's promise is estimated from
+        (:mod:`uplift.promise`); ``None`` without calibration.
     """
+
+    calibration_: UpliftCalibration | None = None
+    fold_models_: tuple[UpliftModel, ...] = ()
+    out_of_fold_: Mapping[str, np.ndarray] | None = None
 
     def __init__(
         self,
@@ -412,8 +437,59 @@ class UpliftModel:
         self.outcome_col_ = data.outcome_col
         self.propensity_ = constants
         self.propensity_model_ = propensity_model
+        self.calibration_ = None
+        self.fold_models_ = ()
+        self.out_of_fold_ = None
         self.metadata_ = self._metadata(data)
         stage("done")
+        return self
+
+    def calibrate(
+        self, crossfit: CrossFit, data: UpliftData, *, n_bins: int = DEFAULT_CALIBRATION_BINS
+    ) -> UpliftModel:
+        """Calibrate the predictions on the out-of-fold predictions of ``crossfit``.
+
+        ``crossfit`` must come from :func:`uplift.crossfit.cross_fit` on ``data``, the data this
+        model was fitted on (same rows, same arms). Fits :attr:`calibration_` (see
+        :mod:`uplift.calibration`), keeps the fold models in :attr:`fold_models_` and returns
+        ``self``; from then on :meth:`predict` returns calibrated uplift.
+
+        Raises
+        ------
+        InvalidUpliftDataError
+            When ``crossfit`` and ``data`` do not match this model.
+        """
+        self._check_fitted()
+        if tuple(crossfit.arms) != self.arms_ or crossfit.oof.shape[0] != len(data):
+            raise InvalidUpliftDataError(
+                f"the cross-fit ({crossfit.oof.shape[0]} rows, arms {list(crossfit.arms)!r}) "
+                f"does not match the data ({len(data)} rows) or the model's arms "
+                f"{list(self.arms_)!r}: cross-fit the data the model was fitted on"
+            )
+        self.calibration_ = fit_calibration(
+            crossfit.oof,
+            data.outcome,
+            data.treatment,
+            control=self.control_,
+            arms=self.arms_,
+            n_bins=n_bins,
+        )
+        self.fold_models_ = tuple(crossfit.models)
+        self.out_of_fold_ = {
+            "uplift": np.asarray(crossfit.oof, dtype=np.float64),
+            "outcome": np.asarray(data.outcome, dtype=np.float64),
+            "treatment": np.asarray(data.treatment).astype(str),
+            "fold": np.asarray(crossfit.folds, dtype=np.int64),
+        }
+        self.metadata_ = {
+            **self.metadata_,
+            "calibration": self.calibration_.to_dict(),
+            "cross_fit": {
+                "learner": crossfit.learner,
+                "n_folds": crossfit.n_folds,
+                "params": _jsonable(dict(crossfit.params)),
+            },
+        }
         return self
 
     def _metadata(self, data: UpliftData) -> dict[str, Any]:
@@ -468,8 +544,11 @@ class UpliftModel:
         self._check_fitted()
         return prediction_columns(self.arms_)
 
-    def predict_uplift(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_uplift(self, frame: pd.DataFrame, *, calibrated: bool = True) -> np.ndarray:
         """Predict uplift as a ``(n_rows, n_arms)`` ``float64`` array (columns in ``arms_`` order).
+
+        With a calibration (:meth:`calibrate`) and ``calibrated=True`` the calibrated uplift
+        ``alpha_a + beta_a * u_a`` is returned; ``calibrated=False`` gives the learner's own.
 
         Raises
         ------
@@ -482,7 +561,12 @@ class UpliftModel:
                 f"predict expects a pandas DataFrame with the feature columns, got "
                 f"{type(frame).__name__}"
             )
-        X = self.schema_.transform(frame)
+        raw = self._predict_raw(self.schema_.transform(frame))
+        if calibrated and self.calibration_ is not None and raw.shape[0]:
+            return self.calibration_.apply(raw)
+        return raw
+
+    def _predict_raw(self, X: np.ndarray) -> np.ndarray:
         n = X.shape[0]
         if n == 0:
             return np.empty((0, len(self.arms_)))
@@ -607,7 +691,12 @@ class UpliftModel:
         meta = dict(self.metadata_)
         if extra is not None:
             meta["extra"] = _jsonable(dict(extra))
-        payload = {"learner": self.learner_, "propensity_model": self.propensity_model_}
+        payload = {
+            "learner": self.learner_,
+            "propensity_model": self.propensity_model_,
+            "fold_models": list(self.fold_models_),
+            "out_of_fold": self.out_of_fold_,
+        }
         with atomic_write(target / MODEL_FILE, "wb") as fh:
             joblib.dump(payload, fh)
         atomic_write_text(target / METADATA_FILE, json.dumps(meta, indent=2, sort_keys=True))
@@ -666,6 +755,10 @@ class UpliftModel:
         model.outcome_col_ = meta["outcome_col"]
         pairwise = meta["propensity"]["pairwise"]
         model.propensity_ = {str(k): float(v) for k, v in pairwise.items()} if pairwise else None
+        model.fold_models_ = tuple(payload.get("fold_models", ()))
+        model.out_of_fold_ = payload.get("out_of_fold")
+        calibration = meta.get("calibration")
+        model.calibration_ = UpliftCalibration.from_dict(calibration) if calibration else None
         model.metadata_ = meta
         return model
 

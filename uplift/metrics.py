@@ -29,6 +29,12 @@ Reported numbers (all divided by ``N``, so they are per customer of the evaluati
 * Deciles (``n_bins`` bins): ranked position ``r = 0..N-1`` goes to bin ``floor(r * n_bins / N)``
   (bin 1 = highest predicted uplift); per bin the observed uplift (difference in means) and the
   mean predicted uplift.
+* ``calibration_error`` = ``sum_b n_b |o_b - p_b| / sum_b n_b`` over the decile bins ``b``
+  holding treated and control rows, with ``n_b`` rows, observed uplift ``o_b`` and mean predicted
+  uplift ``p_b``: how far, on average per customer, the predicted uplift is from the uplift
+  observed among customers with similar predictions (outcome units; 0 is perfect). Sampling noise
+  in ``o_b`` keeps it above 0 even for a perfectly calibrated model; compare models on the same
+  rows. No random-targeting baseline (NaN).
 
 Relation to causalml (asserted in the tests on the same predictions, without ties):
 ``qini * N == causalml.metrics.qini_score(df, normalize=False)``,
@@ -155,6 +161,12 @@ def _stats(
         obs = np.where((b_nt > 0) & (b_nc > 0), b_yt / b_nt - b_yc / b_nc, np.nan)
         pred = np.where(size > 0, (cs[hi] - cs[lo]) / size, np.nan)
     bins = np.column_stack([size, b_nt, b_nc, pred, obs])
+    usable = np.isfinite(obs) & (size > 0)
+    out["calibration_error"] = (
+        float(size[usable] @ np.abs(obs[usable] - pred[usable]) / size[usable].sum())
+        if usable.any()
+        else math.nan
+    )
     return out, bins
 
 
@@ -467,6 +479,8 @@ def _evaluate_arm(
         elif m == "auuc":
             baselines[m] = point["ate"] / 2
             baseline_intervals[m] = _percentile_interval(ate_reps / 2, ci)
+        elif m == "calibration_error":  # no random-targeting counterpart
+            baselines[m], baseline_intervals[m] = math.nan, (math.nan, math.nan)
         else:
             baselines[m] = point["ate"]
             baseline_intervals[m] = intervals["ate"]

@@ -1,4 +1,4 @@
-"""Qini and cumulative gain curves of an :class:`~uplift.metrics.UpliftEvaluation`.
+"""Qini, cumulative gain and calibration plots of an :class:`~uplift.metrics.UpliftEvaluation`.
 
 Curves are drawn per customer (``Q(k)/N`` and ``G(k)/N`` against the share targeted ``k/N``; see
 :mod:`uplift.metrics`), each arm with its random-targeting line dashed. Functions return the
@@ -18,7 +18,7 @@ from uplift.metrics import UpliftEvaluation
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_gain", "plot_qini"]
+__all__ = ["plot_calibration", "plot_gain", "plot_qini"]
 
 _MAX_POINTS = 2000
 
@@ -74,3 +74,58 @@ def plot_gain(
 ) -> Axes:
     """Plot the cumulative gain curve of each arm (default all) with its random line."""
     return _plot(evaluation, "gain", arms, ax)
+
+
+def plot_calibration(
+    evaluation: UpliftEvaluation, *, arms: list[str] | None = None, ax: Axes | None = None
+) -> Axes:
+    """Plot observed against mean predicted uplift per decile bin, for each arm (default all).
+
+    One point per bin of the decile table (:meth:`UpliftEvaluation.deciles_frame`) with its
+    bootstrap interval as a vertical bar; the dashed diagonal is perfect calibration. The legend
+    gives each arm's ``calibration_error`` with its interval. Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    chosen = arms if arms is not None else list(evaluation.arms)
+    lows, highs = [], []
+    for arm in chosen:
+        if arm not in evaluation.arms:
+            raise InvalidUpliftOptionError(
+                f"no arm {arm!r} in the evaluation; arms are {list(evaluation.arms)!r}"
+            )
+        ev = evaluation.arms[arm]
+        dec = ev.deciles
+        x = dec["mean_predicted_uplift"].to_numpy(dtype=float)
+        y = dec["observed_uplift"].to_numpy(dtype=float)
+        lo = dec["ci_low"].to_numpy(dtype=float)
+        hi = dec["ci_high"].to_numpy(dtype=float)
+        err = None
+        if np.isfinite(lo).any():
+            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        value = ev.metrics.get("calibration_error", np.nan)
+        c_lo, c_hi = ev.intervals.get("calibration_error", (np.nan, np.nan))
+        ax.errorbar(
+            x,
+            y,
+            yerr=err,
+            marker="o",
+            linestyle="-",
+            capsize=2,
+            label=f"{arm} (calibration error {value:.3g} [{c_lo:.3g}, {c_hi:.3g}])",
+        )
+        finite = np.concatenate([x[np.isfinite(x)], y[np.isfinite(y)]])
+        if finite.size:
+            lows.append(finite.min())
+            highs.append(finite.max())
+    if lows:
+        lo_all, hi_all = min(lows), max(highs)
+        ax.plot([lo_all, hi_all], [lo_all, hi_all], linestyle="--", color="grey", linewidth=1)
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_xlabel("mean predicted uplift of the bin")
+    ax.set_ylabel("observed uplift of the bin (treated - control mean)")
+    ax.set_title("Calibration by decile of predicted uplift (dashed: perfect)")
+    ax.legend(fontsize="small")
+    return ax

@@ -38,7 +38,8 @@ where ``S_a`` is the set of rows the plan gives arm ``a``; the profit is that ti
 
 with ``ate_a = mean(y | T=a) - mean(y | T=control)`` over all rows. Intervals are percentile
 bootstrap intervals (rows resampled within each observed arm, ``default_rng(seed)``), the plan
-held fixed.
+held fixed. A plan's own promise with an interval that includes model uncertainty is
+:func:`uplift.promise.promise_plan`; pass it as ``promise`` to see both side by side.
 """
 
 from __future__ import annotations
@@ -358,11 +359,16 @@ def evaluate_targeting(
     n_bootstrap: int = 200,
     ci: float = 0.95,
     seed: int = 0,
+    promise: Any | None = None,
 ) -> TargetingEvaluation:
     """Estimate the plan's incremental conversions and profit on held-out RCT rows.
 
     ``outcome`` and ``treatment`` are the observed outcome and arm of the rows the plan was made
-    for (same order). See the module docstring for the estimators and baselines.
+    for (same order). See the module docstring for the estimators and baselines. With a
+    ``promise`` (:func:`uplift.promise.promise_plan` of this plan) the ``model`` row also gets
+    ``promised_incremental_conversions``, ``promised_ci_low``, ``promised_ci_high``,
+    ``promised_profit``, ``promised_profit_ci_low`` and ``promised_profit_ci_high``, so that the
+    promise and the held-out estimate sit side by side (NaN on the other rows).
     """
     if not 0.0 < ci < 1.0:
         raise InvalidUpliftOptionError(f"ci must be in (0, 1), got {ci}")
@@ -457,6 +463,19 @@ def evaluate_targeting(
                 "predicted_incremental_conversions": predicted,
             }
         )
+    table = pd.DataFrame(rows)
+    if promise is not None:
+        total = promise.to_frame().iloc[-1]
+        pairs = {
+            "promised_incremental_conversions": "promised_incremental_conversions",
+            "promised_ci_low": "ci_low",
+            "promised_ci_high": "ci_high",
+            "promised_profit": "promised_profit",
+            "promised_profit_ci_low": "profit_ci_low",
+            "promised_profit_ci_high": "profit_ci_high",
+        }
+        for column, source in pairs.items():
+            table[column] = np.where(table["strategy"] == "model", float(total[source]), np.nan)
     return TargetingEvaluation(
-        table=pd.DataFrame(rows), plan=plan, ci=ci, n_bootstrap=n_bootstrap, seed=int(seed)
+        table=table, plan=plan, ci=ci, n_bootstrap=n_bootstrap, seed=int(seed)
     )

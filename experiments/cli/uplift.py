@@ -9,6 +9,8 @@
   --cost-per-contact 0.1`` builds a targeting plan and, when DATA has the treatment and outcome
   columns, estimates its incremental conversions and profit with intervals against treating
   everyone and random targeting.
+* ``pathlift uplift curve DATA --model-dir DIR --cost-per-contact ARM=COST ...`` draws the
+  cost-aware multi-arm Qini curve along the budget path (:mod:`uplift.multiarm`).
 
 Output: ``--format table|csv|json`` to standard output or ``--output FILE`` (written atomically).
 Progress goes to standard error.
@@ -153,10 +155,50 @@ def command() -> None:
 )
 @click.option(
     "--learner",
-    type=click.Choice(list(LEARNERS)),
+    type=click.Choice([*LEARNERS, "auto"]),
     default="t",
     show_default=True,
-    help="causalml learner (uplift_rf is 25-35x slower).",
+    help="causalml learner (uplift_rf is 25-35x slower), or auto: chosen with its LightGBM "
+    "settings by cross-fitted held-out Qini (profit with --value-per-conversion) on the "
+    "training rows.",
+)
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=True,
+    show_default=True,
+    help="Calibrate the predicted uplift on cross-fitted out-of-fold predictions.",
+)
+@click.option(
+    "--n-folds",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Cross-fitting folds for --learner auto and calibration.",
+)
+@click.option(
+    "--auto-learners",
+    default=None,
+    metavar="s,t,x,dr,r,uplift_rf",
+    help="--learner auto: the learners to choose from (default all; each with two LightGBM "
+    "settings).",
+)
+@click.option(
+    "--prune/--no-prune",
+    default=True,
+    show_default=True,
+    help="--learner auto: keep only the better half of the candidates after the first fold.",
+)
+@click.option(
+    "--value-per-conversion",
+    type=float,
+    default=None,
+    help="--learner auto: select by held-out profit with this value per unit of outcome.",
+)
+@click.option(
+    "--cost-per-contact",
+    multiple=True,
+    metavar="COST|ARM=COST",
+    help="--learner auto with --value-per-conversion: contact cost, one number or ARM=COST.",
 )
 @click.option(
     "--not-randomized",
@@ -203,6 +245,12 @@ def train(
     feature_cols: str | None,
     outcome_type: str,
     learner: str,
+    calibrate: bool,
+    n_folds: int,
+    auto_learners: str | None,
+    prune: bool,
+    value_per_conversion: float | None,
+    cost_per_contact: tuple[str, ...],
     not_randomized: bool,
     assignment_prob: tuple[str, ...],
     min_rows_per_arm: int,
@@ -235,9 +283,7 @@ def train(
 
         # a bad tracking store fails now, not after the model is fitted
         settings = resolve_tracking(tracking_uri, experiment)
-    from uplift.data import UpliftData, file_sha256, load_frame, split_positions
-    from uplift.learners import UpliftModel
-    from uplift.metrics import evaluate_uplift
+    from uplift.data import UpliftData, file_sha256, load_frame
 
     _progress(f"reading {data}")
     frame = load_frame(data)
@@ -253,17 +299,50 @@ def train(
         min_rows_per_arm=min_rows_per_arm,
     )
     _progress(repr(full))
-    train_rows, test_rows = split_positions(full.treatment, test_size=test_size, seed=seed)
-    train_data, test_data = full.subset(train_rows), full.subset(test_rows)
-    _progress(f"training on {len(train_data)} rows, holding out {len(test_data)}")
-    model = UpliftModel(
-        learner,
-        n_estimators=n_estimators,
-        learning_rate=learning_rate,
-        num_leaves=num_leaves,
-        n_jobs=n_jobs,
+    from uplift.selection import default_candidates
+    from uplift.workflow import train_and_evaluate
+
+    candidates = None
+    if auto_learners:
+        if learner != "auto":
+            raise InvalidUpliftOptionError("--auto-learners goes with --learner auto")
+        candidates = default_candidates(
+            full.outcome_type, learners=[a.strip() for a in auto_learners.split(",") if a.strip()]
+        )
+    if cost_per_contact and value_per_conversion is None:
+        raise InvalidUpliftOptionError(
+            "--cost-per-contact on train needs --value-per-conversion (selection by profit)"
+        )
+    result = train_and_evaluate(
+        full,
+        learner=learner,
+        params={
+            "n_estimators": n_estimators,
+            "learning_rate": learning_rate,
+            "num_leaves": num_leaves,
+        },
+        test_size=test_size,
         seed=seed,
-    ).fit(train_data, progress=_progress)
+        calibrate=calibrate,
+        n_folds=n_folds,
+        candidates=candidates,
+        prune=prune,
+        value_per_conversion=value_per_conversion,
+        cost_per_contact=_parse_costs(cost_per_contact),
+        n_bootstrap=n_bootstrap,
+        ci=ci,
+        n_jobs=n_jobs,
+        progress=_progress,
+    )
+    model, evaluation, test_data = result.model, result.evaluation, result.test
+    if result.selection is not None:
+        _progress("candidates (cross-fitted on the training rows):")
+        _progress(
+            _render(
+                result.selection.table[["candidate", "value", "se", "pruned", "chosen", "seconds"]],
+                "table",
+            ).rstrip()
+        )
     if model_dir:
         extra = {
             "training_data": {
@@ -276,18 +355,15 @@ def train(
         }
         model.save(model_dir, extra=extra)
         _progress(f"saved model to {model_dir}")
-    _progress(f"evaluating on {len(test_data)} held-out rows ({n_bootstrap} bootstrap replicates)")
-    evaluation = evaluate_uplift(
-        model.predict(test_data.features),
-        test_data.outcome,
-        test_data.treatment,
-        test_data.control,
-        arms=list(model.arms_),
-        n_bootstrap=n_bootstrap,
-        ci=ci,
-        seed=seed,
-    )
-    payload = {"learner": learner, "model_dir": model_dir, **evaluation.to_dict()}
+    payload = {
+        "learner": model.learner,
+        "model_dir": model_dir,
+        "seconds": dict(result.seconds),
+        "selection": result.selection.to_dict() if result.selection is not None else None,
+        "calibration": (model.calibration_.to_dict() if model.calibration_ is not None else None),
+        "raw_calibration_error": dict(result.raw_calibration_error),
+        **evaluation.to_dict(),
+    }
     _emit(_render(evaluation.to_frame(), fmt, payload), output)
     if settings is not None:
         from experiments.uplift_runs import track_uplift_run
@@ -303,7 +379,13 @@ def train(
                 "test_size": test_size,
                 "seed": seed,
                 "n_bootstrap": n_bootstrap,
+                "learner": learner,
+                "calibrate": calibrate,
+                "n_folds": n_folds,
+                "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
             },
+            selection=result.selection,
+            raw_calibration_error=result.raw_calibration_error,
             settings=settings,
             register=register,
             model_name=model_name,
@@ -327,6 +409,13 @@ def train(
     "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
 )
 @click.option("--deciles", is_flag=True, help="Output the uplift-by-decile table instead.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Save a PNG with the Qini curves and the calibration plot (observed vs predicted "
+    "uplift per decile).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @_eval_options
 @_output_options
@@ -338,6 +427,7 @@ def evaluate(
     control: str | None,
     all_rows: bool,
     deciles: bool,
+    plot: str | None,
     seed: int,
     n_bootstrap: int,
     ci: float,
@@ -365,6 +455,22 @@ def evaluate(
         ci=ci,
         seed=seed,
     )
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from uplift.plots import plot_calibration, plot_qini
+
+        with plt.style.context("default"):
+            fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+            plot_qini(evaluation, ax=axes[0])
+            plot_calibration(evaluation, ax=axes[1])
+            fig.tight_layout()
+            fig.savefig(plot, dpi=100)
+            plt.close(fig)
+        _progress(f"wrote {plot}")
     table = evaluation.deciles_frame() if deciles else evaluation.to_frame()
     _emit(_render(table, fmt, evaluation.to_dict()), output)
 
@@ -449,6 +555,24 @@ def target(
         budget_type=budget_type,  # type: ignore[arg-type]
     )
     _progress(repr(plan))
+    promise = None
+    if model.calibration_ is not None and model.out_of_fold_ is not None:
+        from uplift.promise import promise_plan
+
+        promise = promise_plan(
+            model,
+            plan,
+            frame,
+            n_draws=max(n_bootstrap, 200),
+            ci=ci,
+            seed=seed,
+        )
+        _progress(f"promise: {promise!r}")
+    else:
+        _progress(
+            "the model is not calibrated: the plan's totals are sums of raw predictions, "
+            "typically over-optimistic (retrain without --no-calibrate for an honest promise)"
+        )
     if plan_output:
         targets = plan.targets().reset_index(names="row")
         _atomic_write_text(plan_output, str(targets.to_csv(index=False)))
@@ -459,7 +583,13 @@ def target(
         held_out = _data_for_model(model, frame, t_col, y_col, None)
         _progress(f"estimating the plan's value on {len(held_out)} rows")
         result = evaluate_targeting(
-            plan, held_out.outcome, held_out.treatment, n_bootstrap=n_bootstrap, ci=ci, seed=seed
+            plan,
+            held_out.outcome,
+            held_out.treatment,
+            n_bootstrap=n_bootstrap,
+            ci=ci,
+            seed=seed,
+            promise=promise,
         )
         _emit(_render(result.to_frame(), fmt, result.to_dict()), output)
     else:
@@ -468,8 +598,140 @@ def target(
                 f"DATA has only one of the treatment ({t_col!r}) and outcome ({y_col!r}) "
                 "columns; give both to estimate the plan's value, or neither to get the plan only"
             )
-        _progress("no treatment/outcome columns: reporting the predicted plan only")
-        _emit(_render(plan.to_frame(), fmt, plan.to_dict()), output)
+        _progress("no treatment/outcome columns: reporting the plan and its promise only")
+        if promise is not None:
+            _emit(_render(promise.to_frame(), fmt, {**plan.to_dict(), **promise.to_dict()}), output)
+        else:
+            _emit(_render(plan.to_frame(), fmt, plan.to_dict()), output)
+
+
+@command.command("curve")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Directory of a saved model.",
+)
+@click.option(
+    "--cost-per-contact",
+    multiple=True,
+    required=True,
+    metavar="COST|ARM=COST",
+    help="Cost of a contact: one number for all arms, or ARM=COST per arm (repeat).",
+)
+@click.option(
+    "--cost-col",
+    multiple=True,
+    metavar="COL|ARM=COL",
+    help="Per-customer cost column added to every arm's cost, or ARM=COL for one arm (repeat).",
+)
+@click.option(
+    "--value-per-conversion",
+    type=float,
+    default=None,
+    help="Value of one unit of outcome: adds the profit curve and the recommended budget.",
+)
+@click.option("--max-spend", type=float, default=None, help="Stop at this spend per customer.")
+@click.option("--grid-size", type=int, default=50, show_default=True, help="Rows of the curve.")
+@click.option("--treatment-col", default=None, help="Default: the model's training column.")
+@click.option("--outcome-col", default=None, help="Default: the model's training column.")
+@click.option(
+    "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
+)
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save a PNG plot.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@_eval_options
+@_output_options
+def curve(
+    data: str,
+    model_dir: str,
+    cost_per_contact: tuple[str, ...],
+    cost_col: tuple[str, ...],
+    value_per_conversion: float | None,
+    max_spend: float | None,
+    grid_size: int,
+    treatment_col: str | None,
+    outcome_col: str | None,
+    all_rows: bool,
+    plot: str | None,
+    seed: int,
+    n_bootstrap: int,
+    ci: float,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Cost-aware multi-arm Qini curve on held-out DATA: best arm per customer or none per budget.
+
+    Follows the budget path of grf's maq (per-customer convex hulls of cost and predicted
+    uplift); gain estimated with inverse-propensity scores, bootstrap intervals, and with
+    --value-per-conversion the budget where the marginal predicted profit reaches zero.
+    """
+    from uplift.data import load_frame
+    from uplift.learners import UpliftModel
+    from uplift.multiarm import multiarm_qini, plot_multiarm_qini
+
+    model = UpliftModel.load(model_dir)
+    _progress(f"reading {data}")
+    frame = load_frame(data)
+    rows = _holdout_rows(model, data, frame, all_rows)
+    frame = frame.iloc[rows]
+    held_out = _data_for_model(model, frame, treatment_col, outcome_col, None)
+    customer_cost: Any = None
+    if cost_col:
+        names: dict[str | None, str] = {}
+        if len(cost_col) == 1 and "=" not in cost_col[0]:
+            names[None] = cost_col[0]
+        else:
+            for item in cost_col:
+                arm, sep, col = item.rpartition("=")
+                if not sep:
+                    raise InvalidUpliftOptionError(
+                        f"--cost-col {item!r}: give one column, or ARM=COL for each arm"
+                    )
+                names[arm.strip()] = col.strip()
+        missing = [c for c in names.values() if c not in frame.columns]
+        if missing:
+            raise InvalidUpliftDataError(
+                f"cost column(s) {missing!r} not found in {data}; it has columns "
+                f"{list(map(str, frame.columns))!r}"
+            )
+        if None in names:
+            customer_cost = frame[names[None]].to_numpy(dtype=float)
+        else:
+            customer_cost = {str(a): frame[c].to_numpy(dtype=float) for a, c in names.items()}
+    _progress(f"building the budget path on {len(held_out)} rows ({n_bootstrap} replicates)")
+    result = multiarm_qini(
+        model.predict(held_out.features),
+        held_out.outcome,
+        held_out.treatment,
+        control=held_out.control,
+        cost_per_contact=_parse_costs(cost_per_contact),
+        customer_cost=customer_cost,
+        value_per_conversion=value_per_conversion,
+        max_spend=max_spend,
+        grid_size=grid_size,
+        n_bootstrap=n_bootstrap,
+        ci=ci,
+        seed=seed,
+    )
+    _progress(repr(result))
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2 if value_per_conversion else 1, figsize=(12, 4))
+        axes = np.atleast_1d(axes)
+        plot_multiarm_qini(result, ax=axes[0])
+        if value_per_conversion:
+            plot_multiarm_qini(result, profit=True, ax=axes[1])
+        fig.tight_layout()
+        fig.savefig(plot, dpi=100)
+        plt.close(fig)
+        _progress(f"wrote {plot}")
+    _emit(_render(result.to_frame(), fmt, result.to_dict()), output)
 
 
 @command.command("score")

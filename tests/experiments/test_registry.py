@@ -173,7 +173,12 @@ def test_uplift_run_logs_evaluation_and_registers(settings: TrackingSettings, fi
         "report/uplift.md",
     } <= report
     figures = {a.path for a in client.list_artifacts(tracked.run_id, "figures")}
-    assert figures == {"figures/qini.png", "figures/gain.png", "figures/deciles.png"}
+    assert figures == {
+        "figures/qini.png",
+        "figures/gain.png",
+        "figures/deciles.png",
+        "figures/calibration.png",
+    }
     assert run.data.tags["mlflow.note.content"].startswith("# Uplift: t-learner, 2 arm(s)")
     assert tracked.model_versions == {DEFAULT_UPLIFT_NAME: "1"}
     assert str(get_alias_version(DEFAULT_UPLIFT_NAME, CHAMPION).version) == "1"

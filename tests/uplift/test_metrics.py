@@ -112,7 +112,15 @@ def test_evaluate_uplift_multi_arm_frames(data, fitted_t):
     ev = evaluate_uplift(pred, data.outcome, data.treatment, "ctl", n_bootstrap=50, seed=3)
     frame = ev.to_frame()
     assert set(frame["arm"]) == {"A", "B"}
-    assert set(frame["metric"]) == {"ate", "qini", "auuc", "uplift@10%", "uplift@20%", "uplift@30%"}
+    assert set(frame["metric"]) == {
+        "ate",
+        "qini",
+        "auuc",
+        "uplift@10%",
+        "uplift@20%",
+        "uplift@30%",
+        "calibration_error",
+    }
     counts = data.arm_counts()
     a = frame[frame["arm"] == "A"].iloc[0]
     assert a["n"] == counts["A"] + counts["ctl"] and a["n_treated"] == counts["A"]
@@ -122,7 +130,7 @@ def test_evaluate_uplift_multi_arm_frames(data, fitted_t):
     dec = ev.deciles_frame()
     assert len(dec) == 20 and dec.groupby("arm")["n"].sum()["A"] == a["n"]
     d = ev.to_dict()
-    assert d["n_bootstrap"] == 50 and len(d["metrics"]) == 12
+    assert d["n_bootstrap"] == 50 and len(d["metrics"]) == 14
     again = evaluate_uplift(pred, data.outcome, data.treatment, "ctl", n_bootstrap=50, seed=3)
     pd.testing.assert_frame_equal(again.to_frame(), frame)
     curves = ev.curves_frame("A")

@@ -84,7 +84,7 @@ def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0
     payload = json.loads(out)
-    assert payload["learner"] == "t" and len(payload["metrics"]) == 12
+    assert payload["learner"] == "t" and len(payload["metrics"]) == 14
     assert "fitting BaseTClassifier" in err and "training on" in err
 
 
@@ -139,10 +139,14 @@ def test_evaluate_uses_held_out_rows_of_the_training_file(csv_path, model_dir, c
             "--deciles",
             "--format",
             "table",
+            "--plot",
+            str(model_dir.parent / "evaluate.png"),
         ]
     )
     out, _ = capsys.readouterr()
     assert code == 0 and "observed_uplift" in out.splitlines()[0]
+    assert (model_dir.parent / "evaluate.png").stat().st_size > 1000
+    assert "calibration_error" in {m["metric"] for m in metrics}
 
 
 def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys):
@@ -274,3 +278,103 @@ def test_train_is_tracked_and_registered(csv_path, tmp_path, capsys):
     assert run.info.status == "FINISHED"
     assert any(key.startswith("qini.") for key in run.data.metrics)
     assert str(client.get_model_version_by_alias("pathlift-uplift", "champion").version) == "1"
+
+
+def test_train_auto_records_the_selection_and_calibration(csv_path, tmp_path, capsys):
+    """``--learner auto``: the candidates, the choice and the calibration land in MLflow."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/store.db"
+    out = tmp_path / "auto"
+    args = [
+        *train_args(csv_path),
+        "--learner",
+        "auto",
+        "--auto-learners",
+        "s,t",
+        "--n-folds",
+        "2",
+        "--n-bootstrap",
+        "20",
+        "--model-dir",
+        str(out),
+        "--format",
+        "json",
+        "--tracking-uri",
+        uri,
+        "--experiment",
+        "uplift-auto",
+    ]
+    assert run_cli(args) == 0
+    stdout, err = capsys.readouterr()
+    payload = json.loads(stdout)
+    chosen = payload["selection"]["chosen"]
+    assert chosen["candidate"] in {"s_1", "s_2", "t_1", "t_2"}
+    assert len(payload["selection"]["candidates"]) == 4
+    assert payload["learner"] == chosen["learner"] and payload["calibration"]["n_bins"] == 10
+    assert "candidates (cross-fitted on the training rows)" in err
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["params"]["num_leaves"] == chosen["params"]["num_leaves"]
+    assert meta["cross_fit"]["n_folds"] == 2 and len(meta["calibration"]["arms"]) == 2
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("uplift-auto").experiment_id])
+    assert run.data.params["selection.chosen"] == chosen["candidate"]
+    assert run.data.params["selection.metric"] == "qini"
+    assert run.data.params["calibration"] == "linear, out-of-fold score bins"
+    assert {f"selection.value.{c}" for c in ("s_1", "s_2", "t_1", "t_2")} <= set(run.data.metrics)
+    assert {"calibration_error.A", "calibration_error_raw.A", "calibration.beta.A"} <= set(
+        run.data.metrics
+    )
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "selection")}
+    assert artifacts == {"selection/candidates.csv", "selection/candidates.json"}
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert "figures/calibration.png" in figures
+    note = run.data.tags["mlflow.note.content"]
+    assert "**Learner selection.**" in note and "**Calibration.**" in note
+    assert run.info.run_name == f"uplift: auto -> {chosen['candidate']}"
+
+
+def test_curve_with_per_customer_costs(csv_path, model_dir, tmp_path, capsys):
+    """``uplift curve``: the maq budget path with a per-customer cost column, and a plot."""
+    frame = pd.read_csv(csv_path)
+    frame["handling"] = 0.1 + 0.05 * (frame["region"] == "north")
+    data = tmp_path / "with_cost.csv"
+    frame.to_csv(data, index=False)
+    png = tmp_path / "curve.png"
+    code = run_cli(
+        [
+            "uplift",
+            "curve",
+            str(data),
+            "--model-dir",
+            str(model_dir),
+            "--cost-per-contact",
+            "A=0.5",
+            "--cost-per-contact",
+            "B=0.2",
+            "--cost-col",
+            "handling",
+            "--value-per-conversion",
+            "20",
+            "--n-bootstrap",
+            "20",
+            "--grid-size",
+            "11",
+            "--plot",
+            str(png),
+            "--format",
+            "json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    payload = json.loads(out)
+    assert len(payload["curve"]) == 11 and payload["curve"][0]["spend"] == 0.0
+    assert {"spend_total", "profit_total", "profit_total_ci_low"} <= set(payload["recommendation"])
+    assert png.stat().st_size > 1000 and "MultiArmQini(" in err
+    code = run_cli(
+        ["uplift", "curve", str(data), "--model-dir", str(model_dir), "--cost-per-contact",
+         "1", "--cost-col", "nope"]
+    )  # fmt: skip
+    _, err = capsys.readouterr()
+    assert code == 2 and "cost column(s) ['nope'] not found" in err
