@@ -74,19 +74,20 @@ def test_help_of_every_command_imports_no_heavy_library():
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     helps = out["help"]
-    # the top level, the five commands and the four uplift sub-commands
+    # the top level, the commands and the five uplift sub-commands
     assert set(helps) == {
         "",
         *COMMANDS,
         "uplift train",
         "uplift evaluate",
         "uplift target",
+        "uplift curve",
         "uplift score",
     }
     for path, (code, text) in helps.items():
         assert code == 0, (path, text)
         assert text.startswith(f"Usage: cli {path}".rstrip()), (path, text)
-    assert "--learner [s|t|x|r|dr|uplift_rf]" in helps["uplift train"][1]
+    assert "--learner [s|t|x|r|dr|uplift_rf|auto]" in helps["uplift train"][1]
     assert "Default: first_touch, last_touch, linear, position_based, markov." in " ".join(
         helps["report"][1].split()
     )
