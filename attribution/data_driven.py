@@ -422,7 +422,10 @@ class DataDrivenAttribution(AttributionModel):
         x, y, w, w_train = self._training_rows(journeys, units, features, timed)
         w_test = w - w_train
         diagnostics: dict[str, float] = {}
-        if w_test[y == 1].sum() > 0 and w_test[y == 0].sum() > 0 and w_train[y == 1].sum() > 0:
+        # both outcomes on both sides of the split, or no held-out metrics
+        if min(w_test[y == 1].sum(), w_test[y == 0].sum()) > 0 and (
+            min(w_train[y == 1].sum(), w_train[y == 0].sum()) > 0
+        ):
             held = self._fit_model(x, y, w_train, cat)
             test = w_test > 0
             p = held.predict_proba(x[test])[:, 1]

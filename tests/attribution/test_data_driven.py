@@ -223,3 +223,16 @@ def test_journeys_predicted_below_a_sub_journey_are_raised_by_the_cover(baseline
     assert result.conversions.sum() == pytest.approx(j.total_conversions)
     assert np.all(result.conversions >= 0)
     assert np.all(result.conversions <= channel_support(j).conversions)
+
+
+def test_a_split_that_leaves_one_outcome_out_of_training_reports_no_held_out_metrics() -> None:
+    """Two conversions and one null: some seeds hold out the only null and one conversion, which
+    leaves a single training row of one class; the held-out model is skipped, the model still
+    fits on all rows and credits both conversions."""
+    journeys = Journeys.from_sequences([["A", "B"], ["B"]], [2, 0], [0, 1])
+    skipped = 0
+    for seed in range(12):
+        result = DataDrivenAttribution(n_bootstrap=0, seed=seed, test_size=0.5).fit(journeys)
+        assert result.result_.conversions.sum() == pytest.approx(2.0)
+        skipped += "heldout_auc" not in result.result_.diagnostics
+    assert skipped > 0
