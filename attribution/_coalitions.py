@@ -29,7 +29,7 @@ equal the one-replicate computation up to rounding (different summation order).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -70,8 +70,11 @@ class SetFamily:
     size
         ``(m,)`` float number of members of each set.
     steps
-        Per channel ``i``: positions of the sets containing ``i`` and of the same sets minus
-        ``i`` (empty when ``full``).
+        Positions of the sets containing channel ``i`` and of the same sets minus ``i``, for
+        ``i = 0, 1, ...`` one after the other (empty when ``full``).
+    offsets
+        ``(n + 1,)``: channel ``i``'s pairs are ``steps[0][offsets[i]:offsets[i + 1]]`` and the
+        same slice of ``steps[1]``.
     tops
         Per channel ``i``: positions of the sets whose largest member is ``i`` and of the same
         sets minus ``i`` (empty when ``full``).
@@ -81,7 +84,8 @@ class SetFamily:
     masks: np.ndarray
     full: bool
     size: np.ndarray
-    steps: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    steps: tuple[np.ndarray, ...] = ()
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.intp))
     tops: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     @classmethod
@@ -98,19 +102,29 @@ class SetFamily:
             every = np.arange(1 << n, dtype=np.int64)
             return cls(n, every, True, np.bitwise_count(every).astype(np.float64))
         size = np.bitwise_count(family).astype(np.float64)
-        steps, tops = [], []
+        with_all, without_all, tops = [], [], []
         highest = np.zeros(family.shape[0], dtype=np.int64) - 1
         for i in range(n):
             bit = np.int64(1) << np.int64(i)
             has = (family & bit) != 0
             highest[has] = i
             with_i = np.flatnonzero(has)
-            steps.append((with_i, np.searchsorted(family, family[with_i] ^ bit)))
+            with_all.append(with_i)
+            without_all.append(np.searchsorted(family, family[with_i] ^ bit))
         for i in range(n):
             bit = np.int64(1) << np.int64(i)
             top = np.flatnonzero(highest == i)
             tops.append((top, np.searchsorted(family, family[top] ^ bit)))
-        return cls(n, family, False, size, tuple(steps), tuple(tops))
+        offsets = np.concatenate([[0], np.cumsum([w.shape[0] for w in with_all])])
+        steps = (
+            np.concatenate(with_all).astype(np.intp),
+            np.concatenate(without_all).astype(np.intp),
+        )
+        return cls(n, family, False, size, steps, offsets.astype(np.intp), tuple(tops))
+
+    def _pairs(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        part = slice(self.offsets[i], self.offsets[i + 1])
+        return self.steps[0][part], self.steps[1][part]
 
     @property
     def n_sets(self) -> int:
@@ -126,33 +140,47 @@ class SetFamily:
         n = self.n
         return values.reshape(1 << (n - i - 1), 2, 1 << i, *values.shape[1:])
 
-    def cover(self, values: np.ndarray, *, copy: bool = True) -> np.ndarray:
+    def cover(self, values: np.ndarray, *, copy: bool = True, compiled: bool = False) -> np.ndarray:
         """Monotone cover ``vbar(T) = max over U subset of T of v(U)`` (sets on axis 0).
 
-        ``copy=False`` transforms ``values`` (float64) in place.
+        ``copy=False`` transforms ``values`` (float64) in place; ``compiled=True`` runs the
+        passes of a ``(m, k)`` array in a compiled kernel (bit-identical).
         """
         out = np.array(values, dtype=np.float64, copy=True) if copy else values
+        if compiled and not self.full and out.ndim == 2:
+            from attribution._replicate_kernels import family_cover
+
+            family_cover(out, self.steps[0], self.steps[1], self.offsets)
+            return out
         for i in range(self.n):
             if self.full:
                 v = self._halves(out, i)
                 np.maximum(v[:, 1], v[:, 0], out=v[:, 1])
             else:
-                with_i, without = self.steps[i]
+                with_i, without = self._pairs(i)
                 out[with_i] = np.maximum(out[with_i], out[without])
         return out
 
-    def transform(self, values: np.ndarray, sign: float, *, copy: bool = True) -> np.ndarray:
+    def transform(
+        self, values: np.ndarray, sign: float, *, copy: bool = True, compiled: bool = False
+    ) -> np.ndarray:
         """Zeta (``sign=1``: sum over subsets) or Moebius (``sign=-1``) transform (axis 0).
 
-        ``copy=False`` transforms ``values`` (float64) in place.
+        ``copy=False`` transforms ``values`` (float64) in place; ``compiled=True`` runs the
+        passes of a ``(m, k)`` array in a compiled kernel (bit-identical).
         """
         out = np.array(values, dtype=np.float64, copy=True) if copy else values
+        if compiled and not self.full and out.ndim == 2:
+            from attribution._replicate_kernels import family_transform
+
+            family_transform(out, self.steps[0], self.steps[1], self.offsets, sign)
+            return out
         for i in range(self.n):
             if self.full:
                 v = self._halves(out, i)
                 v[:, 1] += sign * v[:, 0]
             else:
-                with_i, without = self.steps[i]
+                with_i, without = self._pairs(i)
                 out[with_i] += sign * out[without]
         return out
 
@@ -287,7 +315,6 @@ class RateReplicates:
         self.pair_pos = self.set_pos[rows]
         member_bit = np.left_shift(np.int64(1), channels.astype(np.int64))
         self.pair_without = family.position(set_masks[rows].astype(np.int64) ^ member_bit)
-        self.pair_start = np.searchsorted(rows, np.arange(d))
         self.set_size = set_bits.sum(axis=1)
         self.to_channel = sp.csr_matrix(
             (np.ones(rows.shape[0]), (channels, np.arange(rows.shape[0]))), (n, rows.shape[0])
@@ -372,21 +399,26 @@ class RateReplicates:
         values[self.set_pos] = np.where(seen, rate, values[self.set_pos])
         values[0] = v_empty
         # cover, dividends d, g = d / |T| (g(empty) = 0) and G, in place
-        family.cover(values, copy=False)
-        family.transform(values, -1.0, copy=False)
+        family.cover(values, copy=False, compiled=True)
+        # sum of phi_i^S over i in S = vbar(S) - vbar(empty) (efficiency): the split's total
+        total = values[self.set_pos] - values[0]  # (d, k)
+        family.transform(values, -1.0, copy=False, compiled=True)
         values[1:] /= family.size[1:, None]  # masks[0] is the only set of size 0
         values[0] = 0.0
-        big_g = family.transform(values, 1.0, copy=False)
+        big_g = family.transform(values, 1.0, copy=False, compiled=True)
         phi = big_g[self.pair_pos] - big_g[self.pair_without]  # (n_pairs, k)
-        total = np.add.reduceat(phi, self.pair_start, axis=0)  # (d, k)
+        # each set's conversions (value) per unit of phi, or per member when split equally
         equal = seen & ~(total > self.zero_contribution)
         split = seen & ~equal
-        share = np.divide(
-            phi, total[self.pair_set], out=np.zeros_like(phi), where=split[self.pair_set]
-        )
-        share = np.where(equal[self.pair_set], 1.0 / self.set_size[self.pair_set][:, None], share)
-        credit_conv = np.asarray(self.to_channel @ (conv[self.pair_set] * share))
-        credit_value = np.asarray(self.to_channel @ (val[self.pair_set] * share))
+        safe_total = np.where(split, total, 1.0)
+        per_phi = np.where(split, conv / safe_total, 0.0)
+        per_phi_value = np.where(split, val / safe_total, 0.0)
+        credit_conv = np.asarray(self.to_channel @ (phi * per_phi[self.pair_set]))
+        credit_value = np.asarray(self.to_channel @ (phi * per_phi_value[self.pair_set]))
+        if equal.any():
+            per_member = np.where(equal, 1.0 / self.set_size[:, None], 0.0)
+            credit_conv += self.to_channel @ (conv * per_member)[self.pair_set]
+            credit_value += self.to_channel @ (val * per_member)[self.pair_set]
         return credit_conv.T, credit_value.T
 
     def _empirical_bayes(self, conv: np.ndarray, jour: np.ndarray, model: np.ndarray) -> np.ndarray:

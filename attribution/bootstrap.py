@@ -60,10 +60,11 @@ class _PoissonSampler:
     with one mean per cell, in the same order). This is the random stream of one call per count
     in increasing order, so the draws do not depend on how many replicates are drawn together.
 
-    The mapping looks the draw up in a table of ``BINS`` equal bins of ``[0, 1)`` per count:
-    where the draw is the same at both ends of a bin (all but about 1% of ``u`` for ``BINS =
-    4096``) that is the draw, since it is non-decreasing in ``u``; the others are searched. The
-    result is exactly ``searchsorted``'s, several times faster.
+    The mapping (a compiled kernel, :func:`attribution._replicate_kernels.poisson_counts`)
+    looks the draw up in a table of ``BINS`` equal bins of ``[0, 1)`` per count: where the draw
+    is the same at both ends of a bin (all but about 1% of ``u`` for ``BINS = 4096``) that is
+    the draw, since it is non-decreasing in ``u``; the others are searched. The result is
+    exactly ``searchsorted``'s, several times faster.
     """
 
     SMALL = 30
@@ -83,7 +84,7 @@ class _PoissonSampler:
         #: (start, stop) of each small count's cells within ``small_idx``, and its CDF
         self.small_groups: list[tuple[int, int, np.ndarray]] = []
         edges = np.arange(self.BINS + 1) / self.BINS
-        tables, ambiguous = [], []
+        tables, ambiguous, cdfs = [], [], []
         position = 0
         for k, lo, hi in zip(values, bounds[:-1], bounds[1:], strict=True):
             idx = order[lo:hi]
@@ -100,19 +101,25 @@ class _PoissonSampler:
                 below_end = np.searchsorted(cdf, edges[1:], side="left")
                 tables.append(at_start.astype(np.uint8))
                 ambiguous.append(at_start != below_end)
+                cdfs.append(cdf)
             else:
                 large.append(idx)
                 large_mean.append(np.full(idx.shape[0], float(k)))
         self.small_idx = np.concatenate(small) if small else np.zeros(0, dtype=np.intp)
         self.large_idx = np.concatenate(large) if large else np.zeros(0, dtype=np.intp)
         self.large_mean = np.concatenate(large_mean) if large_mean else np.zeros(0)
+        self.zero_idx = np.flatnonzero(counts == 0)
         self.table = np.concatenate(tables) if tables else np.zeros(0, dtype=np.uint8)
         self.ambiguous = np.concatenate(ambiguous) if ambiguous else np.zeros(0, dtype=bool)
-        #: offset of each small cell's group in ``table``
-        self.offset = np.repeat(
-            np.arange(len(self.small_groups), dtype=np.int32) * self.BINS,
+        #: group of each small cell, and the groups' CDFs padded with inf to one width
+        self.group = np.repeat(
+            np.arange(len(self.small_groups), dtype=np.intp),
             [hi - lo for lo, hi, _ in self.small_groups],
         )
+        width = max((c.shape[0] for c in cdfs), default=1)
+        self.cdf = np.full((max(len(cdfs), 1), width), np.inf)
+        for g, cdf in enumerate(cdfs):
+            self.cdf[g, : cdf.shape[0]] = cdf
 
     def raw(self, rng: np.random.Generator, uniforms: np.ndarray, large: np.ndarray) -> None:
         """Draw one replicate's uniforms (small counts) and Poisson draws (large) in place."""
@@ -127,19 +134,20 @@ class _PoissonSampler:
         ``uniforms`` is ``(k, n_small)`` and ``large`` is ``(k, n_large)``, as drawn by
         :meth:`raw`; cells with a zero count stay 0.
         """
-        out[:] = 0.0
+        from attribution._replicate_kernels import poisson_counts
+
+        out[self.zero_idx] = 0.0
         if self.small_idx.shape[0]:
-            cell = (uniforms * self.BINS).astype(np.int32)  # exact: BINS is a power of 2
-            cell += self.offset
-            draws = self.table[cell]
-            rows, cols = np.nonzero(self.ambiguous[cell])
-            if rows.shape[0]:
-                for lo, hi, cdf in self.small_groups:
-                    at = (cols >= lo) & (cols < hi)
-                    if at.any():
-                        u = uniforms[rows[at], cols[at]]
-                        draws[rows[at], cols[at]] = np.searchsorted(cdf, u, side="right")
-            out[self.small_idx] = draws.T
+            poisson_counts(
+                uniforms,
+                self.small_idx,
+                self.group,
+                self.table,
+                self.ambiguous,
+                self.cdf,
+                self.BINS,
+                out,
+            )
         if self.large_idx.shape[0]:
             out[self.large_idx] = large.T
 

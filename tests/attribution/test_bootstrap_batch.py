@@ -324,6 +324,17 @@ def test_family_transforms_equal_the_full_table(n: int, picks: list[int], seed: 
         family.restricted_shapley(cover[family.masks], observed),
         restricted_shapley(cover, n, observed),
     )
+    # many games at once, by the compiled passes: the same bits
+    games = np.random.default_rng(seed + 2).random((family.n_sets, 3))
+    for compiled in (False, True):
+        np.testing.assert_array_equal(
+            family.cover(games, compiled=compiled)[:, 1], family.cover(games[:, 1])
+        )
+        for sign in (-1.0, 1.0):
+            np.testing.assert_array_equal(
+                family.transform(games, sign, compiled=compiled)[:, 2],
+                family.transform(games[:, 2], sign),
+            )
     coefs = np.random.default_rng(seed + 1).normal(size=n)
     sums = np.array([coefs[[i for i in range(n) if t >> i & 1]].sum() for t in family.masks])
     np.testing.assert_allclose(family.subset_sums(coefs), sums, rtol=1e-12, atol=1e-12)
