@@ -1,7 +1,12 @@
 """Journey-level bootstrap intervals for attribution credit.
 
-Journeys are resampled by reweighting the unique paths, so a replicate costs one call of the
-model's ``_credit`` on the same paths with new counts; nothing is re-parsed.
+Journeys are resampled by reweighting the unique paths, so a replicate is the model's credit of
+the same paths with new counts; nothing is re-parsed. Replicates are drawn in chunks, one
+replicate after the other in one random stream (replicate ``r`` of a seed does not depend on the
+chunk size), and a model that can evaluates a whole chunk at once from its sufficient
+statistics (``AttributionModel._replicate_batch``: sparse products, batched solves and fits);
+chunks are evaluated on up to :data:`MAX_WORKERS` threads while the next one is drawn. Other
+models get one ``_credit`` call per replicate.
 
 Two resampling schemes (``method``):
 

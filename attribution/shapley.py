@@ -66,8 +66,8 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, after Dalessandro et al.
 
         vbar(T) = max over U subset of T of v(U),
 
-    computed on all ``2^n`` sets by a max-zeta transform in ``O(n 2^n)``
-    (:func:`monotone_cover`). The number of observed sets that the cover raises
+    computed by a max-zeta transform in ``O(n 2^n)`` (:func:`monotone_cover`; on the sets named
+    under *Computation*). The number of observed sets that the cover raises
     (``vbar(S) > v(S)``) is ``diagnostics["n_raised_by_cover"]``.
 
     *Split per channel set.* For an observed channel set ``S`` and ``i`` in ``S``, ``phi_i^S`` is
@@ -99,8 +99,13 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, after Dalessandro et al.
     what the channel adds to the conversion probability of the journeys it touched, by this
     split).
 
-    *Computation.* For ``n <= max_exact_channels`` (default 20, at most 24) ``v`` is tabulated on
-    all ``2^n`` sets and the transforms above run once, ``O(n 2^n)``. With more channels each
+    *Computation.* For ``n <= max_exact_channels`` (default 20, at most 24) the transforms above
+    run once for all sets, on the *down-closure* of the observed sets (every subset of an
+    observed set, :class:`attribution._coalitions.SetFamily`): each step updates a set from its
+    subsets, so at every set of the closure they perform exactly the floating-point operations
+    of the full ``2^n`` table and the result is bit-identical (a closure with more than an
+    eighth of all sets is run as the full table). Bootstrap replicates are computed in chunks
+    (:class:`attribution._coalitions.RateReplicates`), each as defined here. With more channels each
     observed set ``S`` is computed on its own ``2^|S|`` subsets (the same numbers), exactly
     when ``|S| <= max_exact_channels``; a larger set is sampled over ``n_permutations`` random
     orders of its own channels (drawn once with ``random_state``, the same for every bootstrap
@@ -591,7 +596,7 @@ class ConversionRateShapley(_ShapleyBase):
     baseline
         ``v(empty)``: ``"zero"`` (default) or ``"model"`` (logistic intercept).
     max_exact_channels
-        Up to this many channels (at most 24) the game is tabulated on all ``2^n`` sets; with
+        Up to this many channels (at most 24) the game is computed for all sets at once; with
         more, each channel set is computed on its own subsets, exactly when it has at most this
         many channels and from ``n_permutations`` random orders of its channels otherwise.
     n_permutations
