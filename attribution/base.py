@@ -32,7 +32,7 @@ import numpy as np
 from attribution._io import to_jsonable
 from attribution._progress import ProgressCallback, counter
 from attribution._validation import renamed, renamed_options
-from attribution.bootstrap import bootstrap_credit
+from attribution.bootstrap import BatchCredit, bootstrap_credit
 from attribution.errors import InvalidModelOptionError, LowSupportWarning, NotFittedError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult, Credit
@@ -184,6 +184,19 @@ class AttributionModel(ABC):
     ) -> Credit:
         """Per-channel credit for the given per-path counts, within their support."""
 
+    def _replicate_batch(self, prepared: Any, point: Credit) -> BatchCredit | None:
+        """Return the credit of many bootstrap replicates at once, or ``None``.
+
+        ``None`` (the default) calls ``_credit`` once per replicate.
+
+        A model whose credit can be evaluated for a chunk of replicates together (a sparse
+        product for credit linear in the counts, batched solves or fits otherwise) returns a
+        :data:`attribution.bootstrap.BatchCredit`: counts ``(n_paths, k)`` in, credit
+        ``(k, n_channels)`` out, row ``r`` equal to ``_credit`` of column ``r`` up to rounding.
+        ``point`` is the point estimate (e.g. to warm-start a fit).
+        """
+        return None
+
     def _presence(self, prepared: Any, journeys: Journeys) -> ChannelPresence:
         """Channel presence on the paths (a model that already built it returns its own)."""
         return ChannelPresence.of(journeys)
@@ -205,6 +218,21 @@ class AttributionModel(ABC):
             credit.conversions, credit.value, support, model=self.name, context=context
         )
         return credit, support
+
+    def _bounded_batch(self, batch: BatchCredit, presence: ChannelPresence) -> BatchCredit:
+        """``batch`` checked against each replicate's own support (rounding clamped)."""
+
+        def bounded(c: np.ndarray, n: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            conv, value = batch(c, n, v)
+            return check_within_support(
+                conv,
+                value,
+                presence.support_batch(c, n, v),
+                model=self.name,
+                context="bootstrap replicate",
+            )
+
+        return bounded
 
     def _notes(self, journeys: Journeys) -> tuple[str, ...]:
         return ()
@@ -239,9 +267,11 @@ class AttributionModel(ABC):
                     prepared, presence, c, n, v, context="bootstrap replicate"
                 )[0]
 
+            batch = self._replicate_batch(prepared, credit)
             ci = bootstrap_credit(
                 replicate,
                 journeys,
+                batch=None if batch is None else self._bounded_batch(batch, presence),
                 n_replicates=self.n_bootstrap,
                 level=self.ci,
                 method=self.bootstrap_method,

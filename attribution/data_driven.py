@@ -60,6 +60,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from attribution.base import AttributionModel, Credit
+from attribution.bootstrap import BatchCredit, linear_batch
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
@@ -546,6 +547,9 @@ class DataDrivenAttribution(AttributionModel):
             value=np.asarray(prepared.value.T @ value, dtype=np.float64),
             diagnostics=dict(prepared.diagnostics),
         )
+
+    def _replicate_batch(self, prepared: _Prepared, point: Credit) -> BatchCredit:
+        return linear_batch(prepared.conversions, prepared.value)
 
     def fit(self, journeys: Journeys, **kwargs: Any) -> DataDrivenAttribution:
         """Fit the conversion model, the credit fractions and ``result_`` (with intervals)."""

@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from attribution.base import AttributionModel, Credit
+from attribution.bootstrap import BatchCredit, linear_batch
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys, parse_duration
 from attribution.result import AttributionResult
@@ -87,6 +88,9 @@ class _Heuristic(AttributionModel):
             conversions=np.asarray(prepared.conversions.T @ conversions, dtype=np.float64),
             value=np.asarray(prepared.value.T @ value, dtype=np.float64),
         )
+
+    def _replicate_batch(self, prepared: _Fractions, point: Credit) -> BatchCredit:
+        return linear_batch(prepared.conversions, prepared.value)
 
 
 def _first_flags(journeys: Journeys) -> np.ndarray:

@@ -75,6 +75,7 @@ from attribution._kernels import chain_structure, edge_weights
 from attribution._memory import release_memory
 from attribution._validation import renamed_options
 from attribution.base import AttributionModel, Credit
+from attribution.bootstrap import BatchCredit
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
@@ -261,7 +262,7 @@ def _chain_from_counts(
     conversions: np.ndarray,
     nulls: np.ndarray,
     value: np.ndarray,
-    incidence: sp.csr_matrix | None = None,
+    incidence: sp.spmatrix | None = None,
 ) -> MarkovChain:
     n = structure.n_states
     weight = conversions + nulls
@@ -296,6 +297,159 @@ def _state_names(structure: _Structure, channels: tuple[str, ...]) -> tuple[str,
 
 
 # --------------------------------------------------------------------------------------------
+# Bootstrap replicates in chunks
+# --------------------------------------------------------------------------------------------
+
+#: chains with at most this many states solve their removal systems densely, all replicates and
+#: channels of a chunk in one batched LAPACK call; larger chains use the sparse LU per replicate
+DENSE_STATES = 96
+#: matrix entries of the dense systems solved in one call
+_DENSE_CHUNK = 1 << 21
+
+
+class _ReplicateChains:
+    """Credit of a chunk of bootstrap replicates (:data:`attribution.bootstrap.BatchCredit`).
+
+    The chain's weights are linear in the per-path counts, so for a chunk of replicates (counts
+    ``(n_paths, k)``) they are sparse products: transitions ``incidence @ (conversions +
+    nulls)``, start ``first @ (conversions + nulls)``, absorption ``last @ conversions`` and
+    ``last @ nulls`` and ending value ``last @ value``, with the 0/1 matrices built once. The
+    removal effects then follow the definition of the module docstring: removing the states
+    that contain channel ``c`` (redirecting them to ``(null)``) is solved as the full system
+    with those states' rows of ``Q`` and ``r`` set to zero, which gives them absorption 0 and
+    leaves the others' equal to the reduced system's. With at most :data:`DENSE_STATES` states
+    the ``k (n_channels + 1)`` systems of a chunk are dense and solved together; otherwise each
+    replicate's :class:`MarkovChain` is built from its weights and solved as for the point
+    estimate. The credit is then shared under the replicate's own caps, as in ``_credit``.
+    """
+
+    def __init__(self, prepared: _Prepared) -> None:
+        structure = prepared.structure
+        n_paths = structure.first_state.shape[0]
+        n = structure.n_states
+        self.prepared = prepared
+        incidence = prepared.incidence
+        if incidence is None:
+            incidence = sp.csc_matrix(
+                (
+                    np.ones(structure.edge_id.shape[0]),
+                    (structure.edge_id, structure.edge_path),
+                ),
+                shape=(structure.edge_from.shape[0], n_paths),
+            )
+            incidence.sum_duplicates()
+        self.incidence = incidence
+        paths = np.arange(n_paths)
+        ones = np.ones(n_paths)
+        self.first = sp.csc_matrix((ones, (structure.first_state, paths)), shape=(n, n_paths))
+        self.last = sp.csc_matrix((ones, (structure.last_state, paths)), shape=(n, n_paths))
+        # position of each transition in a dense (n, n) matrix (chain_structure lists each once)
+        self.cell = structure.edge_from.astype(np.int64) * n + structure.edge_to
+        self.dense = n <= DENSE_STATES and np.unique(self.cell).shape[0] == self.cell.shape[0]
+        if self.dense:
+            # keep[s, j]: state j survives removal s (s = 0: nothing removed, s = c + 1: channel c)
+            self.keep = np.vstack([np.ones((1, n), dtype=bool), ~structure.contains.T])
+
+    def __call__(
+        self, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        weight = conversions + nulls
+        edges = np.asarray(self.incidence @ weight)  # (n_edges, k)
+        start = np.asarray(self.first @ weight)
+        to_conv = np.asarray(self.last @ conversions)
+        to_null = np.asarray(self.last @ nulls)
+        value_end = np.asarray(self.last @ value)
+        mean_value = np.divide(value_end, to_conv, out=np.zeros_like(value_end), where=to_conv > 0)
+        if self.dense:
+            re_conv, re_value = self._dense_removal_effects(
+                edges, start, to_conv, to_null, mean_value
+            )
+        else:
+            re_conv, re_value = self._sparse_removal_effects(
+                edges, start, to_conv, to_null, mean_value
+            )
+        caps = self.prepared.presence.support_batch(conversions, nulls, value)
+        total_conv, total_value = conversions.sum(axis=0), value.sum(axis=0)
+        k = conversions.shape[1]
+        credit_conv = np.empty((k, re_conv.shape[1]))
+        credit_value = np.empty_like(credit_conv)
+        for r in range(k):
+            credit_conv[r] = capped_proportional(
+                float(total_conv[r]), re_conv[r], caps.conversions[r]
+            )
+            credit_value[r] = capped_proportional(float(total_value[r]), re_value[r], caps.value[r])
+        return credit_conv, credit_value
+
+    def _dense_removal_effects(
+        self,
+        edges: np.ndarray,
+        start: np.ndarray,
+        to_conv: np.ndarray,
+        to_null: np.ndarray,
+        mean_value: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the removal effects ``(k, n_channels)`` of ``k`` chains by dense solves."""
+        n = self.prepared.structure.n_states
+        k = edges.shape[1]
+        flat = np.zeros((k, n * n))
+        flat[:, self.cell] = edges.T
+        weights = flat.reshape(k, n, n)
+        out = weights.sum(axis=2) + to_conv.T + to_null.T
+        inv = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
+        q = weights * inv[:, :, None]  # (k, n, n)
+        r = to_conv.T * inv
+        rhs = np.stack([r, r * mean_value.T], axis=-1)  # (k, n, 2)
+        pi = start.T / start.sum(axis=0)[:, None]
+        keep = self.keep  # (s, n)
+        n_sys = keep.shape[0]
+        mask = (keep[:, :, None] & keep[:, None, :])[None]
+        diagonal = np.arange(n)
+        x = np.empty((k, n_sys, n, 2))
+        step = max(1, _DENSE_CHUNK // (n_sys * n * n))
+        for lo in range(0, k, step):
+            part = slice(lo, lo + step)
+            system = -q[part, None, :, :] * mask  # (step, s, n, n)
+            system[..., diagonal, diagonal] += 1.0
+            b = rhs[part, None, :, :] * keep[None, :, :, None]
+            x[part] = np.linalg.solve(system, b)
+        p = np.einsum("kn,ksnv->ksv", pi, x)
+        base = p[:, :1, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            re = 1.0 - p[:, 1:, :] / base
+        re = np.where(base == 0, 0.0, re)
+        return re[:, :, 0], re[:, :, 1]
+
+    def _sparse_removal_effects(
+        self,
+        edges: np.ndarray,
+        start: np.ndarray,
+        to_conv: np.ndarray,
+        to_null: np.ndarray,
+        mean_value: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the removal effects ``(k, n_channels)``, each chain solved as in ``_credit``."""
+        structure = self.prepared.structure
+        n = structure.n_states
+        k = edges.shape[1]
+        n_channels = structure.contains.shape[1]
+        re_conv, re_value = np.empty((k, n_channels)), np.empty((k, n_channels))
+        for r in range(k):
+            chain = MarkovChain(
+                state_names=self.prepared.state_names,
+                start=start[:, r],
+                transitions=sp.csr_matrix(
+                    (edges[:, r], (structure.edge_from, structure.edge_to)), shape=(n, n)
+                ),
+                to_conversion=to_conv[:, r],
+                to_null=to_null[:, r],
+                mean_value=mean_value[:, r],
+                contains=structure.contains,
+            )
+            re_conv[r], re_value[r] = chain.removal_effects()
+        return re_conv, re_value
+
+
+# --------------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------------
 
@@ -307,7 +461,7 @@ class _Prepared:
     #: which channels each path touches (the caps S_c, V_c of the credit)
     presence: ChannelPresence
     #: (n_edges, n_paths) path-edge incidence, built when many replicates will reuse it
-    incidence: sp.csr_matrix | None = None
+    incidence: sp.csc_matrix | None = None
 
 
 class MarkovAttribution(AttributionModel):
@@ -374,8 +528,9 @@ class MarkovAttribution(AttributionModel):
         )
         incidence = None
         if self.n_bootstrap:
-            # one sparse mat-vec per replicate beats a gather + bincount over every edge
-            incidence = sp.csr_matrix(
+            # one sparse product per chunk of replicates beats a gather + bincount over every
+            # edge; by paths (columns), so that the product streams the counts path after path
+            incidence = sp.csc_matrix(
                 (
                     np.ones(structure.edge_id.shape[0], dtype=np.float32),
                     (structure.edge_id, structure.edge_path),
@@ -416,6 +571,9 @@ class MarkovAttribution(AttributionModel):
             },
             fitted={"chain": chain},
         )
+
+    def _replicate_batch(self, prepared: _Prepared, point: Credit) -> BatchCredit:
+        return _ReplicateChains(prepared)
 
     def fit(self, journeys: Journeys, **kwargs: Any) -> MarkovAttribution:
         """Fit the chain and compute removal effects and credit (and intervals)."""

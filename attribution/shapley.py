@@ -66,8 +66,8 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, after Dalessandro et al.
 
         vbar(T) = max over U subset of T of v(U),
 
-    computed on all ``2^n`` sets by a max-zeta transform in ``O(n 2^n)``
-    (:func:`monotone_cover`). The number of observed sets that the cover raises
+    computed by a max-zeta transform in ``O(n 2^n)`` (:func:`monotone_cover`; on the sets named
+    under *Computation*). The number of observed sets that the cover raises
     (``vbar(S) > v(S)``) is ``diagnostics["n_raised_by_cover"]``.
 
     *Split per channel set.* For an observed channel set ``S`` and ``i`` in ``S``, ``phi_i^S`` is
@@ -99,8 +99,13 @@ Conversion-rate Shapley (``"conversion_rate_shapley"``, after Dalessandro et al.
     what the channel adds to the conversion probability of the journeys it touched, by this
     split).
 
-    *Computation.* For ``n <= max_exact_channels`` (default 20, at most 24) ``v`` is tabulated on
-    all ``2^n`` sets and the transforms above run once, ``O(n 2^n)``. With more channels each
+    *Computation.* For ``n <= max_exact_channels`` (default 20, at most 24) the transforms above
+    run once for all sets, on the *down-closure* of the observed sets (every subset of an
+    observed set, :class:`attribution._coalitions.SetFamily`): each step updates a set from its
+    subsets, so at every set of the closure they perform exactly the floating-point operations
+    of the full ``2^n`` table and the result is bit-identical (a closure with more than an
+    eighth of all sets is run as the full table). Bootstrap replicates are computed in chunks
+    (:class:`attribution._coalitions.RateReplicates`), each as defined here. With more channels each
     observed set ``S`` is computed on its own ``2^|S|`` subsets (the same numbers), exactly
     when ``|S| <= max_exact_channels``; a larger set is sampled over ``n_permutations`` random
     orders of its own channels (drawn once with ``seed``, the same for every bootstrap
@@ -123,7 +128,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import comb, expit
 
+from attribution._coalitions import RateReplicates, SetFamily
 from attribution.base import AttributionModel, Credit
+from attribution.bootstrap import BatchCredit, linear_batch
 from attribution.errors import InvalidModelOptionError
 from attribution.journeys import Journeys
 from attribution.result import AttributionResult
@@ -266,6 +273,9 @@ class SimplifiedShapley(AttributionModel):
             value=np.asarray(f.T @ value, dtype=np.float64),
         )
 
+    def _replicate_batch(self, prepared: _Linear, point: Credit) -> BatchCredit:
+        return linear_batch(prepared.fractions, prepared.fractions)
+
 
 class OrderedShapley(AttributionModel):
     """Ordered (position-aware) Shapley value of Zhao et al. (2018).
@@ -343,6 +353,17 @@ class OrderedShapley(AttributionModel):
             extras=extras,
         )
 
+    def _replicate_batch(self, prepared: _Linear, point: Credit) -> BatchCredit:
+        positions, fractions, n_pos = prepared.positions, prepared.fractions, prepared.n_positions
+        assert positions is not None  # set by _prepare
+
+        def batch(c: np.ndarray, n: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # the point estimate's sums: per position first, then over positions
+            by_position = np.asarray(positions.T @ c).reshape(-1, n_pos, c.shape[1])
+            return by_position.sum(axis=1).T, np.asarray(fractions.T @ v).T
+
+        return batch
+
     def fit(self, journeys: Journeys, **kwargs: Any) -> OrderedShapley:
         """Fit and set ``result_`` and ``position_credit_``."""
         super().fit(journeys, **kwargs)
@@ -418,14 +439,6 @@ def empirical_bayes_smoothing(conv: np.ndarray, journeys: np.ndarray, model: np.
     if rho <= 1.0 / (MAX_SMOOTHING + 1):
         return MAX_SMOOTHING
     return float(min(max(1.0 / rho - 1.0, 0.0), MAX_SMOOTHING))
-
-
-def _subset_sums(coefs: np.ndarray) -> np.ndarray:
-    """``out[mask] = sum of coefs over the set bits of mask``, for all ``2^n`` masks."""
-    out = np.zeros(1)
-    for c in coefs:
-        out = np.concatenate([out, out + c])
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,9 +537,11 @@ class _RatePrepared:
     set_masks: np.ndarray  # (d,) distinct channel sets (uint64), sorted
     set_bits: np.ndarray  # (d, n) float 0/1
     path_set: np.ndarray  # (n_paths,) index into set_masks
-    #: all 2^n sets tabulated (n <= max_exact_channels); otherwise per-set groups
+    #: all sets computed together (n <= max_exact_channels); otherwise per-set groups
     exact: bool
     groups: tuple[_SetGroup, ...] = ()
+    #: the observed sets and all their subsets, where the exact computation runs
+    family: SetFamily | None = None
 
     @property
     def n_sampled_sets(self) -> int:
@@ -558,7 +573,7 @@ class ConversionRateShapley(AttributionModel):
     baseline
         ``v(empty)``: ``"zero"`` (default) or ``"model"`` (logistic intercept).
     max_exact_channels
-        Up to this many channels (at most 24) the game is tabulated on all ``2^n`` sets; with
+        Up to this many channels (at most 24) the game is computed for all sets at once; with
         more, each channel set is computed on its own subsets, exactly when it has at most this
         many channels and from ``n_permutations`` random orders of its channels otherwise.
     n_permutations
@@ -642,7 +657,8 @@ class ConversionRateShapley(AttributionModel):
         set_bits = _mask_bits(set_masks, n)
         limit = int(self.max_exact_channels)
         if n <= limit:
-            return _RatePrepared(n, set_masks, set_bits, path_set.ravel(), True)
+            family = SetFamily.closure(set_masks, n)
+            return _RatePrepared(n, set_masks, set_bits, path_set.ravel(), True, family=family)
         rng = np.random.default_rng(self.seed)
         m = int(self.n_permutations)
         sizes = set_bits.sum(axis=1).astype(np.int64)
@@ -697,12 +713,14 @@ class ConversionRateShapley(AttributionModel):
         phi = np.zeros((d, n))  # phi_c^S of every observed set (rows), probability units
         share_se = np.zeros((d, n))  # Monte-Carlo standard error of the shares
         raised = np.zeros(d, dtype=bool)
-        if prepared.exact:
-            full = game.all_sets(n)
-            cover = monotone_cover(full, n)
-            idx = prepared.set_masks[seen].astype(np.int64)
-            phi[seen] = restricted_shapley(cover, n, idx)
-            raised[seen] = cover[idx] > full[idx] + _ZERO_CONTRIBUTION
+        if prepared.family is not None:
+            family = prepared.family
+            values = game.on(family)
+            cover = family.cover(values)
+            masks = prepared.set_masks[seen]
+            idx = family.position(masks)
+            phi[seen] = family.restricted_shapley(cover, masks)
+            raised[seen] = cover[idx] > values[idx] + _ZERO_CONTRIBUTION
         else:
             for group in prepared.groups:
                 _group_shapley(group, game, phi, share_se, raised)
@@ -738,6 +756,27 @@ class ConversionRateShapley(AttributionModel):
             diagnostics["smoothing"] = k
         return Credit(
             conversions=conv @ shares, value=val @ shares, extras=extras, diagnostics=diagnostics
+        )
+
+    def _replicate_batch(self, prepared: _RatePrepared, point: Credit) -> BatchCredit | None:
+        if prepared.family is None:  # sets sampled per replicate: one replicate at a time
+            return None
+        beta = None
+        if self.unobserved == "logistic":
+            beta = np.array(
+                [point.diagnostics["logit_intercept"], *point.extras["logit_coefficient"]]
+            )
+        return RateReplicates(
+            family=prepared.family,
+            set_masks=prepared.set_masks,
+            set_bits=prepared.set_bits,
+            path_set=prepared.path_set,
+            point_beta=beta,
+            smoothing=None if self.smoothing == "auto" else float(self.smoothing),
+            baseline_model=self.baseline == "model",
+            ridge=_RIDGE,
+            max_smoothing=MAX_SMOOTHING,
+            zero_contribution=_ZERO_CONTRIBUTION,
         )
 
     def _notes(self, journeys: Journeys) -> tuple[str, ...]:
@@ -782,15 +821,15 @@ class _RateGame:
     beta: np.ndarray | None
     v_empty: float
 
-    def all_sets(self, n: int) -> np.ndarray:
-        """``v`` on all ``2^n`` sets."""
+    def on(self, family: SetFamily) -> np.ndarray:
+        """``v`` on the sets of ``family`` (which holds every observed set)."""
         if self.beta is not None:
-            full = expit(self.beta[0] + _subset_sums(self.beta[1:]))
+            values = expit(self.beta[0] + family.subset_sums(self.beta[1:]))
         else:
-            full = np.zeros(1 << n)
-        full[self.set_masks[self.seen].astype(np.int64)] = self.rate[self.seen]
-        full[0] = self.v_empty
-        return full
+            values = np.zeros(family.n_sets)
+        values[family.position(self.set_masks[self.seen])] = self.rate[self.seen]
+        values[0] = self.v_empty
+        return values
 
     def at(self, masks: np.ndarray, logit: np.ndarray | None) -> np.ndarray:
         """``v`` of the sets ``masks`` (uint64); ``logit`` is the logistic model's linear part."""

@@ -38,6 +38,7 @@ error of about 0.3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,6 +185,29 @@ class ChannelPresence:
         out = np.asarray(self.set_members.T @ per_set)
         return ChannelSupport(self.channels, out[:, 0], out[:, 1], out[:, 2])
 
+    def support_batch(
+        self, conversions: np.ndarray, nulls: np.ndarray, value: np.ndarray
+    ) -> ChannelSupport:
+        """Support of many replicates at once: counts ``(n_paths, k)``, arrays ``(k, n_channels)``.
+
+        Row ``r`` equals :meth:`support` of column ``r``.
+        """
+        d, n_paths = self.set_members.shape[0], self.path_set.shape[0]
+        # by paths (columns): the products stream the counts row after row
+        by_set = sp.csc_matrix(
+            (np.ones(n_paths), (self.path_set, np.arange(n_paths))), shape=(d, n_paths)
+        )
+        members = self.set_members.T.tocsr()
+        conv = by_set @ np.asarray(conversions, dtype=np.float64)
+        jour = conv + by_set @ np.asarray(nulls, dtype=np.float64)
+        val = by_set @ np.asarray(value, dtype=np.float64)
+        return ChannelSupport(
+            self.channels,
+            np.asarray(members @ jour).T,
+            np.asarray(members @ conv).T,
+            np.asarray(members @ val).T,
+        )
+
 
 def channel_support(journeys: Journeys) -> ChannelSupport:
     """Support (journeys, conversions, value) of every channel of ``journeys``.
@@ -200,7 +224,10 @@ def channel_support(journeys: Journeys) -> ChannelSupport:
     )
 
 
-def _tolerance(caps: np.ndarray) -> float:
+def _tolerance(caps: np.ndarray) -> Any:
+    """``BOUND_RTOL * (1 + sum of the caps)``: a float, or one per row of ``(k, n)`` caps."""
+    if caps.ndim == 2:
+        return BOUND_RTOL * (1.0 + np.abs(caps).sum(axis=1, keepdims=True))
     return BOUND_RTOL * (1.0 + float(np.abs(caps).sum()))
 
 
@@ -213,6 +240,9 @@ def check_within_support(
     context: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the credits with rounding errors clamped into ``[0, S_c]`` and ``[0, V_c]``.
+
+    The credits and the support are one per channel, or ``(k, n_channels)`` for ``k``
+    replicates checked at once (each row against its own support and tolerance).
 
     Raises
     ------
@@ -230,6 +260,9 @@ def check_within_support(
         bad = ~np.isfinite(credit) | (credit < -tol) | (credit > caps + tol)
         if bad.any():
             where = f" ({context})" if context else ""
+            if bad.ndim == 2:  # report the first replicate that breaks the bound
+                row = int(np.flatnonzero(bad.any(axis=1))[0])
+                bad, credit, caps = bad[row], credit[row], caps[row]
             details = ", ".join(
                 f"{support.channels[i]}: credit {credit[i]:.6g}, bound [0, {caps[i]:.6g}]"
                 for i in np.flatnonzero(bad)[:5]
