@@ -28,8 +28,10 @@ the true incremental (removal) shares ``truth["removal_share"]``.
 * ``failure``: the transfer assumption broken: an extra channel ``crm_audience`` is bought on the
   CRM score (selection on measured intent only), never tested; its calibrated credit against the
   truth.
-* ``timing``: fit time of the causal model on ``--users`` users, in-process, with 1 and 2
-  LightGBM threads, 200 bootstrap replicates.
+* ``timing``: what a user waits for, whole process: ``pathlift simulate`` of ``--users`` users,
+  then ``pathlift attribute events.parquet --events --users users.csv -m causal`` with 200 and
+  with 0 bootstrap replicates, on 2 and 1 LightGBM threads; then the fit alone, in process
+  (labelled), with 1 and 2 threads and 200 replicates.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import argparse
 import datetime as dt
 import itertools
 import pickle
+import tempfile
 import time
 import warnings
 import zlib
@@ -47,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from bench_calibration import machine, markdown
+from bench_startup import PATHLIFT, run_process
 
 from attribution.calibration import LiftTests, calibrate
 from attribution.catalog import MODELS, models_for
@@ -317,6 +321,40 @@ def failure(args: argparse.Namespace) -> None:
 
 
 def timing(args: argparse.Namespace) -> None:
+    """Whole process first (what a user waits for), then the fit alone, in process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "sim"
+        made = run_process(
+            [
+                str(PATHLIFT),
+                "simulate",
+                str(data),
+                "--users",
+                str(args.users),
+                "--proxy-quality",
+                "0.9",
+            ]
+        )
+        print(
+            f"pathlift simulate --users {args.users:,} (whole process): {made['seconds']:.1f} s, "
+            f"peak {made['peak_mb']:.0f} MB",
+            flush=True,
+        )
+        for n_bootstrap in (200, 0):
+            for n_jobs in (2, 1):
+                cmd = [
+                    str(PATHLIFT), "attribute", str(data / "events.parquet"), "--events",
+                    "--users", str(data / "users.csv"), "-m", "causal", "--no-track",
+                    "--format", "json", "-o", str(Path(tmp) / "out.json"),
+                    "--bootstrap", str(n_bootstrap), "--n-jobs", str(n_jobs),
+                ]  # fmt: skip
+                run = run_process(cmd)
+                print(
+                    f"pathlift attribute -m causal, {args.users:,} users, --n-jobs {n_jobs}, "
+                    f"--bootstrap {n_bootstrap} (whole process): {run['seconds']:.1f} s wall, "
+                    f"{run['cpu_seconds']:.1f} s CPU, peak {run['peak_mb']:.0f} MB",
+                    flush=True,
+                )
     sim = simulate(args.users, 0, 0.9)
     for n_jobs in (1, 2):
         _, seconds = fit_causal(sim, n_bootstrap=200, n_jobs=n_jobs)
