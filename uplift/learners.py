@@ -37,14 +37,16 @@ objective other than ``binary`` or ``regression``) makes the learner fall back t
 
 Saved layout (:meth:`UpliftModel.save`), a directory holding
 
-* ``model.joblib`` -- joblib pickle of ``{"learner": <causalml learner>, "propensity_model":
-  <PropensityModel or None>, "fold_models": [<UpliftModel>, ...], "out_of_fold": {...}}`` (the
-  cross-fitting fold models of a calibrated model and the out-of-fold predictions, outcomes,
-  arms and folds of its training rows; empty / ``None`` otherwise);
+* one LightGBM model text file per LightGBM model the learner's prediction reads
+  (``lgbm-*.txt``), the propensity models of observational data (``propensity-<i>.txt``), the
+  out-of-fold arrays of a calibrated model (``out_of_fold.npz``, no object arrays) and the
+  same files of its cross-fitting fold models (``fold<k>-*``); the uplift forest alone is a
+  pickle (``uplift_forest.joblib``), loaded only when its SHA-256 matches the recorded one;
 * ``metadata.json`` -- format name and version, learner name and causalml class, parameters,
   seed, control, arms, outcome type, treatment/outcome column names, feature schema (names,
   kinds, dtypes, training categories), propensity mode and values, prediction columns, training
-  row counts, optional ``extra`` (e.g. training data hash and split) and package versions; for a
+  row counts, optional ``extra`` (e.g. training data hash and split), package versions, the
+  files of the fitted state (``model_files``) and the SHA-256 of every file (``files``); for a
   calibrated model also ``calibration`` (:meth:`uplift.calibration.UpliftCalibration.to_dict`)
   and ``cross_fit`` (learner, folds, parameters).
 
@@ -59,7 +61,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import inspect
+import io
 import json
 import logging
 import os
@@ -67,7 +71,7 @@ import platform
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,7 +81,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from attribution._io import atomic_write, atomic_write_text
+from attribution._io import atomic_write_files
 from attribution._io import to_jsonable as _jsonable
 from attribution._progress import ProgressCallback
 from attribution.errors import NotFittedError
@@ -99,7 +103,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LEARNERS",
     "METADATA_FILE",
-    "MODEL_FILE",
     "UpliftModel",
     "fit_uplift_model",
     "prediction_columns",
@@ -107,10 +110,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 FORMAT_NAME = "pathlift-uplift-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def prediction_columns(arms: tuple[str, ...] | list[str]) -> list[str]:
@@ -576,7 +578,10 @@ class UpliftModel:
             return self._predict_compiled(compiled, X)
         with _sequential_joblib(self.n_jobs == 1), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*X does not have valid feature names.*")
-            if self.learner == "uplift_rf":
+            if isinstance(learner, _SavedLearner):
+                p = self._predict_propensity(X) if self.learner == "x" else None
+                te = learner.predict(X, p=p)
+            elif self.learner == "uplift_rf":
                 te = learner.predict(X)
             elif self.learner == "r":
                 te = learner.predict(X)
@@ -678,62 +683,120 @@ class UpliftModel:
         return uplift_frame(te, self.arms_, self.control_, index=frame.index)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> Path:
-        """Write ``model.joblib`` and ``metadata.json`` into directory ``path`` (created).
+    def _state(self, prefix: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Return the ``model_files`` metadata entry and the files holding the fitted state.
 
-        Each file is written to a temporary file in the directory and moved into place, so a
-        reader never sees a half-written model. ``extra`` is stored under ``"extra"`` in the
-        metadata (e.g. the training data hash and split).
+        Every LightGBM model is its model text, the out-of-fold arrays one ``.npz`` (no object
+        arrays), the fold models the same recursively with file names prefixed ``fold<k>-``;
+        only the uplift forest is a pickle. File names are prefixed with ``prefix``.
+        """
+        documents: dict[str, bytes] = {}
+
+        def add(name: str, content: bytes) -> str:
+            documents[prefix + name] = content
+            return prefix + name
+
+        state: dict[str, Any] = {"learner": _learner_state(self.learner, self.learner_, add)}
+        pm = self.propensity_model_
+        state["propensity_model"] = (
+            None
+            if pm is None
+            else {
+                "params": _jsonable(pm.get_params()),
+                "overlap": {str(k): float(v) for k, v in pm.overlap_.items()},
+                "models": [
+                    add(f"propensity-{i}.txt", _lgbm_text(pm.models_[arm]))
+                    for i, arm in enumerate(self.arms_)
+                ],
+            }
+        )
+        if self.out_of_fold_ is not None:
+            buffer = io.BytesIO()
+            arrays: dict[str, Any] = {k: np.asarray(v) for k, v in self.out_of_fold_.items()}
+            np.savez(buffer, **arrays)
+            state["out_of_fold"] = add("out_of_fold.npz", buffer.getvalue())
+        else:
+            state["out_of_fold"] = None
+        folds = []
+        for k, fold_model in enumerate(self.fold_models_):
+            fold_state, fold_documents = fold_model._state(f"{prefix}fold{k}-")
+            folds.append({"metadata": fold_model.metadata_, "model_files": fold_state})
+            documents.update(fold_documents)
+        state["fold_models"] = folds
+        return state, documents
+
+    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write the model into directory ``path`` (created): data files and ``metadata.json``.
+
+        LightGBM models are written as LightGBM model text, arrays as ``.npz`` without object
+        arrays, everything else as JSON in ``metadata.json``, which also records the SHA-256 of
+        every file (``files``). Only the uplift forest (``learner="uplift_rf"``), a causalml
+        object, is pickled (``uplift_forest.joblib``). All files are written to temporary names
+        and renamed into place together, so a reader never sees a half-written model.
+        ``extra`` is stored under ``"extra"`` in the metadata (e.g. the training data hash).
         """
         self._check_fitted()
         target = Path(path)
-        target.mkdir(parents=True, exist_ok=True)
-        meta = dict(self.metadata_)
+        meta = {**self.metadata_, "format_version": FORMAT_VERSION}
         if extra is not None:
             meta["extra"] = _jsonable(dict(extra))
-        payload = {
-            "learner": self.learner_,
-            "propensity_model": self.propensity_model_,
-            "fold_models": list(self.fold_models_),
-            "out_of_fold": self.out_of_fold_,
-        }
-        with atomic_write(target / MODEL_FILE, "wb") as fh:
-            joblib.dump(payload, fh)
-        atomic_write_text(target / METADATA_FILE, json.dumps(meta, indent=2, sort_keys=True))
+        state, documents = self._state()
+        meta["model_files"] = state
+        meta["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in documents.items()}
+        atomic_write_files(
+            target,
+            {**documents, METADATA_FILE: json.dumps(meta, indent=2, sort_keys=True).encode()},
+        )
         self.metadata_ = meta
         return target
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> UpliftModel:
-        """Load a model written by :meth:`save`.
+        """Load a model written by :meth:`save`, without unpickling anything but a forest.
+
+        Every file is checked against the SHA-256 recorded in ``metadata.json`` before it is
+        read; the uplift forest's pickle is only unpickled when its hash matches.
 
         Raises
         ------
         ModelStoreError
-            If the directory or one of its files is missing or of another format.
+            If the directory or one of its files is missing, truncated, modified or malformed
+            (the message names the file), or written in another format or format version.
         """
         source = Path(path)
-        meta_path, model_path = source / METADATA_FILE, source / MODEL_FILE
-        for p in (meta_path, model_path):
-            if not p.is_file():
-                raise ModelStoreError(
-                    f"{str(p)!r} not found: {str(source)!r} is not a saved uplift model "
-                    "directory (save one with UpliftModel.save or `pathlift uplift train "
-                    "--model-dir`)"
-                )
+        meta_path = source / METADATA_FILE
+        if not meta_path.is_file():
+            raise ModelStoreError(
+                f"{str(meta_path)!r} not found: {str(source)!r} is not a saved uplift model "
+                "directory (save one with UpliftModel.save or `pathlift uplift train "
+                "--model-dir`)"
+            )
         try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelStoreError(f"{str(meta_path)!r} is not valid JSON: {exc}") from exc
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelStoreError(
+                f"{str(meta_path)!r} is not valid JSON ({exc}): the file is truncated or was "
+                "edited; save the model again"
+            ) from exc
+        if not isinstance(meta, dict):
+            raise ModelStoreError(
+                f"{str(meta_path)!r} does not hold a JSON object: save the model again"
+            )
         if meta.get("format") != FORMAT_NAME or meta.get("format_version") != FORMAT_VERSION:
+            hint = (
+                "; version 1 directories hold a pickle, which pathlift no longer loads because "
+                "unpickling can run code: train the model again"
+                if meta.get("format") == FORMAT_NAME and meta.get("format_version") == 1
+                else ""
+            )
             raise ModelStoreError(
                 f"{str(meta_path)!r} has format {meta.get('format')!r} version "
                 f"{meta.get('format_version')!r}; this pathlift reads {FORMAT_NAME!r} version "
-                f"{FORMAT_VERSION}"
+                f"{FORMAT_VERSION}{hint}"
             )
         now = _versions()
         for dist in ("causalml", "lightgbm", "scikit-learn"):
-            then = meta.get("versions", {}).get(dist)
+            then = (meta.get("versions") or {}).get(dist)
             if then and then != now.get(dist):
                 warnings.warn(
                     f"model in {str(source)!r} was saved with {dist} {then}, loading with "
@@ -741,13 +804,24 @@ class UpliftModel:
                     UpliftWarning,
                     stacklevel=2,
                 )
-        payload = joblib.load(model_path)
-        params = meta["params"]
-        model = cls(**params)
-        model.learner_ = payload["learner"]
-        model.propensity_model_ = payload["propensity_model"]
-        model.arms_ = tuple(meta["arms"])
-        model.control_ = meta["control"]
+        reader = _ModelFiles(source, meta.get("files"), meta_path)
+        try:
+            return cls._from_state(meta, meta["model_files"], reader)
+        except ModelStoreError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ModelStoreError(
+                f"{str(meta_path)!r} is malformed ({type(exc).__name__}: {exc}): the file was "
+                "edited or written by another program; save the model again"
+            ) from exc
+
+    @classmethod
+    def _from_state(
+        cls, meta: dict[str, Any], state: dict[str, Any], reader: _ModelFiles
+    ) -> UpliftModel:
+        model = cls(**meta["params"])
+        model.arms_ = tuple(str(a) for a in meta["arms"])
+        model.control_ = str(meta["control"])
         model.schema_ = FeatureSchema.from_dict(meta["schema"])
         model.outcome_type_ = meta["outcome_type"]
         model.randomized_ = bool(meta["randomized"])
@@ -755,12 +829,233 @@ class UpliftModel:
         model.outcome_col_ = meta["outcome_col"]
         pairwise = meta["propensity"]["pairwise"]
         model.propensity_ = {str(k): float(v) for k, v in pairwise.items()} if pairwise else None
-        model.fold_models_ = tuple(payload.get("fold_models", ()))
-        model.out_of_fold_ = payload.get("out_of_fold")
+        model.learner_ = _load_learner(model, state["learner"], reader)
+        pm_state = state.get("propensity_model")
+        if pm_state is None:
+            model.propensity_model_ = None
+        else:
+            pm = PropensityModel(**pm_state["params"])
+            files = list(pm_state["models"])
+            if len(files) != len(model.arms_):
+                raise ModelStoreError(
+                    f"{str(reader.meta_path)!r} lists {len(files)} propensity models for "
+                    f"{len(model.arms_)} arms: save the model again"
+                )
+            pm.models_ = {a: reader.booster(f) for a, f in zip(model.arms_, files, strict=True)}
+            pm.overlap_ = {str(k): float(v) for k, v in pm_state["overlap"].items()}
+            model.propensity_model_ = pm
+        oof_file = state.get("out_of_fold")
+        model.out_of_fold_ = reader.arrays(oof_file) if oof_file else None
+        model.fold_models_ = tuple(
+            cls._from_state(fold["metadata"], fold["model_files"], reader)
+            for fold in state.get("fold_models", [])
+        )
         calibration = meta.get("calibration")
         model.calibration_ = UpliftCalibration.from_dict(calibration) if calibration else None
         model.metadata_ = meta
         return model
+
+
+class _ModelFiles:
+    """Reads the files of a saved model directory, each checked against its recorded SHA-256."""
+
+    def __init__(self, source: Path, hashes: Any, meta_path: Path) -> None:
+        if not isinstance(hashes, dict):
+            raise ModelStoreError(
+                f"{str(meta_path)!r} has no 'files' table of SHA-256 hashes: save the model again"
+            )
+        self.source = source
+        self.hashes = hashes
+        self.meta_path = meta_path
+
+    def read(self, name: Any) -> tuple[Path, bytes]:
+        """Return the path and bytes of file ``name`` after checking its SHA-256."""
+        if not isinstance(name, str) or name not in self.hashes or Path(name).name != name:
+            raise ModelStoreError(
+                f"{str(self.meta_path)!r} refers to {name!r}, which is not one of its listed "
+                "files: save the model again"
+            )
+        path = self.source / name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelStoreError(
+                f"cannot read model file {str(path)!r} ({exc.strerror or exc}): the model "
+                "directory is incomplete; save the model again"
+            ) from exc
+        if hashlib.sha256(data).hexdigest() != self.hashes[name]:
+            raise ModelStoreError(
+                f"model file {str(path)!r} does not match the SHA-256 recorded in "
+                f"metadata.json: it is truncated or was modified; save the model again"
+            )
+        return path, data
+
+    def booster(self, name: Any) -> lgb.Booster:
+        """Return a LightGBM booster from its model text."""
+        path, data = self.read(name)
+        try:
+            return lgb.Booster(model_str=data.decode("utf-8"))
+        except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+            raise ModelStoreError(
+                f"model file {str(path)!r} is not a LightGBM model ({exc}): save the model again"
+            ) from exc
+
+    def arrays(self, name: Any) -> dict[str, np.ndarray]:
+        """Return the arrays of an ``.npz`` file (object arrays are refused, never unpickled)."""
+        path, data = self.read(name)
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except (ValueError, OSError, EOFError) as exc:
+            raise ModelStoreError(
+                f"model file {str(path)!r} is not a valid array file ({exc}): save the model again"
+            ) from exc
+
+    def pickled(self, name: Any) -> Any:
+        """Unpickle a file whose SHA-256 matches the recorded one."""
+        path, data = self.read(name)
+        try:
+            return joblib.load(io.BytesIO(data))
+        except Exception as exc:
+            raise ModelStoreError(
+                f"model file {str(path)!r} cannot be loaded ({type(exc).__name__}: {exc}): "
+                "save the model again"
+            ) from exc
+
+
+def _lgbm_text(model: Any) -> bytes:
+    """LightGBM model text of a fitted scikit-learn LightGBM model or booster."""
+    from uplift._forest import _booster_of
+
+    if isinstance(model, lgb.LGBMModel) and callable(model.objective):
+        raise ModelStoreError(
+            "a LightGBM model with a custom objective function cannot be saved as model text: "
+            "use a built-in objective"
+        )
+    return _booster_of(model).model_to_string().encode("utf-8")
+
+
+#: the LightGBM models each learner's prediction reads, by learner (the rest is not saved)
+_LEARNER_MODELS: dict[str, tuple[str, ...]] = {
+    "s": ("models",),
+    "t": ("models_t",),
+    "x": ("models_tau_c", "models_tau_t"),
+    "r": ("models_tau",),
+    "dr": ("models_tau",),
+}
+
+
+def _learner_state(name: str, learner: Any, add: Any) -> dict[str, Any]:
+    """Write the fitted learner's models through ``add``; return their file names."""
+    if name == "uplift_rf":
+        buffer = io.BytesIO()
+        joblib.dump(learner, buffer)
+        return {"kind": "pickle", "file": add("uplift_forest.joblib", buffer.getvalue())}
+    groups = [str(g) for g in learner.t_groups]
+    state: dict[str, Any] = {"kind": "lightgbm", "groups": groups}
+    if name == "t":
+        state["model_c"] = add("lgbm-control.txt", _lgbm_text(learner.model_c))
+    for role in _LEARNER_MODELS[name]:
+        models = getattr(learner, role)
+        files: list[Any] = []
+        for i, g in enumerate(learner.t_groups):
+            if name == "dr":
+                files.append(
+                    [
+                        add(f"lgbm-{role}-{i}-{j}.txt", _lgbm_text(m))
+                        for j, m in enumerate(models[g])
+                    ]
+                )
+            else:
+                files.append(add(f"lgbm-{role}-{i}.txt", _lgbm_text(models[g])))
+        state[role] = files
+    return state
+
+
+def _load_learner(model: UpliftModel, state: dict[str, Any], reader: _ModelFiles) -> Any:
+    if model.learner == "uplift_rf":
+        if state.get("kind") != "pickle":
+            raise ModelStoreError(f"{str(reader.meta_path)!r} is malformed: save the model again")
+        return reader.pickled(state["file"])
+    if state.get("kind") != "lightgbm" or model.learner not in _LEARNER_MODELS:
+        raise ModelStoreError(
+            f"{str(reader.meta_path)!r} does not describe the LightGBM models of learner "
+            f"{model.learner!r}: save the model again"
+        )
+    groups = [str(g) for g in state["groups"]]
+    if groups != list(model.arms_):
+        raise ModelStoreError(
+            f"{str(reader.meta_path)!r} lists models for arms {groups!r} but the model has arms "
+            f"{list(model.arms_)!r}: save the model again"
+        )
+    saved = _SavedLearner(
+        name=model.learner,
+        binary=model.outcome_type_ == "binary",
+        t_groups=np.asarray(groups, dtype=object),
+    )
+    if model.learner == "t":
+        saved.model_c = reader.booster(state["model_c"])
+    for role in _LEARNER_MODELS[model.learner]:
+        files = list(state[role])
+        if len(files) != len(groups):
+            raise ModelStoreError(
+                f"{str(reader.meta_path)!r} lists {len(files)} {role} models for "
+                f"{len(groups)} arms: save the model again"
+            )
+        if model.learner == "dr":
+            loaded: dict[str, Any] = {
+                g: [reader.booster(f) for f in fs] for g, fs in zip(groups, files, strict=True)
+            }
+        else:
+            loaded = {g: reader.booster(f) for g, f in zip(groups, files, strict=True)}
+        setattr(saved, role, loaded)
+    return saved
+
+
+@dataclass
+class _SavedLearner:
+    """A loaded meta-learner: the LightGBM boosters its prediction reads, scored as causalml does.
+
+    Attribute names follow causalml's (``t_groups``, ``model_c``, ``models_t``, ...), so the
+    compiled scorer (:func:`_compile_learner`) reads it like the fitted learner. ``predict``
+    reproduces causalml's ``predict`` of the learner from its boosters (``Booster.predict`` is
+    ``predict_proba(X)[:, 1]`` for a binary LightGBM classifier and ``predict`` for a regressor).
+    """
+
+    name: str
+    binary: bool
+    t_groups: np.ndarray
+    model_c: Any = None
+    models: dict[str, Any] = field(default_factory=dict)
+    models_t: dict[str, Any] = field(default_factory=dict)
+    models_tau_c: dict[str, Any] = field(default_factory=dict)
+    models_tau_t: dict[str, Any] = field(default_factory=dict)
+    models_tau: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, X: np.ndarray, p: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Predicted uplift, ``(n_rows, n_groups)``, as causalml's ``predict`` of the learner."""
+        te = np.zeros((X.shape[0], len(self.t_groups)))
+        for i, g in enumerate(self.t_groups):
+            if self.name == "s":  # the treatment indicator is the first column
+                ones, zeros = np.ones((X.shape[0], 1)), np.zeros((X.shape[0], 1))
+                model = self.models[g]
+                te[:, i] = model.predict(np.hstack((ones, X))) - model.predict(
+                    np.hstack((zeros, X))
+                )
+            elif self.name == "t":
+                te[:, i] = self.models_t[g].predict(X) - self.model_c.predict(X)
+            elif self.name == "x":
+                if p is None:  # pragma: no cover - the model always passes the propensity
+                    raise NotFittedError("the X-learner needs the propensity to predict")
+                p_g = np.ravel(p[g])
+                dhat_c = self.models_tau_c[g].predict(X)
+                dhat_t = self.models_tau_t[g].predict(X)
+                te[:, i] = p_g * dhat_c + (1 - p_g) * dhat_t
+            elif self.name == "r":
+                te[:, i] = self.models_tau[g].predict(X)
+            else:  # dr
+                te[:, i] = np.r_[[m.predict(X) for m in self.models_tau[g]]].mean(axis=0)
+        return te
 
 
 def uplift_frame(
@@ -813,7 +1108,7 @@ def _compile_learner(name: str, learner: Any) -> _CompiledLearner | None:
     from uplift._forest import CompiledForest
 
     def one(model: Any) -> CompiledForest | None:
-        if not isinstance(model, lgb.LGBMModel):
+        if not isinstance(model, lgb.LGBMModel | lgb.Booster):
             return None
         return CompiledForest.from_lgbm(model)
 
