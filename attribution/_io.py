@@ -13,6 +13,14 @@ Writing
     temporary files. Files are created ``0o644`` (readable by all, as ``open`` would with the
     usual umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
 
+CSV text
+    :func:`csv_text` is the one way the project writes a table as CSV. A text cell (column
+    names and index labels included) that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return gets a leading apostrophe, so a spreadsheet shows it as text instead of
+    running it as a formula (a channel named ``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``).
+    Numbers are never changed: ``-0.5`` in a numeric column stays ``-0.5``. Reading such a
+    file back gives the escaped text; use Parquet where a table must round-trip exactly.
+
 JSON values
     :func:`json_value` turns one cell into a JSON value: NumPy scalars become Python scalars,
     timestamps ISO 8601 strings, and NaN, infinities, ``NaT`` and ``None`` become ``null`` (so
@@ -57,6 +65,8 @@ __all__ = [
     "atomic_write",
     "atomic_write_files",
     "atomic_write_text",
+    "csv_text",
+    "escape_formula",
     "is_parquet",
     "json_records",
     "json_value",
@@ -143,6 +153,54 @@ def atomic_write_files(
             tmp.unlink(missing_ok=True)
         raise
     return {name: out / name for name in documents}
+
+
+# --------------------------------------------------------------------------------------------
+# CSV text
+# --------------------------------------------------------------------------------------------
+
+#: first characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: Any) -> Any:
+    """Return a text cell starting with a formula character with a leading ``'``; else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: pd.DataFrame, *, index: bool = False, lineterminator: str = "\n") -> str:
+    """Return ``frame`` as CSV text with formula-like text cells escaped (see the module doc).
+
+    Only text cells are escaped (in object and string columns, the column names and, with
+    ``index``, the index labels); numeric, boolean and date columns are written as pandas does.
+    When a text cell holds a carriage return, every text cell is quoted, so that readers do not
+    split its row.
+    """
+    import csv
+
+    import pandas as pd
+
+    out = frame.copy(deep=False)
+    bare_cr = False
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            escaped = column.map(escape_formula, na_action="ignore").to_numpy(dtype=object)
+            bare_cr = bare_cr or any(isinstance(v, str) and "\r" in v for v in escaped)
+            out.isetitem(i, escaped)
+    out.columns = [escape_formula(str(c)) for c in out.columns]
+    if index:
+        out.index = out.index.map(escape_formula)
+        if out.index.name is not None:
+            out.index.name = escape_formula(str(out.index.name))
+    # a carriage return inside a cell is only quoted by the csv module when it is part of the
+    # line terminator: quote every text cell then, or readers would split the row
+    quoting = csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL
+    return str(out.to_csv(index=index, lineterminator=lineterminator, quoting=quoting))
 
 
 # --------------------------------------------------------------------------------------------

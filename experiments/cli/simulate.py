@@ -98,7 +98,7 @@ def command(
 def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_name: str) -> None:
     import pandas as pd
 
-    from attribution._io import atomic_write, atomic_write_text
+    from attribution._io import atomic_write, atomic_write_text, csv_text
     from attribution.calibration import LiftTests
     from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
     from experiments.cli._output import to_json
@@ -110,11 +110,11 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
         if events_name.endswith(".parquet"):
             sim.events.to_parquet(handle, index=False)
         else:
-            handle.write(sim.events.to_csv(index=False).encode())
-    atomic_write_text(target / "users.csv", sim.covariates.to_csv(index=False))
-    atomic_write_text(target / "costs.csv", sim.costs.to_csv(index=False))
+            handle.write(csv_text(sim.events).encode())
+    atomic_write_text(target / "users.csv", csv_text(sim.covariates))
+    atomic_write_text(target / "costs.csv", csv_text(sim.costs))
     truth = sim.truth.reset_index()
-    atomic_write_text(target / "truth.csv", truth.to_csv(index=False))
+    atomic_write_text(target / "truth.csv", csv_text(truth))
     if lift_channels:
         tests = LiftTests.from_results(
             [
@@ -123,7 +123,7 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
             ]
         )
         frame = tests.to_frame()
-        atomic_write_text(target / "lift_tests.csv", pd.DataFrame(frame).to_csv(index=False))
+        atomic_write_text(target / "lift_tests.csv", csv_text(pd.DataFrame(frame)))
     payload = {
         "config": config.to_dict(),
         "baseline_conversions": sim.baseline_conversions,

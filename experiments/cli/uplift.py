@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from attribution._io import atomic_write_text as _atomic_write_text
+from attribution._io import csv_text
 from experiments.cli._options import output_options as _output_options
 from experiments.cli._output import emit as _emit
 from experiments.cli._output import render_frame as _render
@@ -575,7 +576,7 @@ def target(
         )
     if plan_output:
         targets = plan.targets().reset_index(names="row")
-        _atomic_write_text(plan_output, str(targets.to_csv(index=False)))
+        _atomic_write_text(plan_output, csv_text(targets))
         _progress(f"wrote {len(targets)} contacts to {plan_output}")
     t_col = treatment_col or model.treatment_col_
     y_col = outcome_col or model.outcome_col_

@@ -13,11 +13,15 @@ import stat
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution._io import (
     atomic_write,
     atomic_write_files,
     atomic_write_text,
+    csv_text,
+    escape_formula,
     json_records,
     json_value,
     read_frame,
@@ -195,3 +199,49 @@ def test_input_problems_raise_the_callers_error_naming_the_file(tmp_path):
         resolve_files([tmp_path / "good.csv", tmp_path / "bad.parquet"], **options)
     with pytest.raises(_Refused, match="no cost table files given"):
         resolve_files([], **options)
+
+
+# ----------------------------------------------------------------------------- CSV text
+
+
+def test_csv_text_escapes_formula_cells_and_keeps_numbers():
+    frame = pd.DataFrame(
+        {
+            "channel": ['=HYPERLINK("http://x","y")', "email", "-cmd", "@SUM(A1)", "+1", None],
+            "credit": [-0.5, 1.0, 2.0, 3.0, 4.0, 5.0],
+            "kind": pd.Categorical(["=a", "b", "c", "d", "e", "f"]),
+            "=total": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    text = csv_text(frame)
+    assert text.splitlines() == [
+        "channel,credit,kind,'=total",
+        '"\'=HYPERLINK(""http://x"",""y"")",-0.5,\'=a,1',
+        "email,1.0,b,2",
+        "'-cmd,2.0,c,3",
+        "'@SUM(A1),3.0,d,4",
+        "'+1,4.0,e,5",
+        ",5.0,f,6",
+    ]
+    assert frame["channel"].iloc[0].startswith("=")  # the caller's frame is not changed
+    indexed = csv_text(frame.set_index("channel")[["credit"]], index=True)
+    assert indexed.splitlines()[1] == '"\'=HYPERLINK(""http://x"",""y"")",-0.5'
+
+
+def test_escape_formula_only_touches_text():
+    assert escape_formula("\tx") == "'\tx" and escape_formula("\rx") == "'\rx"
+    assert escape_formula(-1.5) == -1.5 and escape_formula("a=b") == "a=b"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=6))
+def test_no_written_text_cell_can_start_a_formula(cells):
+    import csv
+    import io
+
+    frame = pd.DataFrame({"name": cells, "value": np.arange(len(cells), dtype=float) - 2})
+    rows = list(csv.reader(io.StringIO(csv_text(frame))))
+    for row, original in zip(rows[1:], cells, strict=False):
+        assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert row[0] in (original, "'" + original) or original.strip() == ""
+    assert len(rows) == len(cells) + 1  # no row split by a line break inside a cell
