@@ -65,6 +65,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_files",
     "atomic_write_text",
+    "check_destination",
     "csv_text",
     "escape_formula",
     "is_parquet",
@@ -116,6 +117,46 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_destination(
+    path: str | os.PathLike[str],
+    *,
+    kind: Literal["file", "directory"] = "file",
+    what: str = "output",
+    error: type[Exception] = ValueError,
+) -> Path:
+    """Check that ``path`` can be written as a ``kind``, before any work; return it as a Path.
+
+    Nothing is created. Refused, with ``error`` naming ``what`` and the path: a file destination
+    that is an existing directory; a directory destination that is an existing file; a path
+    below an existing file (``afile/out.csv``); a nearest existing directory that this process
+    cannot write into. The commands call this for every destination before they read or fit
+    anything, so a bad destination never costs a run nor leaves a half-done result.
+    """
+    target = Path(path)
+    text = os.fspath(path)
+    if not text:
+        raise error(f"{what}: the path is empty; give a {kind} path")
+    if target.exists():
+        if kind == "file" and target.is_dir():
+            raise error(f"{what} {text!r} is a directory: give a file path")
+        if kind == "directory" and not target.is_dir():
+            raise error(f"{what} {text!r} is a file, not a directory: give a directory path")
+    parent = target.absolute().parent if kind == "file" or not target.exists() else target
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise error(
+            f"{what} {text!r} cannot be created: {str(parent)!r} is a file, not a directory; "
+            "choose another path"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise error(
+            f"{what} {text!r} cannot be written: no permission to write in {str(parent)!r}; "
+            "choose another path"
+        )
+    return target
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -178,8 +219,6 @@ def csv_text(frame: pd.DataFrame, *, index: bool = False, lineterminator: str = 
     When a text cell holds a carriage return, every text cell is quoted, so that readers do not
     split its row.
     """
-    import csv
-
     import pandas as pd
 
     out = frame.copy(deep=False)
@@ -199,7 +238,7 @@ def csv_text(frame: pd.DataFrame, *, index: bool = False, lineterminator: str = 
             out.index.name = escape_formula(str(out.index.name))
     # a carriage return inside a cell is only quoted by the csv module when it is part of the
     # line terminator: quote every text cell then, or readers would split the row
-    quoting = csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL
+    quoting: Literal[0, 2] = 2 if bare_cr else 0  # csv.QUOTE_NONNUMERIC, csv.QUOTE_MINIMAL
     return str(out.to_csv(index=index, lineterminator=lineterminator, quoting=quoting))
 
 

@@ -135,7 +135,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo end to end and return where its outputs are (see the module docstring)."""
     say = progress or (lambda message: logger.info("%s", message))
-    settings = resolve_tracking(tracking_uri, experiment)
+    settings = resolve_tracking(tracking_uri, experiment, check_server=True)
     report_dir = Path(out_dir) if out_dir is not None else find_project_root() / "reports" / "demo"
 
     # 1. data

@@ -58,6 +58,7 @@ __all__ = [
     "TAG_CONFIG",
     "TAG_DATA",
     "alias_lock",
+    "check_model_name",
     "default_lock_dir",
     "delete_alias",
     "find_versions",
@@ -99,6 +100,30 @@ def _requirements(*dists: str) -> list[str]:
         except importlib_metadata.PackageNotFoundError:
             out.append(dist)
     return out
+
+
+def check_model_name(name: str) -> str:
+    """Refuse a registered-model name MLflow would refuse, before any model is fitted.
+
+    MLflow's own rule (``mlflow.utils.validation``): not empty, no ``/`` nor ``:``, and no
+    path segment such as ``..``.
+
+    Raises
+    ------
+    RegistryError
+        The name is refused; the message names it and the rule.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_model_name
+
+    try:
+        _validate_model_name(name)
+    except MlflowException as exc:
+        raise RegistryError(
+            f"registered model name {name!r} is refused by MLflow ({exc.message}): use letters, "
+            "digits, '-', '_' and '.' (e.g. pathlift-uplift)"
+        ) from exc
+    return name
 
 
 def model_uri(name: str, alias: str = CHAMPION) -> str:
