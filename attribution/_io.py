@@ -34,9 +34,9 @@ Reading tables (:func:`read_table`, :func:`read_frame`)
     * a ``.parquet`` / ``.pq`` file is Parquet; any other file is CSV (compressed when its
       name says so: ``.csv.gz``, ``.csv.bz2``, ...), with a header row; an empty field is
       missing, and columns get Arrow's inferred types (ISO timestamps become timestamps);
-    * a directory holds Parquet files or, when it has none, CSV files, found recursively (Hive
-      ``key=value`` directory names are not read as columns); a glob (``*``, ``?``, ``[``) or a
-      list of paths works the same way;
+    * a directory holds Parquet files or CSV files, found recursively (Hive ``key=value``
+      directory names are not read as columns); a directory holding both is refused; a glob
+      (``*``, ``?``, ``[``) or a list of paths works the same way;
     * several files are read in the order of their full paths and stacked (columns matched by
       name, types widened where they differ); mixing Parquet and CSV is refused;
     * a path that does not exist, a directory without data files or an unreadable file raises
@@ -308,8 +308,8 @@ def resolve_files(
 
     *Input order* is the order of this list: files sorted by their full path (lexicographically,
     after expanding directories recursively and globs with ``**``), then rows in file order.
-    A directory holds Parquet files (``*.parquet``/``*.pq``) or, when it has none, CSV files
-    (``*.csv``); Hive partition directories are walked but their ``key=value`` names are not read
+    A directory holds Parquet files (``*.parquet``/``*.pq``) or CSV files (``*.csv``), not
+    both; Hive partition directories are walked but their ``key=value`` names are not read
     as columns. Problems raise ``error`` naming the path (``what`` says what the file holds).
     """
     items = [data] if isinstance(data, str | os.PathLike) else list(data)
@@ -329,6 +329,12 @@ def resolve_files(
             entries = [p for p in path.rglob("*") if p.is_file()]
             parquet = [str(p) for p in entries if is_parquet(p)]
             csv = [str(p) for p in entries if str(p).lower().endswith(".csv")]
+            if parquet and csv:
+                raise error(
+                    f"directory {text!r} mixes Parquet and CSV files ({len(parquet)} .parquet, "
+                    f"{len(csv)} .csv, e.g. {csv[0]!r}): reading one kind would silently drop "
+                    "the other; convert them to one format or move one kind out"
+                )
             chosen = parquet or csv
             if not chosen:
                 raise error(

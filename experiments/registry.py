@@ -30,7 +30,6 @@ import logging
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -152,7 +151,11 @@ def log_uplift_model(
         A fitted uplift model.
     input_example
         A few rows holding (at least) the model's feature columns; only the feature columns are
-        kept. The signature is inferred from them and from the model's predictions on them.
+        kept. The signature is inferred from them and from the model's predictions on them,
+        with every numeric feature declared ``double`` (the model reads numbers as float64): the
+        scoring server then parses a JSON ``3.7`` as ``3.7`` whatever the training column's
+        dtype, and ``pyfunc.predict`` in Python refuses an ``int64`` column, naming it (cast
+        with ``df.astype(float)``).
     name
         Name of the logged model.
     registered_model_name
@@ -171,9 +174,17 @@ def log_uplift_model(
 
     features = list(model.schema_.names)
     example = input_example[features].head(5).reset_index(drop=True)
-    with warnings.catch_warnings():  # integer columns: the signature keeps training dtypes
-        warnings.simplefilter("ignore", UserWarning)
-        signature = infer_signature(example, model.predict(example).reset_index(drop=True))
+    # numeric features are read as float64 by the model: say so in the signature, otherwise
+    # MLflow's scoring server casts a JSON 3.7 sent for an integer column to 3
+    numeric = [
+        c
+        for c, kind in zip(features, model.schema_.kinds, strict=True)
+        if kind == "numeric"
+        and pd.api.types.is_numeric_dtype(example[c])
+        and not pd.api.types.is_bool_dtype(example[c])
+    ]
+    example = example.astype(dict.fromkeys(numeric, "float64"))
+    signature = infer_signature(example, model.predict(example).reset_index(drop=True))
     with tempfile.TemporaryDirectory(prefix="pathlift-uplift-") as tmp:
         saved = model.save(Path(tmp) / "uplift_model")
         return mlflow.pyfunc.log_model(

@@ -84,6 +84,7 @@ import pandas as pd
 from attribution._io import atomic_write_files
 from attribution._io import to_jsonable as _jsonable
 from attribution._progress import ProgressCallback
+from attribution._validation import shown
 from attribution.errors import NotFittedError
 from uplift.calibration import DEFAULT_CALIBRATION_BINS, UpliftCalibration, fit_calibration
 from uplift.catalog import LEARNERS
@@ -371,6 +372,7 @@ class UpliftModel:
                 "UpliftData.from_frame(df, treatment_col=..., control=..., outcome_col=...)"
             )
         self._check_options(data.outcome_type)
+        _check_training_data(data)
         say = progress or (lambda msg: None)
         t0 = time.perf_counter()
 
@@ -1056,6 +1058,40 @@ class _SavedLearner:
             else:  # dr
                 te[:, i] = np.r_[[m.predict(X) for m in self.models_tau[g]]].mean(axis=0)
         return te
+
+
+def _check_training_data(data: UpliftData) -> None:
+    """Refuse an outcome with one value; warn about features with one value.
+
+    A constant outcome leaves nothing to learn: every model would predict zero uplift and the
+    evaluation would report zeros as if they were findings.
+    """
+    outcome = np.asarray(data.outcome, dtype=np.float64)
+    if outcome.size and np.all(outcome == outcome[0]):
+        raise InvalidUpliftDataError(
+            f"outcome column {data.outcome_col!r} has the single value {shown(outcome[0])!r} in "
+            f"all {outcome.size} training rows: there is no effect to learn; check "
+            "--outcome-col / outcome_col, or the filter that produced the data"
+        )
+    constant = [
+        str(name)
+        for name in data.features.columns
+        if data.features[name].nunique(dropna=False) <= 1
+    ]
+    if constant:
+        everything = len(constant) == data.features.shape[1]
+        warnings.warn(
+            f"feature(s) {', '.join(map(repr, constant))} have a single value in the training "
+            "rows, so they cannot tell customers apart"
+            + (
+                ": every customer gets the same predicted uplift (the average effect); add "
+                "features that vary"
+                if everything
+                else "; drop them (--feature-cols / feature_cols)"
+            ),
+            UpliftWarning,
+            stacklevel=3,
+        )
 
 
 def uplift_frame(

@@ -64,11 +64,12 @@ def command(
     values per channel), lift_tests.csv (with --lift-test) and config.json. See
     docs/simulator.md.
     """
+    from attribution._io import check_destination
     from attribution.simulate import SimulationConfig, proxy_covariates
 
-    target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise InvalidModelOptionError(f"{out_dir!r} exists and is not a directory")
+    target = check_destination(
+        out_dir, kind="directory", what="OUT_DIR", error=InvalidModelOptionError
+    )
     events_name = f"events.{fmt}"
     existing = [
         name for name in (events_name, *FILES[1:], "lift_tests.csv") if (target / name).exists()
