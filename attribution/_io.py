@@ -38,7 +38,9 @@ Reading tables (:func:`read_table`, :func:`read_frame`)
       directory names are not read as columns); a directory holding both is refused; a glob
       (``*``, ``?``, ``[``) or a list of paths works the same way;
     * several files are read in the order of their full paths and stacked (columns matched by
-      name, types widened where they differ); mixing Parquet and CSV is refused;
+      name, types widened where they differ); mixing Parquet and CSV is refused, and so are
+      files whose columns differ from the first file's (CSV files: also their order, since
+      some readers match CSV columns by position);
     * a path that does not exist, a directory without data files or an unreadable file raises
       the caller's error class, naming the file.
 """
@@ -353,7 +355,49 @@ def resolve_files(
             "kind at a time"
         )
     kind: Literal["parquet", "csv"] = "parquet" if kinds == {"parquet"} else "csv"
+    if len(files) > 1:
+        _check_same_columns(kind, files, what=what, error=error)
     return InputFiles(kind=kind, files=tuple(files))
+
+
+def _column_names(kind: str, file: str, *, what: str, error: type[Exception]) -> list[str]:
+    """Column names of one file: the Parquet schema, or the CSV header (first block only)."""
+    import pyarrow as pa
+
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(file).names)
+        import pyarrow.csv as pacsv
+
+        with pacsv.open_csv(file) as reader:
+            return list(reader.schema.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise error(f"cannot read {what} file {file!r}: {' '.join(str(exc).split())}") from exc
+
+
+def _check_same_columns(
+    kind: str, files: Sequence[str], *, what: str, error: type[Exception]
+) -> None:
+    """Refuse files whose columns differ from the first file's (CSV: also their order)."""
+    first = _column_names(kind, files[0], what=what, error=error)
+    for file in files[1:]:
+        names = _column_names(kind, file, what=what, error=error)
+        if names == first or (kind == "parquet" and sorted(names) == sorted(first)):
+            continue
+        missing = [c for c in first if c not in names]
+        extra = [c for c in names if c not in first]
+        detail = (
+            (f"lacks column(s) {', '.join(map(repr, missing))}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"has extra column(s) {', '.join(map(repr, extra))}" if extra else "")
+        ) or f"has the columns in another order ({', '.join(map(repr, names))})"
+        raise error(
+            f"the {what} files do not share one schema: {file!r} {detail}, unlike "
+            f"{files[0]!r}; give every file the same columns"
+            + (" in the same order" if kind == "csv" else "")
+        )
 
 
 def _arrow_from_pandas(frame: pd.DataFrame) -> pa.Table:
