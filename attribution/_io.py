@@ -40,7 +40,7 @@ Reading tables (:func:`read_table`, :func:`read_frame`)
     * several files are read in the order of their full paths and stacked (columns matched by
       name, types widened where they differ); mixing Parquet and CSV is refused, and so are
       files whose columns differ from the first file's (CSV files: also their order, since
-      some readers match CSV columns by position);
+      some readers match CSV columns by position) and a header naming a column twice;
     * a path that does not exist, a directory without data files or an unreadable file raises
       the caller's error class, naming the file.
 """
@@ -355,8 +355,7 @@ def resolve_files(
             "kind at a time"
         )
     kind: Literal["parquet", "csv"] = "parquet" if kinds == {"parquet"} else "csv"
-    if len(files) > 1:
-        _check_same_columns(kind, files, what=what, error=error)
+    _check_same_columns(kind, files, what=what, error=error)
     return InputFiles(kind=kind, files=tuple(files))
 
 
@@ -380,10 +379,23 @@ def _column_names(kind: str, file: str, *, what: str, error: type[Exception]) ->
 def _check_same_columns(
     kind: str, files: Sequence[str], *, what: str, error: type[Exception]
 ) -> None:
-    """Refuse files whose columns differ from the first file's (CSV: also their order)."""
-    first = _column_names(kind, files[0], what=what, error=error)
-    for file in files[1:]:
+    """Refuse a header naming a column twice, and files whose columns differ from the first's.
+
+    CSV files must also list their columns in the same order. Only headers are read (the
+    Parquet footer, the first block of a CSV file).
+    """
+    first: list[str] = []
+    for i, file in enumerate(files):
         names = _column_names(kind, file, what=what, error=error)
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise error(
+                f"{what} file {file!r}: column {repeated[0]!r} appears {names.count(repeated[0])} "
+                "times in the header: rename or drop the duplicates so that it names one column"
+            )
+        if i == 0:
+            first = names
+            continue
         if names == first or (kind == "parquet" and sorted(names) == sorted(first)):
             continue
         missing = [c for c in first if c not in names]

@@ -155,6 +155,12 @@ PATH_TABLE_CASES = [
         {"mixed/a.csv": csv(PATHS), "mixed/b.parquet": parquet(PATHS)},
     ),
     Case(
+        "duplicated-path-column",
+        ("attribute", "bad.csv", *NO_TRACK),
+        r"column 'path' appears 2 times",
+        {"bad.csv": "path,path,total_conversions,total_null\na,b,1,2\n"},
+    ),
+    Case(
         "value-column-missing",
         ("attribute", "paths.csv", "--value-col", "revenue", *NO_TRACK),
         r"'revenue'",
@@ -395,6 +401,12 @@ def _events_cases(engine: str) -> list[Case]:
             {"bad.csv": "user_id,timestamp,channel,conversion\n"},
         ),
         Case(
+            f"{engine}-duplicated-channel-column",
+            base,
+            r"'channel' appears 2 times",
+            {"bad.csv": "user_id,timestamp,channel,channel,conversion\nu,2024-01-01,a,b,0\n"},
+        ),
+        Case(
             f"{engine}-glob-matches-nothing",
             ("attribute", "nothing*.csv", "--events", "--engine", engine, *NO_TRACK),
             r"nothing\*\.csv",
@@ -539,6 +551,18 @@ UPLIFT_DATA_CASES = [
         {"bad.csv": camp_with(conversion=CAMP["conversion"] * 2.5 + 0.1)},
     ),
     Case("empty-data-file", BAD_TRAIN, r"bad.csv", {"bad.csv": b""}),
+    Case(
+        "duplicated-treatment-column",
+        BAD_TRAIN,
+        r"'treatment' appears 2 times",
+        {"bad.csv": csv(CAMP.assign(t2=CAMP["treatment"])).replace(",t2", ",treatment", 1)},
+    ),
+    Case(
+        "duplicated-user-column",
+        CAUSAL,
+        r"'user_id' appears 2 times",
+        {"bad.csv": csv(USERS.assign(u2=USERS["user_id"])).replace(",u2", ",user_id", 1)},
+    ),
     Case(
         "data-is-garbage-parquet",
         ("uplift", "train", "bad.parquet", *TRAIN[3:]),
