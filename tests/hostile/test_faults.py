@@ -95,6 +95,20 @@ def test_mlflow_http_retries_are_capped_unless_the_environment_says_otherwise(mo
     assert os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "3"
 
 
+# ------------------------------------------------------------------------------ warnings
+
+
+def test_a_wrong_separator_is_one_warning_line_with_the_fix(workdir: Path):
+    code, err = run(["attribute", "paths.csv", "--separator", ";", "--no-track"])
+    assert code == 0
+    lines = [line for line in err.splitlines() if "separator" in line]
+    assert lines == [
+        "warning: no path contains the separator ';', but 2 of 5 channel names contain '>' "
+        "(e.g. 'search > email'): each whole path was read as one channel; pass separator='>' "
+        "(CLI: --separator '>') if '>' separates the channels"
+    ]
+
+
 # ------------------------------------------------------------------------------ our bugs
 
 

@@ -189,6 +189,30 @@ def test_version_1_pickle_directories_are_refused(tmp_path, fitted_t):
         UpliftModel.load(tmp_path / "m")
 
 
+def test_a_constant_outcome_is_refused_and_constant_features_flagged(small):
+    from uplift import InvalidUpliftDataError, UpliftWarning
+
+    frame, _ = small
+    flat = UpliftData.from_frame(
+        frame.assign(y=1), treatment_col="arm", control=CONTROL, outcome_col="y"
+    )
+    with pytest.raises(InvalidUpliftDataError, match=r"'y' has the single value 1.0 in all 1500"):
+        UpliftModel("t", **FAST).fit(flat)
+    same = UpliftData.from_frame(
+        frame.assign(x2=0.5), treatment_col="arm", control=CONTROL, outcome_col="y"
+    )
+    with pytest.warns(UpliftWarning, match=r"feature\(s\) 'x2' have a single value.*drop them"):
+        UpliftModel("t", **FAST).fit(same)
+    nothing = UpliftData.from_frame(
+        frame.assign(x1=1.0, x2=0.5, region="east"),
+        treatment_col="arm",
+        control=CONTROL,
+        outcome_col="y",
+    )
+    with pytest.warns(UpliftWarning, match=r"every customer gets the same predicted uplift"):
+        UpliftModel("t", **FAST).fit(nothing)
+
+
 def test_load_errors(tmp_path, fitted_t):
     with pytest.raises(ModelStoreError, match="is not a saved uplift model directory"):
         UpliftModel.load(tmp_path / "missing")
