@@ -818,6 +818,7 @@ def score(
     from experiments.spark_scoring import score_parquet_with_spark
     from experiments.tracking import resolve_tracking
 
+    _check_destinations(output=(output_dir, "directory"))
     settings = resolve_tracking(tracking_uri, check_server=True)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.registry_uri)

@@ -913,6 +913,41 @@ OTHER_CASES = [
         r"unsupported scheme",
     ),
     Case("retrain-config-missing", ("retrain", "--config", "nope.yaml"), r"nope.yaml"),
+    Case(
+        "score-output-below-a-file",
+        ("uplift", "score", "camp.csv", "--model", "models:/m@champion", "--output", "afile/o"),
+        r"--output 'afile/o' cannot be created.*is a file",
+    ),
+    Case(
+        "score-tracking-uri",
+        (
+            "uplift",
+            "score",
+            "camp.csv",
+            "--model",
+            "models:/m@champion",
+            "--output",
+            "o",
+            "--tracking-uri",
+            "ftp://x",
+        ),
+        r"unsupported scheme 'ftp'",
+    ),
+    Case(
+        "score-tracking-server-refused",
+        (
+            "uplift",
+            "score",
+            "camp.csv",
+            "--model",
+            "models:/m@champion",
+            "--output",
+            "o",
+            "--tracking-uri",
+            "http://127.0.0.1:9",
+        ),
+        r"cannot reach the MLflow tracking server 'http://127.0.0.1:9'",
+    ),
 ]
 
 
