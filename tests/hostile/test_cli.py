@@ -529,8 +529,36 @@ UPLIFT_DATA_CASES = [
     ),
     Case(
         "tiny-data-reaching-lightgbm",
+        ("uplift", "train", "bad.csv", *TRAIN[3:-2], "--no-track", "--min-rows-per-arm", "1"),
+        r"arm 'control' has 2 row\(s\), fewer than the 3 folds",
+        {
+            "bad.csv": csv(
+                pd.DataFrame(
+                    {
+                        "x1": np.arange(9) / 10,
+                        "x2": list("ababababa"),
+                        "x3": [1, 2, 3, 1, 2, 3, 1, 2, 3],
+                        "treatment": [
+                            "control",
+                            "control",
+                            "email",
+                            "email",
+                            "sms",
+                            "sms",
+                            "control",
+                            "email",
+                            "sms",
+                        ],
+                        "conversion": [0, 1, 0, 1, 0, 1, 1, 0, 1],
+                    }
+                )
+            )
+        },
+    ),
+    Case(
+        "tiny-data-constant-outcome",
         (*BAD_TRAIN, "--min-rows-per-arm", "1"),
-        r"row|fold|too few",
+        r"single value 0.0 in all 5 training rows",
         {"bad.csv": csv(CAMP.head(7))},
     ),
     Case(
