@@ -925,6 +925,51 @@ OTHER_CASES = [
         r"at least 20",
     ),
     Case(
+        "report-arm-without-run",
+        ("report", "paths.csv", "--out", "r2", "--arm", "x"),
+        r"go with --uplift-run",
+    ),
+    Case(
+        "report-transfer-without-causal",
+        ("report", "paths.csv", "--out", "r2", "--untested", "transfer"),
+        r"add -m causal",
+    ),
+    Case(
+        "report-lift-tests-wrong-table",
+        ("report", "paths.csv", "--out", "r2", "--lift-tests", "paths.csv"),
+        r"lift tests: required column 'channel' is missing",
+    ),
+    Case(
+        "report-costs-wrong-table",
+        ("report", "paths.csv", "--out", "r2", "--costs", "paths.csv"),
+        r"cost table: required column 'channel' is missing",
+    ),
+    Case(
+        "report-split-date-garbage",
+        ("report", "events.csv", "--events", "--out", "r2", "--split-date", "garbage"),
+        r"'garbage' is not a date",
+    ),
+    Case(
+        "report-cost-col-missing",
+        ("report", "events.csv", "--events", "--out", "r2", "--cost-col", "nope"),
+        r"'nope' is missing",
+    ),
+    Case(
+        "report-max-shift",
+        ("report", "paths.csv", "--out", "r2", "--max-shift", "2"),
+        r"--max-shift",
+    ),
+    Case(
+        "plan-tests-lift-tests-wrong-table",
+        ("plan-tests", "events.csv", "--users", "users.csv", "--lift-tests", "paths.csv"),
+        r"lift tests: required column 'channel' is missing",
+    ),
+    Case(
+        "plan-tests-holdout-zero",
+        ("plan-tests", "events.csv", "--users", "users.csv", "--holdout", "0"),
+        r"--holdout",
+    ),
+    Case(
         "plan-tests-users-missing",
         ("plan-tests", "events.csv", "--users", "nope.csv"),
         r"nope.csv",
