@@ -370,8 +370,12 @@ def _column_names(kind: str, file: str, *, what: str, error: type[Exception]) ->
             return list(pq.read_schema(file).names)
         import pyarrow.csv as pacsv
 
-        with pacsv.open_csv(file) as reader:
-            return list(reader.schema.names)
+        try:  # a small first block: only the header is needed
+            with pacsv.open_csv(file, read_options=pacsv.ReadOptions(block_size=1 << 16)) as r:
+                return list(r.schema.names)
+        except pa.ArrowInvalid:  # a header longer than the block, or a malformed first block
+            with pacsv.open_csv(file) as reader:
+                return list(reader.schema.names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise error(f"cannot read {what} file {file!r}: {' '.join(str(exc).split())}") from exc
 
