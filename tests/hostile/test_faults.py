@@ -4,7 +4,8 @@
   reads) and one that refuses it: the command fails within 20 s with exit 2 and one line naming
   the URI, before reading the input.
 * An exception that is not a domain error (a bug of ours) exits 1 and names its type.
-* Hypothesis-generated malformed path tables and uplift tables: whatever the bytes, a command
+* Hypothesis-generated malformed path tables, event logs (DuckDB and pandas engines) and uplift
+  tables: whatever the bytes, a command
   exits 0 or 2 (never 1: no unhandled exception), prints at most one ``error:`` line and no
   traceback, and a refused command changes no file.
 """
@@ -222,6 +223,50 @@ def test_generated_uplift_tables_never_crash(workdir: Path, rows, header):
             "--model-dir",
             "model",
         ]
+    )
+    assert code in (0, 2), err
+    assert "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("error")]) <= 1
+    if code == 2:
+        assert tree_digest(workdir) == before
+
+
+EVENT_CELLS = st.one_of(
+    st.none(),
+    st.integers(-2, 3),
+    st.sampled_from(
+        [
+            "u1",
+            "u2",
+            "",
+            "search",
+            "email",
+            "2024-01-01 10:00:00",
+            "2024-01-02T00:30:00+02:00",
+            "2024-13-45",
+            "yes",
+            "1.5",
+            "NaN",
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(st.lists(EVENT_CELLS, min_size=4, max_size=4), min_size=0, max_size=12),
+    header=st.permutations(["user_id", "timestamp", "channel", "conversion"]),
+    engine=st.sampled_from(["duckdb", "pandas"]),
+)
+def test_generated_event_logs_never_crash(workdir: Path, rows, header, engine):
+    (workdir / "gen.csv").write_text(_csv_text(list(header), rows))
+    before = tree_digest(workdir)
+    code, err = run(
+        ["attribute", "gen.csv", "--events", "--engine", engine, "--no-track", "-o", "out.csv"]
     )
     assert code in (0, 2), err
     assert "Traceback" not in err
