@@ -78,6 +78,7 @@ from experiments.registry import (
     TAG_CONFIG,
     TAG_DATA,
     alias_lock,
+    check_model_name,
     default_lock_dir,
     delete_alias,
     find_versions,
@@ -346,6 +347,10 @@ class RetrainConfig:
         _number("evaluation.seed", ev["seed"], low=0, high=None, integer=True)
         if not isinstance(reg["name"], str) or not reg["name"].strip():
             raise ConfigError(f"registry.name: must be a non-empty string, got {reg['name']!r}")
+        try:
+            check_model_name(reg["name"])
+        except RegistryError as exc:
+            raise ConfigError(f"registry.name: {exc}") from exc
         for key in ("tracking_uri", "lock_dir", "experiment"):
             if reg[key] is not None and not isinstance(reg[key], str):
                 raise ConfigError(f"registry.{key}: must be a string, got {reg[key]!r}")

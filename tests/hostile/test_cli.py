@@ -1101,6 +1101,12 @@ CONFIG_CASES = [
         _config(GOOD_CONFIG.replace("sqlite:///db/mlflow.db", "redis://x")),
     ),
     Case(
+        "config-registry-name-refused",
+        RETRAIN,
+        r"registry.name: registered model name 'bad/name' is refused",
+        _config(GOOD_CONFIG.replace("registry:\n", "registry:\n  name: bad/name\n")),
+    ),
+    Case(
         "config-learner-unknown",
         RETRAIN,
         r"learner",
