@@ -58,6 +58,7 @@ __all__ = [
     "TAG_DATA",
     "alias_lock",
     "check_model_name",
+    "conform_to_signature",
     "default_lock_dir",
     "delete_alias",
     "find_versions",
@@ -123,6 +124,23 @@ def check_model_name(name: str) -> str:
             "digits, '-', '_' and '.' (e.g. pathlift-uplift)"
         ) from exc
     return name
+
+
+def conform_to_signature(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with integer columns made float where the model's signature says double.
+
+    ``model`` is a loaded :mod:`mlflow.pyfunc` model. Uplift models logged by
+    :func:`log_uplift_model` declare numeric features ``double``, and MLflow refuses an ``int64``
+    column there; models with an integer signature (logged before) are left as they are.
+    """
+    from mlflow.types import DataType
+
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return frame
+    double = {spec.name for spec in schema.inputs if spec.type == DataType.double}
+    widen = [c for c in frame.columns if str(c) in double and frame[c].dtype.kind in "iu"]
+    return frame.astype(dict.fromkeys(widen, "float64")) if widen else frame
 
 
 def model_uri(name: str, alias: str = CHAMPION) -> str:

@@ -79,6 +79,7 @@ from experiments.registry import (
     TAG_DATA,
     alias_lock,
     check_model_name,
+    conform_to_signature,
     default_lock_dir,
     delete_alias,
     find_versions,
@@ -535,7 +536,7 @@ def _champion_predictions(version: str, name: str, frame: Any) -> Any:
 
     try:
         champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        return champion.predict(frame)
+        return champion.predict(conform_to_signature(champion, frame))
     except Exception as exc:
         raise RegistryError(
             f"champion {name} v{version} cannot score the held-out data: "

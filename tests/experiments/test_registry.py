@@ -25,6 +25,7 @@ from experiments.registry import (
     TAG_CONFIG,
     TAG_DATA,
     alias_lock,
+    conform_to_signature,
     default_lock_dir,
     find_versions,
     get_alias_version,
@@ -87,6 +88,9 @@ def test_uplift_pyfunc_roundtrip_via_alias(settings: TrackingSettings, fitted) -
     assert meta.get_input_schema().input_types()[2].name == "double"
     with pytest.raises(MlflowException, match="x3"):
         loaded.predict(test.features.reset_index(drop=True))
+    conformed = conform_to_signature(loaded, test.features.reset_index(drop=True))
+    assert conformed["x3"].dtype == np.float64 and conformed["x2"].dtype == rows["x2"].dtype
+    pd.testing.assert_frame_equal(loaded.predict(conformed), local, check_dtype=False)
 
 
 def test_served_json_keeps_fractions_of_integer_features(settings: TrackingSettings, fitted):
