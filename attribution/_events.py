@@ -85,7 +85,9 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
     ):
         parsed = pd.to_datetime(column, unit="s", errors="coerce")
     else:
-        parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+        # naive times are UTC and times with an offset are converted to UTC, as in the DuckDB
+        # and Spark engines (a column may mix both)
+        parsed = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -13,6 +13,14 @@ Writing
     temporary files. Files are created ``0o644`` (readable by all, as ``open`` would with the
     usual umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
 
+CSV text
+    :func:`csv_text` is the one way the project writes a table as CSV. A text cell (column
+    names and index labels included) that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return gets a leading apostrophe, so a spreadsheet shows it as text instead of
+    running it as a formula (a channel named ``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``).
+    Numbers are never changed: ``-0.5`` in a numeric column stays ``-0.5``. Reading such a
+    file back gives the escaped text; use Parquet where a table must round-trip exactly.
+
 JSON values
     :func:`json_value` turns one cell into a JSON value: NumPy scalars become Python scalars,
     timestamps ISO 8601 strings, and NaN, infinities, ``NaT`` and ``None`` become ``null`` (so
@@ -26,11 +34,13 @@ Reading tables (:func:`read_table`, :func:`read_frame`)
     * a ``.parquet`` / ``.pq`` file is Parquet; any other file is CSV (compressed when its
       name says so: ``.csv.gz``, ``.csv.bz2``, ...), with a header row; an empty field is
       missing, and columns get Arrow's inferred types (ISO timestamps become timestamps);
-    * a directory holds Parquet files or, when it has none, CSV files, found recursively (Hive
-      ``key=value`` directory names are not read as columns); a glob (``*``, ``?``, ``[``) or a
-      list of paths works the same way;
+    * a directory holds Parquet files or CSV files, found recursively (Hive ``key=value``
+      directory names are not read as columns); a directory holding both is refused; a glob
+      (``*``, ``?``, ``[``) or a list of paths works the same way;
     * several files are read in the order of their full paths and stacked (columns matched by
-      name, types widened where they differ); mixing Parquet and CSV is refused;
+      name, types widened where they differ); mixing Parquet and CSV is refused, and so are
+      files whose columns differ from the first file's (CSV files: also their order, since
+      some readers match CSV columns by position) and a header naming a column twice;
     * a path that does not exist, a directory without data files or an unreadable file raises
       the caller's error class, naming the file.
 """
@@ -57,6 +67,9 @@ __all__ = [
     "atomic_write",
     "atomic_write_files",
     "atomic_write_text",
+    "check_destination",
+    "csv_text",
+    "escape_formula",
     "is_parquet",
     "json_records",
     "json_value",
@@ -108,6 +121,46 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
         raise
 
 
+def check_destination(
+    path: str | os.PathLike[str],
+    *,
+    kind: Literal["file", "directory"] = "file",
+    what: str = "output",
+    error: type[Exception] = ValueError,
+) -> Path:
+    """Check that ``path`` can be written as a ``kind``, before any work; return it as a Path.
+
+    Nothing is created. Refused, with ``error`` naming ``what`` and the path: a file destination
+    that is an existing directory; a directory destination that is an existing file; a path
+    below an existing file (``afile/out.csv``); a nearest existing directory that this process
+    cannot write into. The commands call this for every destination before they read or fit
+    anything, so a bad destination never costs a run nor leaves a half-done result.
+    """
+    target = Path(path)
+    text = os.fspath(path)
+    if not text:
+        raise error(f"{what}: the path is empty; give a {kind} path")
+    if target.exists():
+        if kind == "file" and target.is_dir():
+            raise error(f"{what} {text!r} is a directory: give a file path")
+        if kind == "directory" and not target.is_dir():
+            raise error(f"{what} {text!r} is a file, not a directory: give a directory path")
+    parent = target.absolute().parent if kind == "file" or not target.exists() else target
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise error(
+            f"{what} {text!r} cannot be created: {str(parent)!r} is a file, not a directory; "
+            "choose another path"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise error(
+            f"{what} {text!r} cannot be written: no permission to write in {str(parent)!r}; "
+            "choose another path"
+        )
+    return target
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8) and return the path."""
     with atomic_write(path) as handle:
@@ -143,6 +196,52 @@ def atomic_write_files(
             tmp.unlink(missing_ok=True)
         raise
     return {name: out / name for name in documents}
+
+
+# --------------------------------------------------------------------------------------------
+# CSV text
+# --------------------------------------------------------------------------------------------
+
+#: first characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: Any) -> Any:
+    """Return a text cell starting with a formula character with a leading ``'``; else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: pd.DataFrame, *, index: bool = False, lineterminator: str = "\n") -> str:
+    """Return ``frame`` as CSV text with formula-like text cells escaped (see the module doc).
+
+    Only text cells are escaped (in object and string columns, the column names and, with
+    ``index``, the index labels); numeric, boolean and date columns are written as pandas does.
+    When a text cell holds a carriage return, every text cell is quoted, so that readers do not
+    split its row.
+    """
+    import pandas as pd
+
+    out = frame.copy(deep=False)
+    bare_cr = False
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            escaped = column.map(escape_formula, na_action="ignore").to_numpy(dtype=object)
+            bare_cr = bare_cr or any(isinstance(v, str) and "\r" in v for v in escaped)
+            out.isetitem(i, escaped)
+    out.columns = [escape_formula(str(c)) for c in out.columns]
+    if index:
+        out.index = out.index.map(escape_formula)
+        if out.index.name is not None:
+            out.index.name = escape_formula(str(out.index.name))
+    # a carriage return inside a cell is only quoted by the csv module when it is part of the
+    # line terminator: quote every text cell then, or readers would split the row
+    quoting: Literal[0, 2] = 2 if bare_cr else 0  # csv.QUOTE_NONNUMERIC, csv.QUOTE_MINIMAL
+    return str(out.to_csv(index=index, lineterminator=lineterminator, quoting=quoting))
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,8 +310,8 @@ def resolve_files(
 
     *Input order* is the order of this list: files sorted by their full path (lexicographically,
     after expanding directories recursively and globs with ``**``), then rows in file order.
-    A directory holds Parquet files (``*.parquet``/``*.pq``) or, when it has none, CSV files
-    (``*.csv``); Hive partition directories are walked but their ``key=value`` names are not read
+    A directory holds Parquet files (``*.parquet``/``*.pq``) or CSV files (``*.csv``), not
+    both; Hive partition directories are walked but their ``key=value`` names are not read
     as columns. Problems raise ``error`` naming the path (``what`` says what the file holds).
     """
     items = [data] if isinstance(data, str | os.PathLike) else list(data)
@@ -232,6 +331,12 @@ def resolve_files(
             entries = [p for p in path.rglob("*") if p.is_file()]
             parquet = [str(p) for p in entries if is_parquet(p)]
             csv = [str(p) for p in entries if str(p).lower().endswith(".csv")]
+            if parquet and csv:
+                raise error(
+                    f"directory {text!r} mixes Parquet and CSV files ({len(parquet)} .parquet, "
+                    f"{len(csv)} .csv, e.g. {csv[0]!r}): reading one kind would silently drop "
+                    "the other; convert them to one format or move one kind out"
+                )
             chosen = parquet or csv
             if not chosen:
                 raise error(
@@ -250,7 +355,65 @@ def resolve_files(
             "kind at a time"
         )
     kind: Literal["parquet", "csv"] = "parquet" if kinds == {"parquet"} else "csv"
+    _check_same_columns(kind, files, what=what, error=error)
     return InputFiles(kind=kind, files=tuple(files))
+
+
+def _column_names(kind: str, file: str, *, what: str, error: type[Exception]) -> list[str]:
+    """Column names of one file: the Parquet schema, or the CSV header (first block only)."""
+    import pyarrow as pa
+
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(file).names)
+        import pyarrow.csv as pacsv
+
+        try:  # a small first block: only the header is needed
+            with pacsv.open_csv(file, read_options=pacsv.ReadOptions(block_size=1 << 16)) as r:
+                return list(r.schema.names)
+        except pa.ArrowInvalid:  # a header longer than the block, or a malformed first block
+            with pacsv.open_csv(file) as reader:
+                return list(reader.schema.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise error(f"cannot read {what} file {file!r}: {' '.join(str(exc).split())}") from exc
+
+
+def _check_same_columns(
+    kind: str, files: Sequence[str], *, what: str, error: type[Exception]
+) -> None:
+    """Refuse a header naming a column twice, and files whose columns differ from the first's.
+
+    CSV files must also list their columns in the same order. Only headers are read (the
+    Parquet footer, the first block of a CSV file).
+    """
+    first: list[str] = []
+    for i, file in enumerate(files):
+        names = _column_names(kind, file, what=what, error=error)
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise error(
+                f"{what} file {file!r}: column {repeated[0]!r} appears {names.count(repeated[0])} "
+                "times in the header: rename or drop the duplicates so that it names one column"
+            )
+        if i == 0:
+            first = names
+            continue
+        if names == first or (kind == "parquet" and sorted(names) == sorted(first)):
+            continue
+        missing = [c for c in first if c not in names]
+        extra = [c for c in names if c not in first]
+        detail = (
+            (f"lacks column(s) {', '.join(map(repr, missing))}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"has extra column(s) {', '.join(map(repr, extra))}" if extra else "")
+        ) or f"has the columns in another order ({', '.join(map(repr, names))})"
+        raise error(
+            f"the {what} files do not share one schema: {file!r} {detail}, unlike "
+            f"{files[0]!r}; give every file the same columns"
+            + (" in the same order" if kind == "csv" else "")
+        )
 
 
 def _arrow_from_pandas(frame: pd.DataFrame) -> pa.Table:

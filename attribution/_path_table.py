@@ -9,6 +9,7 @@ into unique paths. Memory stays proportional to the output, not to the text of t
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from attribution._io import read_table, resolve_files
 from attribution._kernels import split_encode
 from attribution._memory import release_memory
 from attribution._validation import require_columns
-from attribution.errors import InvalidJourneysError
+from attribution.errors import InputWarning, InvalidJourneysError
 
 __all__ = ["PathTable", "read_path_table"]
 
@@ -96,6 +97,7 @@ def read_path_table(
         # a cell did not convert: re-read with inferred types so validation names it
         parsed = read(read_table(data, error=InvalidJourneysError))
     codes, token_offsets, channels, conversions, nulls, value, n_rows = parsed
+    _check_separator(channels, token_offsets, separator)
     keep = (conversions + nulls) > 0
     if not keep.all():
         # rows with no journeys carry no information
@@ -106,6 +108,32 @@ def read_path_table(
             f"every row has zero journeys ({conversions_col!r} + {nulls_col!r} == 0)"
         )
     return PathTable(codes, token_offsets, channels, conversions, nulls, value, n_rows)
+
+
+#: separators people use in path strings; a channel name holding one of them while no path
+#: holds the given separator means the separator is wrong
+COMMON_SEPARATORS = (">", "|", ";", ",", "\u2192", "/")
+
+
+def _check_separator(channels: tuple[str, ...], token_offsets: np.ndarray, separator: str) -> None:
+    """Warn when the separator split no path but channel names hold another common separator."""
+    lengths = np.diff(np.asarray(token_offsets))
+    if lengths.size and int(lengths.max()) > 1:
+        return  # the separator splits some paths: it is in use
+    for candidate in COMMON_SEPARATORS:
+        if candidate == separator.strip():
+            continue
+        holding = [c for c in channels if candidate in c]
+        if holding:
+            warnings.warn(
+                f"no path contains the separator {separator!r}, but {len(holding)} of "
+                f"{len(channels)} channel names contain {candidate!r} (e.g. {holding[0]!r}): "
+                f"each whole path was read as one channel; pass separator={candidate!r} "
+                f"(CLI: --separator '{candidate}') if {candidate!r} separates the channels",
+                InputWarning,
+                stacklevel=4,
+            )
+            return
 
 
 def _first_index(mask: np.ndarray | pa.Array) -> int:

@@ -33,7 +33,7 @@ def require_columns(
     what: str | None = None,
     cli: bool = False,
 ) -> None:
-    """Raise ``error`` for the first column of ``required`` that is not in ``columns``.
+    """Raise ``error`` for the first column of ``required`` that is missing or duplicated.
 
     ``required`` maps the option naming a column (``"channel_col"``) to the column name
     (``None``: not needed). The message names the column, the available ones, the closest one,
@@ -42,6 +42,11 @@ def require_columns(
     """
     available = [str(c) for c in columns]
     for option, name in required.items():
+        if name is not None and available.count(name) > 1:
+            raise error(
+                f"{f'{what}: ' if what else ''}column {name!r} appears {available.count(name)} "
+                "times in the header: rename or drop the duplicates so that it names one column"
+            )
         if name is None or name in available:
             continue
         flag = f" (CLI: --{option.replace('_', '-')})" if cli else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "AttributionError",
     "AttributionWarning",
+    "InputWarning",
     "InvalidCovariatesError",
     "InvalidJourneysError",
     "InvalidModelOptionError",
@@ -62,3 +63,7 @@ class AttributionWarning(UserWarning):
 
 class LowSupportWarning(AttributionWarning):
     """Some channels are touched by too few journeys or conversions for a stable estimate."""
+
+
+class InputWarning(AttributionWarning):
+    """The input reads, but probably not as meant (e.g. a wrong path separator)."""

@@ -19,9 +19,11 @@ its own. Reported per run: fit and predict wall time, scoring throughput (rows/s
 * T-learner scoring (``--scoring``, or ``--scoring-only``): a ``UpliftModel("t")`` fitted on the
   first ``--scoring-fit-rows`` rows and saved; each scorer then runs in its own subprocess that
   loads the model and scores all ``--rows`` rows (``predict_uplift``, the bare array) ``--repeats``
-  times, keeping the fastest: causalml's ``predict`` (LightGBM's ``predict`` per booster), the
-  compiled scorer (``uplift._forest``) with ``n_jobs=1`` and ``n_jobs=2``; and one booster
-  (the control model) scored by LightGBM's ``predict_proba`` vs the compiled forest. Each run
+  times, keeping the fastest: causalml's computation (a loaded model holds the LightGBM
+  boosters read from their model text; LightGBM's ``predict`` per booster, as causalml's
+  ``predict`` calls it), the compiled scorer (``uplift._forest``) with ``n_jobs=1`` and
+  ``n_jobs=2``; and one booster (the control model) scored by LightGBM's ``predict`` (what
+  ``predict_proba`` calls) vs the compiled forest. Each run
   checks its numbers against LightGBM on the first 100,000 rows (max abs difference, expected 0)
   and reports the first call (compiling the forests; numba's kernel comes from its disk cache
   after the first run on the machine).
@@ -84,10 +86,11 @@ def _vm(field: str) -> float:
 
 SCORERS = {
     # mode: (label, threads)
-    "score-t-causalml": ("causalml `predict` (LightGBM, 3 boosters)", 1),
+    # a loaded model holds LightGBM boosters, scored as causalml's predict does (same calls)
+    "score-t-causalml": ("causalml's computation: LightGBM `predict` of 3 boosters", 1),
     "score-t-compiled-1": ("compiled scorer, `n_jobs=1`", 1),
     "score-t-compiled-2": ("compiled scorer, `n_jobs=2`", 2),
-    "score-booster-lightgbm": ("one booster: LightGBM `predict_proba`", 1),
+    "score-booster-lightgbm": ("one booster: LightGBM `predict`", 1),
     "score-booster-compiled": ("one booster: compiled forest, 1 thread", 1),
 }
 
@@ -126,7 +129,7 @@ def score_child(mode: str, path: str, model_dir: str, repeats: int) -> dict[str,
     model = UpliftModel.load(model_dir)
     X = model.schema_.transform(df)
     check = X[:100_000]
-    booster = model.learner_.model_c
+    booster = model.learner_.model_c  # a lightgbm.Booster read from the model text
     label, threads = SCORERS[mode]
     model.n_jobs = threads
     score: Any
@@ -136,7 +139,7 @@ def score_child(mode: str, path: str, model_dir: str, repeats: int) -> dict[str,
         model.predict_uplift(df.iloc[:1000])
         first_s = time.perf_counter() - t0
         score = lambda: model.predict_uplift(df)  # noqa: E731
-        reference = model.learner_.predict(check, verbose=False)
+        reference = model.learner_.predict(check)
     elif mode.startswith("score-t-compiled"):
         t0 = time.perf_counter()
         model.predict_uplift(df.iloc[:1000])  # compiles the three forests
@@ -144,13 +147,13 @@ def score_child(mode: str, path: str, model_dir: str, repeats: int) -> dict[str,
         if model._compiled_scorers() is None:
             raise RuntimeError("the T-learner did not take the compiled path")
         score = lambda: model.predict_uplift(df)  # noqa: E731
-        reference = model.learner_.predict(check, verbose=False)
+        reference = model.learner_.predict(check)
     elif mode == "score-booster-lightgbm":
         t0 = time.perf_counter()
-        booster.predict_proba(X[:1000])
+        booster.predict(X[:1000])
         first_s = time.perf_counter() - t0
-        score = lambda: booster.predict_proba(X)[:, 1]  # noqa: E731
-        reference = booster.predict_proba(check)[:, 1]
+        score = lambda: booster.predict(X)  # noqa: E731
+        reference = booster.predict(check)
     else:
         t0 = time.perf_counter()
         forest = CompiledForest.from_lgbm(booster)
@@ -159,7 +162,7 @@ def score_child(mode: str, path: str, model_dir: str, repeats: int) -> dict[str,
         forest.predict(X[:1000])
         first_s = time.perf_counter() - t0
         score = lambda: forest.predict(X, n_threads=threads)  # noqa: E731
-        reference = booster.predict_proba(check)[:, 1]
+        reference = booster.predict(check)
     best_wall, best_cpu = float("inf"), float("inf")
     out = None
     for _ in range(repeats):

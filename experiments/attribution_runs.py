@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from attribution._io import to_jsonable
+from attribution._io import csv_text, to_jsonable
 from experiments.errors import ExperimentError
 from experiments.registry import (
     DEFAULT_MARKOV_NAME,
@@ -360,7 +360,7 @@ def log_attribution_results(
         "results": [r.to_dict() for r in items],
     }
     files: dict[str, str] = {
-        "report/attribution.csv": frame.to_csv(index=False),
+        "report/attribution.csv": csv_text(frame),
         "report/attribution.json": json.dumps(to_jsonable(payload), indent=2),
         "report/attribution.md": summary,
     }
@@ -377,7 +377,8 @@ def log_attribution_results(
             mlflow.log_figure(ax.figure, "figures/transition_matrix.png")
             plt.close(ax.get_figure(root=True))
     if markov is not None and hasattr(markov, "chain_"):
-        mlflow.log_text(markov.transition_matrix().to_csv(), "report/transition_matrix.csv")
+        matrix = csv_text(markov.transition_matrix(), index=True)
+        mlflow.log_text(matrix, "report/transition_matrix.csv")
     mlflow.set_tag("mlflow.note.content", summary)
     mlflow.set_tag("pathlift.kind", "attribution")
     return dataset

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from attribution._io import check_destination
 from attribution.calibration import LiftTests
 from attribution.catalog import MODELS
 from attribution.journeys import Journeys
@@ -36,6 +37,7 @@ from attribution.simulate import (
     simulate_lift_test,
 )
 from experiments.attribution_runs import track_attribution_run
+from experiments.errors import ExperimentError
 from experiments.reports.pipeline import report_from_events
 from experiments.reports.write import write_report
 from experiments.tracking import (
@@ -135,8 +137,9 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo end to end and return where its outputs are (see the module docstring)."""
     say = progress or (lambda message: logger.info("%s", message))
-    settings = resolve_tracking(tracking_uri, experiment)
     report_dir = Path(out_dir) if out_dir is not None else find_project_root() / "reports" / "demo"
+    check_destination(report_dir, kind="directory", what="--out", error=ExperimentError)
+    settings = resolve_tracking(tracking_uri, experiment, check_server=True)
 
     # 1. data
     say(f"simulating {n_users:,} users' journeys over 8 weeks (7 channels, cost, user table)")

@@ -30,7 +30,6 @@ import logging
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -58,6 +57,8 @@ __all__ = [
     "TAG_CONFIG",
     "TAG_DATA",
     "alias_lock",
+    "check_model_name",
+    "conform_to_signature",
     "default_lock_dir",
     "delete_alias",
     "find_versions",
@@ -101,6 +102,47 @@ def _requirements(*dists: str) -> list[str]:
     return out
 
 
+def check_model_name(name: str) -> str:
+    """Refuse a registered-model name MLflow would refuse, before any model is fitted.
+
+    MLflow's own rule (``mlflow.utils.validation``): not empty, no ``/`` nor ``:``, and no
+    path segment such as ``..``.
+
+    Raises
+    ------
+    RegistryError
+        The name is refused; the message names it and the rule.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_model_name
+
+    try:
+        _validate_model_name(name)
+    except MlflowException as exc:
+        raise RegistryError(
+            f"registered model name {name!r} is refused by MLflow ({exc.message}): use letters, "
+            "digits, '-', '_' and '.' (e.g. pathlift-uplift)"
+        ) from exc
+    return name
+
+
+def conform_to_signature(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with integer columns made float where the model's signature says double.
+
+    ``model`` is a loaded :mod:`mlflow.pyfunc` model. Uplift models logged by
+    :func:`log_uplift_model` declare numeric features ``double``, and MLflow refuses an ``int64``
+    column there; models with an integer signature (logged before) are left as they are.
+    """
+    from mlflow.types import DataType
+
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return frame
+    double = {spec.name for spec in schema.inputs if spec.type == DataType.double}
+    widen = [c for c in frame.columns if str(c) in double and frame[c].dtype.kind in "iu"]
+    return frame.astype(dict.fromkeys(widen, "float64")) if widen else frame
+
+
 def model_uri(name: str, alias: str = CHAMPION) -> str:
     """Return ``models:/<name>@<alias>``."""
     return f"models:/{name}@{alias}"
@@ -127,7 +169,11 @@ def log_uplift_model(
         A fitted uplift model.
     input_example
         A few rows holding (at least) the model's feature columns; only the feature columns are
-        kept. The signature is inferred from them and from the model's predictions on them.
+        kept. The signature is inferred from them and from the model's predictions on them,
+        with every numeric feature declared ``double`` (the model reads numbers as float64): the
+        scoring server then parses a JSON ``3.7`` as ``3.7`` whatever the training column's
+        dtype, and ``pyfunc.predict`` in Python refuses an ``int64`` column, naming it (cast
+        with ``df.astype(float)``).
     name
         Name of the logged model.
     registered_model_name
@@ -146,9 +192,17 @@ def log_uplift_model(
 
     features = list(model.schema_.names)
     example = input_example[features].head(5).reset_index(drop=True)
-    with warnings.catch_warnings():  # integer columns: the signature keeps training dtypes
-        warnings.simplefilter("ignore", UserWarning)
-        signature = infer_signature(example, model.predict(example).reset_index(drop=True))
+    # numeric features are read as float64 by the model: say so in the signature, otherwise
+    # MLflow's scoring server casts a JSON 3.7 sent for an integer column to 3
+    numeric = [
+        c
+        for c, kind in zip(features, model.schema_.kinds, strict=True)
+        if kind == "numeric"
+        and pd.api.types.is_numeric_dtype(example[c])
+        and not pd.api.types.is_bool_dtype(example[c])
+    ]
+    example = example.astype(dict.fromkeys(numeric, "float64"))
+    signature = infer_signature(example, model.predict(example).reset_index(drop=True))
     with tempfile.TemporaryDirectory(prefix="pathlift-uplift-") as tmp:
         saved = model.save(Path(tmp) / "uplift_model")
         return mlflow.pyfunc.log_model(

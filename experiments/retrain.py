@@ -78,6 +78,8 @@ from experiments.registry import (
     TAG_CONFIG,
     TAG_DATA,
     alias_lock,
+    check_model_name,
+    conform_to_signature,
     default_lock_dir,
     delete_alias,
     find_versions,
@@ -346,6 +348,10 @@ class RetrainConfig:
         _number("evaluation.seed", ev["seed"], low=0, high=None, integer=True)
         if not isinstance(reg["name"], str) or not reg["name"].strip():
             raise ConfigError(f"registry.name: must be a non-empty string, got {reg['name']!r}")
+        try:
+            check_model_name(reg["name"])
+        except RegistryError as exc:
+            raise ConfigError(f"registry.name: {exc}") from exc
         for key in ("tracking_uri", "lock_dir", "experiment"):
             if reg[key] is not None and not isinstance(reg[key], str):
                 raise ConfigError(f"registry.{key}: must be a string, got {reg[key]!r}")
@@ -530,7 +536,7 @@ def _champion_predictions(version: str, name: str, frame: Any) -> Any:
 
     try:
         champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        return champion.predict(frame)
+        return champion.predict(conform_to_signature(champion, frame))
     except Exception as exc:
         raise RegistryError(
             f"champion {name} v{version} cannot score the held-out data: "

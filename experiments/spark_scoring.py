@@ -224,7 +224,15 @@ def _score(
         udf = mlflow.pyfunc.spark_udf(
             session, model_uri, result_type=result_type, env_manager="local"
         )
-        scored = frame.withColumn(PREDICTION_COL, udf(F.struct(*[F.col(c) for c in features])))
+        # the uplift signature declares numeric features double: integer columns are widened
+        # (exact below 2**53), as the model reads every number as float64
+        integral = {"integer", "long", "short", "byte", "float", "decimal"}
+        types = {f.name: f.dataType.typeName() for f in frame.schema.fields}
+        columns = [
+            F.col(c).cast("double").alias(c) if types.get(c) in integral else F.col(c)
+            for c in features
+        ]
+        scored = frame.withColumn(PREDICTION_COL, udf(F.struct(*columns)))
         struct_type = scored.schema[PREDICTION_COL].dataType
         names = [f.name for f in struct_type.fields]  # type: ignore[attr-defined]
         clash = sorted(set(names) & set(kept))

@@ -199,6 +199,7 @@ def resolve_tracking(
     *,
     registry_uri: str | None = None,
     root: str | os.PathLike[str] | None = None,
+    check_server: bool = False,
 ) -> TrackingSettings:
     """Decide where runs go: ``tracking_uri`` > ``MLFLOW_TRACKING_URI`` > the project store.
 
@@ -213,12 +214,17 @@ def resolve_tracking(
         tracking URI comes from ``MLFLOW_TRACKING_URI``).
     root
         Project root for the default store (default: :func:`find_project_root`).
+    check_server
+        Ask a ``http(s)`` tracking or registry server for ``/health`` now, once, with
+        :data:`CONNECT_TIMEOUT` seconds and no retry (the commands do, before any work).
 
     Raises
     ------
     TrackingStoreError
-        The default store would sit next to old file-store data (``mlruns/<id>/meta.yaml``), or
-        the URI is a plain path (the file store, which MLflow 3 no longer accepts).
+        The default store would sit next to old file-store data (``mlruns/<id>/meta.yaml``),
+        the URI is a plain path (the file store, which MLflow 3 no longer accepts), its scheme
+        is not one MLflow keeps runs in (:data:`SUPPORTED_SCHEMES`), or, with ``check_server``,
+        the server does not answer within :data:`CONNECT_TIMEOUT` seconds.
     """
     from_env = not tracking_uri and bool(os.environ.get("MLFLOW_TRACKING_URI"))
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
@@ -249,6 +255,7 @@ def resolve_tracking(
                 f"'sqlite:///{Path(urlparse(uri).path or uri).resolve() / 'mlflow.db'}' or a "
                 "tracking server 'http://host:5000'"
             )
+        _check_uri(uri, "tracking", check_server=check_server)
         artifacts = None
         if uri.startswith("sqlite:///"):
             db = Path(uri[len("sqlite:///") :])
@@ -259,6 +266,8 @@ def resolve_tracking(
     # MLFLOW_REGISTRY_URI, which must not leak into the next resolution)
     env_registry = os.environ.get("MLFLOW_REGISTRY_URI") if from_env else None
     registry = registry_uri or env_registry or uri
+    if registry != uri:
+        _check_uri(registry, "registry", check_server=check_server)
     return TrackingSettings(
         tracking_uri=uri,
         registry_uri=registry,
@@ -266,6 +275,52 @@ def resolve_tracking(
         artifact_location=artifacts,
         default_store=default,
     )
+
+
+#: URI schemes MLflow can keep runs and registered models in (the part before ``+`` of a
+#: database dialect such as ``postgresql+psycopg2``)
+SUPPORTED_SCHEMES = frozenset(
+    {"sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks", "databricks-uc", "uc"}
+)
+#: seconds to wait for a tracking server to accept a connection before giving up
+CONNECT_TIMEOUT = 5.0
+
+
+def _check_uri(uri: str, what: str, *, check_server: bool) -> None:
+    """Refuse a URI MLflow cannot use and, with ``check_server``, an unreachable server.
+
+    A ``http(s)`` server is asked for ``/health`` once, with :data:`CONNECT_TIMEOUT` seconds to
+    connect and answer and no retry; an MLflow server answers 200 there, anything else (no
+    answer, a timeout, an error status from a proxy or another program) is refused.
+    """
+    scheme = urlparse(uri).scheme.lower()
+    if scheme.split("+", 1)[0] not in SUPPORTED_SCHEMES:
+        raise TrackingStoreError(
+            f"{what} URI {uri!r} has the unsupported scheme {scheme!r}: use a database such as "
+            "'sqlite:///path/mlflow.db' or 'postgresql://...', or a tracking server "
+            "'http://host:5000'"
+        )
+    if check_server and scheme in ("http", "https"):
+        import urllib.error
+        import urllib.request
+
+        health = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(health, timeout=CONNECT_TIMEOUT):  # noqa: S310 - http(s)
+                pass
+        except urllib.error.HTTPError as exc:
+            raise TrackingStoreError(
+                f"the {what} server {uri!r} answered HTTP {exc.code} to {health!r}, not an "
+                "MLflow tracking server's 200: check --tracking-uri / MLFLOW_TRACKING_URI (an "
+                "MLflow server answers /health), or pass --no-track"
+            ) from exc
+        except (TimeoutError, urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingStoreError(
+                f"cannot reach the MLflow {what} server {uri!r} within {CONNECT_TIMEOUT:g} s "
+                f"({reason}): start it, fix --tracking-uri / MLFLOW_TRACKING_URI, or pass "
+                "--no-track"
+            ) from exc
 
 
 def setup_experiment(settings: TrackingSettings) -> str:

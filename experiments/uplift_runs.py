@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from attribution._io import csv_text
 from experiments.errors import ExperimentError
 from experiments.registry import DEFAULT_UPLIFT_NAME, log_uplift_model, register_if_new
 from experiments.tracking import (
@@ -388,24 +389,24 @@ def log_uplift_results(
         selection=selection,
     )
     files: dict[str, str] = {
-        "report/evaluation.csv": evaluation.to_frame().to_csv(index=False),
+        "report/evaluation.csv": csv_text(evaluation.to_frame()),
         "report/evaluation.json": json.dumps(evaluation.to_dict(), indent=2, default=str),
-        "report/deciles.csv": evaluation.deciles_frame().to_csv(index=False),
-        "report/curves.csv": evaluation.curves_frame().to_csv(index=False),
+        "report/deciles.csv": csv_text(evaluation.deciles_frame()),
+        "report/curves.csv": csv_text(evaluation.curves_frame()),
         "report/uplift.md": summary,
     }
     if selection is not None:
-        files["selection/candidates.csv"] = selection.table.to_csv(index=False)
+        files["selection/candidates.csv"] = csv_text(selection.table)
         files["selection/candidates.json"] = json.dumps(selection.to_dict(), indent=2, default=str)
     if calibration is not None:
-        files["report/calibration.csv"] = calibration.bins_frame().to_csv(index=False)
+        files["report/calibration.csv"] = csv_text(calibration.bins_frame())
         files["report/calibration.json"] = json.dumps(calibration.to_dict(), indent=2)
     if plan is not None:
-        files["report/targeting_plan.csv"] = plan.to_frame().to_csv(index=False)
+        files["report/targeting_plan.csv"] = csv_text(plan.to_frame())
         if hasattr(plan, "to_dict"):
             files["report/targeting_plan.json"] = json.dumps(plan.to_dict(), indent=2, default=str)
     if targeting is not None:
-        files["report/targeting_evaluation.csv"] = targeting.to_frame().to_csv(index=False)
+        files["report/targeting_evaluation.csv"] = csv_text(targeting.to_frame())
     if config is not None:
         files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
     log_artifact_files(files)

@@ -37,14 +37,16 @@ objective other than ``binary`` or ``regression``) makes the learner fall back t
 
 Saved layout (:meth:`UpliftModel.save`), a directory holding
 
-* ``model.joblib`` -- joblib pickle of ``{"learner": <causalml learner>, "propensity_model":
-  <PropensityModel or None>, "fold_models": [<UpliftModel>, ...], "out_of_fold": {...}}`` (the
-  cross-fitting fold models of a calibrated model and the out-of-fold predictions, outcomes,
-  arms and folds of its training rows; empty / ``None`` otherwise);
+* one LightGBM model text file per LightGBM model the learner's prediction reads
+  (``lgbm-*.txt``), the propensity models of observational data (``propensity-<i>.txt``), the
+  out-of-fold arrays of a calibrated model (``out_of_fold.npz``, no object arrays) and the
+  same files of its cross-fitting fold models (``fold<k>-*``); the uplift forest alone is a
+  pickle (``uplift_forest.joblib``), loaded only when its SHA-256 matches the recorded one;
 * ``metadata.json`` -- format name and version, learner name and causalml class, parameters,
   seed, control, arms, outcome type, treatment/outcome column names, feature schema (names,
   kinds, dtypes, training categories), propensity mode and values, prediction columns, training
-  row counts, optional ``extra`` (e.g. training data hash and split) and package versions; for a
+  row counts, optional ``extra`` (e.g. training data hash and split), package versions, the
+  files of the fitted state (``model_files``) and the SHA-256 of every file (``files``); for a
   calibrated model also ``calibration`` (:meth:`uplift.calibration.UpliftCalibration.to_dict`)
   and ``cross_fit`` (learner, folds, parameters).
 
@@ -59,7 +61,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import inspect
+import io
 import json
 import logging
 import os
@@ -77,10 +81,18 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from attribution._io import atomic_write, atomic_write_text
+from attribution._io import atomic_write_files
 from attribution._io import to_jsonable as _jsonable
 from attribution._progress import ProgressCallback
+from attribution._validation import shown
 from attribution.errors import NotFittedError
+from uplift._model_files import (
+    ModelFiles,
+    SavedLearner,
+    learner_state,
+    lgbm_text,
+    load_learner,
+)
 from uplift.calibration import DEFAULT_CALIBRATION_BINS, UpliftCalibration, fit_calibration
 from uplift.catalog import LEARNERS
 from uplift.data import FeatureSchema, UpliftData
@@ -99,7 +111,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LEARNERS",
     "METADATA_FILE",
-    "MODEL_FILE",
     "UpliftModel",
     "fit_uplift_model",
     "prediction_columns",
@@ -107,10 +118,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 FORMAT_NAME = "pathlift-uplift-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def prediction_columns(arms: tuple[str, ...] | list[str]) -> list[str]:
@@ -369,6 +379,7 @@ class UpliftModel:
                 "UpliftData.from_frame(df, treatment_col=..., control=..., outcome_col=...)"
             )
         self._check_options(data.outcome_type)
+        _check_training_data(data)
         say = progress or (lambda msg: None)
         t0 = time.perf_counter()
 
@@ -576,7 +587,10 @@ class UpliftModel:
             return self._predict_compiled(compiled, X)
         with _sequential_joblib(self.n_jobs == 1), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*X does not have valid feature names.*")
-            if self.learner == "uplift_rf":
+            if isinstance(learner, SavedLearner):
+                p = self._predict_propensity(X) if self.learner == "x" else None
+                te = learner.predict(X, p=p)
+            elif self.learner == "uplift_rf":
                 te = learner.predict(X)
             elif self.learner == "r":
                 te = learner.predict(X)
@@ -678,62 +692,120 @@ class UpliftModel:
         return uplift_frame(te, self.arms_, self.control_, index=frame.index)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> Path:
-        """Write ``model.joblib`` and ``metadata.json`` into directory ``path`` (created).
+    def _state(self, prefix: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Return the ``model_files`` metadata entry and the files holding the fitted state.
 
-        Each file is written to a temporary file in the directory and moved into place, so a
-        reader never sees a half-written model. ``extra`` is stored under ``"extra"`` in the
-        metadata (e.g. the training data hash and split).
+        Every LightGBM model is its model text, the out-of-fold arrays one ``.npz`` (no object
+        arrays), the fold models the same recursively with file names prefixed ``fold<k>-``;
+        only the uplift forest is a pickle. File names are prefixed with ``prefix``.
+        """
+        documents: dict[str, bytes] = {}
+
+        def add(name: str, content: bytes) -> str:
+            documents[prefix + name] = content
+            return prefix + name
+
+        state: dict[str, Any] = {"learner": learner_state(self.learner, self.learner_, add)}
+        pm = self.propensity_model_
+        state["propensity_model"] = (
+            None
+            if pm is None
+            else {
+                "params": _jsonable(pm.get_params()),
+                "overlap": {str(k): float(v) for k, v in pm.overlap_.items()},
+                "models": [
+                    add(f"propensity-{i}.txt", lgbm_text(pm.models_[arm]))
+                    for i, arm in enumerate(self.arms_)
+                ],
+            }
+        )
+        if self.out_of_fold_ is not None:
+            buffer = io.BytesIO()
+            arrays: dict[str, Any] = {k: np.asarray(v) for k, v in self.out_of_fold_.items()}
+            np.savez(buffer, **arrays)
+            state["out_of_fold"] = add("out_of_fold.npz", buffer.getvalue())
+        else:
+            state["out_of_fold"] = None
+        folds = []
+        for k, fold_model in enumerate(self.fold_models_):
+            fold_state, fold_documents = fold_model._state(f"{prefix}fold{k}-")
+            folds.append({"metadata": fold_model.metadata_, "model_files": fold_state})
+            documents.update(fold_documents)
+        state["fold_models"] = folds
+        return state, documents
+
+    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write the model into directory ``path`` (created): data files and ``metadata.json``.
+
+        LightGBM models are written as LightGBM model text, arrays as ``.npz`` without object
+        arrays, everything else as JSON in ``metadata.json``, which also records the SHA-256 of
+        every file (``files``). Only the uplift forest (``learner="uplift_rf"``), a causalml
+        object, is pickled (``uplift_forest.joblib``). All files are written to temporary names
+        and renamed into place together, so a reader never sees a half-written model.
+        ``extra`` is stored under ``"extra"`` in the metadata (e.g. the training data hash).
         """
         self._check_fitted()
         target = Path(path)
-        target.mkdir(parents=True, exist_ok=True)
-        meta = dict(self.metadata_)
+        meta = {**self.metadata_, "format_version": FORMAT_VERSION}
         if extra is not None:
             meta["extra"] = _jsonable(dict(extra))
-        payload = {
-            "learner": self.learner_,
-            "propensity_model": self.propensity_model_,
-            "fold_models": list(self.fold_models_),
-            "out_of_fold": self.out_of_fold_,
-        }
-        with atomic_write(target / MODEL_FILE, "wb") as fh:
-            joblib.dump(payload, fh)
-        atomic_write_text(target / METADATA_FILE, json.dumps(meta, indent=2, sort_keys=True))
+        state, documents = self._state()
+        meta["model_files"] = state
+        meta["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in documents.items()}
+        atomic_write_files(
+            target,
+            {**documents, METADATA_FILE: json.dumps(meta, indent=2, sort_keys=True).encode()},
+        )
         self.metadata_ = meta
         return target
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> UpliftModel:
-        """Load a model written by :meth:`save`.
+        """Load a model written by :meth:`save`, without unpickling anything but a forest.
+
+        Every file is checked against the SHA-256 recorded in ``metadata.json`` before it is
+        read; the uplift forest's pickle is only unpickled when its hash matches.
 
         Raises
         ------
         ModelStoreError
-            If the directory or one of its files is missing or of another format.
+            If the directory or one of its files is missing, truncated, modified or malformed
+            (the message names the file), or written in another format or format version.
         """
         source = Path(path)
-        meta_path, model_path = source / METADATA_FILE, source / MODEL_FILE
-        for p in (meta_path, model_path):
-            if not p.is_file():
-                raise ModelStoreError(
-                    f"{str(p)!r} not found: {str(source)!r} is not a saved uplift model "
-                    "directory (save one with UpliftModel.save or `pathlift uplift train "
-                    "--model-dir`)"
-                )
+        meta_path = source / METADATA_FILE
+        if not meta_path.is_file():
+            raise ModelStoreError(
+                f"{str(meta_path)!r} not found: {str(source)!r} is not a saved uplift model "
+                "directory (save one with UpliftModel.save or `pathlift uplift train "
+                "--model-dir`)"
+            )
         try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelStoreError(f"{str(meta_path)!r} is not valid JSON: {exc}") from exc
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelStoreError(
+                f"{str(meta_path)!r} is not valid JSON ({exc}): the file is truncated or was "
+                "edited; save the model again"
+            ) from exc
+        if not isinstance(meta, dict):
+            raise ModelStoreError(
+                f"{str(meta_path)!r} does not hold a JSON object: save the model again"
+            )
         if meta.get("format") != FORMAT_NAME or meta.get("format_version") != FORMAT_VERSION:
+            hint = (
+                "; version 1 directories hold a pickle, which pathlift no longer loads because "
+                "unpickling can run code: train the model again"
+                if meta.get("format") == FORMAT_NAME and meta.get("format_version") == 1
+                else ""
+            )
             raise ModelStoreError(
                 f"{str(meta_path)!r} has format {meta.get('format')!r} version "
                 f"{meta.get('format_version')!r}; this pathlift reads {FORMAT_NAME!r} version "
-                f"{FORMAT_VERSION}"
+                f"{FORMAT_VERSION}{hint}"
             )
         now = _versions()
         for dist in ("causalml", "lightgbm", "scikit-learn"):
-            then = meta.get("versions", {}).get(dist)
+            then = (meta.get("versions") or {}).get(dist)
             if then and then != now.get(dist):
                 warnings.warn(
                     f"model in {str(source)!r} was saved with {dist} {then}, loading with "
@@ -741,13 +813,24 @@ class UpliftModel:
                     UpliftWarning,
                     stacklevel=2,
                 )
-        payload = joblib.load(model_path)
-        params = meta["params"]
-        model = cls(**params)
-        model.learner_ = payload["learner"]
-        model.propensity_model_ = payload["propensity_model"]
-        model.arms_ = tuple(meta["arms"])
-        model.control_ = meta["control"]
+        reader = ModelFiles(source, meta.get("files"), meta_path)
+        try:
+            return cls._from_state(meta, meta["model_files"], reader)
+        except ModelStoreError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ModelStoreError(
+                f"{str(meta_path)!r} is malformed ({type(exc).__name__}: {exc}): the file was "
+                "edited or written by another program; save the model again"
+            ) from exc
+
+    @classmethod
+    def _from_state(
+        cls, meta: dict[str, Any], state: dict[str, Any], reader: ModelFiles
+    ) -> UpliftModel:
+        model = cls(**meta["params"])
+        model.arms_ = tuple(str(a) for a in meta["arms"])
+        model.control_ = str(meta["control"])
         model.schema_ = FeatureSchema.from_dict(meta["schema"])
         model.outcome_type_ = meta["outcome_type"]
         model.randomized_ = bool(meta["randomized"])
@@ -755,12 +838,67 @@ class UpliftModel:
         model.outcome_col_ = meta["outcome_col"]
         pairwise = meta["propensity"]["pairwise"]
         model.propensity_ = {str(k): float(v) for k, v in pairwise.items()} if pairwise else None
-        model.fold_models_ = tuple(payload.get("fold_models", ()))
-        model.out_of_fold_ = payload.get("out_of_fold")
+        model.learner_ = load_learner(
+            model.learner, model.arms_, model.outcome_type_, state["learner"], reader
+        )
+        pm_state = state.get("propensity_model")
+        if pm_state is None:
+            model.propensity_model_ = None
+        else:
+            pm = PropensityModel(**pm_state["params"])
+            files = list(pm_state["models"])
+            if len(files) != len(model.arms_):
+                raise ModelStoreError(
+                    f"{str(reader.meta_path)!r} lists {len(files)} propensity models for "
+                    f"{len(model.arms_)} arms: save the model again"
+                )
+            pm.models_ = {a: reader.booster(f) for a, f in zip(model.arms_, files, strict=True)}
+            pm.overlap_ = {str(k): float(v) for k, v in pm_state["overlap"].items()}
+            model.propensity_model_ = pm
+        oof_file = state.get("out_of_fold")
+        model.out_of_fold_ = reader.arrays(oof_file) if oof_file else None
+        model.fold_models_ = tuple(
+            cls._from_state(fold["metadata"], fold["model_files"], reader)
+            for fold in state.get("fold_models", [])
+        )
         calibration = meta.get("calibration")
         model.calibration_ = UpliftCalibration.from_dict(calibration) if calibration else None
         model.metadata_ = meta
         return model
+
+
+def _check_training_data(data: UpliftData) -> None:
+    """Refuse an outcome with one value; warn about features with one value.
+
+    A constant outcome leaves nothing to learn: every model would predict zero uplift and the
+    evaluation would report zeros as if they were findings.
+    """
+    outcome = np.asarray(data.outcome, dtype=np.float64)
+    if outcome.size and np.all(outcome == outcome[0]):
+        raise InvalidUpliftDataError(
+            f"outcome column {data.outcome_col!r} has the single value {shown(outcome[0])!r} in "
+            f"all {outcome.size} training rows: there is no effect to learn; check "
+            "--outcome-col / outcome_col, or the filter that produced the data"
+        )
+    constant = [
+        str(name)
+        for name in data.features.columns
+        if data.features[name].nunique(dropna=False) <= 1
+    ]
+    if constant:
+        everything = len(constant) == data.features.shape[1]
+        warnings.warn(
+            f"feature(s) {', '.join(map(repr, constant))} have a single value in the training "
+            "rows, so they cannot tell customers apart"
+            + (
+                ": every customer gets the same predicted uplift (the average effect); add "
+                "features that vary"
+                if everything
+                else "; drop them (--feature-cols / feature_cols)"
+            ),
+            UpliftWarning,
+            stacklevel=3,
+        )
 
 
 def uplift_frame(
@@ -813,7 +951,7 @@ def _compile_learner(name: str, learner: Any) -> _CompiledLearner | None:
     from uplift._forest import CompiledForest
 
     def one(model: Any) -> CompiledForest | None:
-        if not isinstance(model, lgb.LGBMModel):
+        if not isinstance(model, lgb.LGBMModel | lgb.Booster):
             return None
         return CompiledForest.from_lgbm(model)
 

@@ -72,7 +72,7 @@ class PropensityModel:
         full-data model's estimate; the meta-learners only read the rows of the pair).
         """
         params = dict(self.lgbm_params or {})
-        self.models_: dict[str, lgb.LGBMClassifier] = {}
+        self.models_: dict[str, lgb.LGBMClassifier | lgb.Booster] = {}
         self.overlap_: dict[str, float] = {}
         out: dict[str, np.ndarray] = {}
         lo, hi = self.overlap_bounds
@@ -105,11 +105,30 @@ class PropensityModel:
                 warnings.warn(msg, OverlapWarning, stacklevel=3)
         return out
 
-    def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Clipped pairwise propensity of every arm for the rows of ``X``."""
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor arguments (scikit-learn convention)."""
         return {
-            arm: self._clip(np.asarray(m.predict_proba(X))[:, 1]) for arm, m in self.models_.items()
+            "lgbm_params": self.lgbm_params,
+            "n_folds": self.n_folds,
+            "clip": self.clip,
+            "overlap_bounds": self.overlap_bounds,
+            "max_outside_share": self.max_outside_share,
+            "seed": self.seed,
         }
+
+    def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Clipped pairwise propensity of every arm for the rows of ``X``.
+
+        The models are LightGBM classifiers after :meth:`fit`, and their boosters after loading
+        a saved model (``Booster.predict`` is the classifier's ``predict_proba(X)[:, 1]``).
+        """
+        return {arm: self._clip(_probability(m, X)) for arm, m in self.models_.items()}
 
     def _clip(self, p: np.ndarray) -> np.ndarray:
         return np.clip(p, self.clip, 1.0 - self.clip)
+
+
+def _probability(model: lgb.LGBMClassifier | lgb.Booster, X: np.ndarray) -> np.ndarray:
+    if isinstance(model, lgb.Booster):
+        return np.asarray(model.predict(X), dtype=np.float64)
+    return np.asarray(model.predict_proba(X))[:, 1]

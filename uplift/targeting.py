@@ -209,7 +209,8 @@ def plan_targeting(
     cost_per_contact
         Cost of one contact, one number for every arm or ``{arm: cost}``.
     budget_type
-        ``"contacts"`` or ``"money"``.
+        ``"contacts"`` or ``"money"``. A money budget with every arm's cost 0 is refused:
+        it would not limit anything.
     """
     if budget_type not in ("contacts", "money"):
         raise InvalidUpliftOptionError(
@@ -228,6 +229,12 @@ def plan_targeting(
         )
     arms = tuple(str(c)[len("uplift_") :] for c in cols)
     costs = _costs(cost_per_contact, arms)
+    if budget_type == "money" and not any(costs[a] > 0 for a in arms):
+        raise InvalidUpliftOptionError(
+            f"a money budget needs a cost per contact, but every arm's cost is 0 "
+            f"({', '.join(map(repr, arms))}): contacts would be free and the budget would not "
+            "limit anything; pass cost_per_contact (CLI: --cost-per-contact COST or ARM=COST)"
+        )
     u = predictions[cols].to_numpy(dtype=np.float64)
     if not np.isfinite(u).all():
         bad = ~np.isfinite(u).all(axis=1)

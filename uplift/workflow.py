@@ -140,6 +140,23 @@ def train_and_evaluate(
         raise InvalidUpliftOptionError(
             f"unknown learner {learner!r}; choose one of {[*LEARNERS, 'auto']!r}"
         )
+    # every option is checked before the first model is fitted
+    if not 0.0 < ci < 1.0:
+        raise InvalidUpliftOptionError(f"ci must be in (0, 1), got {ci}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
+        raise InvalidUpliftOptionError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+    if not 0.0 < test_size < 1.0:
+        raise InvalidUpliftOptionError(f"test_size must be in (0, 1), got {test_size}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidUpliftOptionError(f"seed must be an integer >= 0, got {seed!r}")
+    if (calibrate or learner == "auto") and (not isinstance(n_folds, int) or n_folds < 2):
+        raise InvalidUpliftOptionError(
+            f"n_folds must be at least 2 for calibration and learner selection, got {n_folds!r}"
+        )
+    if learner != "auto":
+        UpliftModel(learner, **{"n_jobs": int(n_jobs), **dict(params or {})})._check_options(
+            data.outcome_type
+        )
     seconds: dict[str, float] = {}
     train_rows, test_rows = split_positions(
         data.treatment, test_size=test_size, seed=seed if split_seed is None else split_seed

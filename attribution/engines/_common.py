@@ -109,7 +109,7 @@ def resolve_files(
     data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> InputFiles:
     """Return the input files in input order (:func:`attribution._io.resolve_files`)."""
-    return _io.resolve_files(data, error=InvalidJourneysError)
+    return _io.resolve_files(data, what="event log", error=InvalidJourneysError)
 
 
 def require_columns(columns: Sequence[str], required: Mapping[str, str]) -> None:

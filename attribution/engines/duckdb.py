@@ -150,12 +150,41 @@ def _configure(
 ) -> None:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    settings: list[tuple[str, str]] = []
     if memory_limit is not None:
-        con.execute(f"SET memory_limit = {DUCKDB.literal(str(memory_limit))}")
+        settings.append(("memory_limit", DUCKDB.literal(str(memory_limit))))
     if temp_directory is not None:
-        con.execute(f"SET temp_directory = {DUCKDB.literal(os.fspath(temp_directory))}")
+        settings.append(("temp_directory", DUCKDB.literal(os.fspath(temp_directory))))
     if threads is not None:
-        con.execute(f"SET threads = {int(threads)}")
+        settings.append(("threads", str(int(threads))))
+    for name, literal in settings:
+        try:
+            con.execute(f"SET {name} = {literal}")
+        except duckdb.Error as exc:
+            raise InvalidJourneysError(
+                f"invalid DuckDB {name} {literal}: {_duckdb_message(exc)}; give e.g. "
+                "memory_limit='3GB', a temp_directory path, threads=4"
+            ) from exc
+
+
+def check_settings(
+    *,
+    memory_limit: str | None = None,
+    temp_directory: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> None:
+    """Apply the engine settings to a throwaway connection: a bad value fails before any work.
+
+    Raises
+    ------
+    InvalidJourneysError
+        DuckDB refuses a setting (e.g. ``memory_limit="lots"``); the message names it.
+    """
+    con = duckdb.connect()
+    try:
+        _configure(con, memory_limit, temp_directory, threads)
+    finally:
+        con.close()
 
 
 def _duckdb_message(exc: Exception) -> str:

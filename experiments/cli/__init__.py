@@ -35,8 +35,20 @@ def cli(verbose: bool) -> None:
     )
 
 
+#: MLflow's HTTP retry defaults (7 retries, backoff factor 2) keep a command waiting minutes on
+#: a server that went away; the CLI retries twice, 1 s apart, unless the environment says otherwise
+HTTP_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
+
+
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return its exit status (used by tests)."""
+    import os
+
+    for name, value in HTTP_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     return handle_errors(cli, argv)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from attribution._io import atomic_write_text, json_records, to_jsonable
+from attribution._io import atomic_write_text, csv_text, json_records, to_jsonable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +94,7 @@ def render_frame(frame: pd.DataFrame, fmt: str, payload: Any = None) -> str:
     import pandas as pd
 
     if fmt == "csv":
-        return str(frame.to_csv(index=False))
+        return csv_text(frame)
     if fmt == "json":
         return to_json(payload if payload is not None else {"rows": json_records(frame)})
     with pd.option_context("display.width", 200, "display.max_columns", 50):

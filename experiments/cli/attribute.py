@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from attribution._io import check_destination
 from attribution.catalog import MODEL_NAMES, USER_MODELS, build_models
 from attribution.errors import AttributionWarning, InvalidModelOptionError
 from experiments.cli._options import (
@@ -98,6 +99,11 @@ def _parse_position_weights(text: str) -> tuple[float, float, float]:
             f"--position-weights takes three comma-separated numbers first,middle,last such as "
             f"40,20,40; got {text!r}"
         )
+    from attribution.heuristics import PositionBased
+
+    # the model's own check (it does not look at the journeys), before any data is read
+    model = PositionBased(first=parts[0], middle=parts[1], last=parts[2])
+    model._validate_params(None)  # type: ignore[arg-type]
     return parts[0], parts[1], parts[2]
 
 
@@ -226,6 +232,36 @@ def command(
     conversion, value). Results go to standard output, or to --output.
     """
     check_bootstrap(n_bootstrap)
+    if output is not None:
+        check_destination(output, what="--output", error=InvalidModelOptionError)
+    if events and engine == "duckdb" and (memory_limit is not None or temp_directory is not None):
+        from attribution.engines.duckdb import check_settings
+
+        check_settings(memory_limit=memory_limit, temp_directory=temp_directory)
+    names = models or ("markov",)
+    if order != "auto":
+        try:
+            markov_order = int(order)
+        except ValueError:
+            raise InvalidModelOptionError(
+                f"--order must be a positive integer or 'auto', got {order!r}"
+            ) from None
+        if not 1 <= markov_order <= 12:
+            raise InvalidModelOptionError(f"--order must be between 1 and 12, got {markov_order}")
+    first, middle, last = _parse_position_weights(position_weights)
+    if register and not ({"markov", "all"} & set(names)):
+        raise InvalidModelOptionError("--register registers the Markov model: add -m markov")
+    if register and not track:
+        raise InvalidModelOptionError("--register needs tracking: drop --no-track")
+    if half_life is not None and ({"time_decay", "all"} & set(names)):
+        from attribution.heuristics import TimeDecay
+
+        decay = TimeDecay(half_life=_half_life_value(half_life))
+        # event logs give timestamps (half-life a duration), path tables positions (touches)
+        if events:
+            decay._half_life_seconds()
+        else:
+            decay._half_life_touches()
     needs_users = sorted(USER_MODELS & set(models))
     if needs_users and users_path is None:
         raise InvalidModelOptionError(
@@ -249,7 +285,7 @@ def command(
         from experiments.tracking import resolve_tracking
 
         # a bad tracking store fails now, not after the models are fitted
-        settings = resolve_tracking(tracking_uri, experiment)
+        settings = resolve_tracking(tracking_uri, experiment, check_server=True)
     is_pattern = events and any(ch in file for ch in "*?[")
     if not is_pattern and not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
@@ -289,7 +325,6 @@ def command(
         )
     prog.stage(repr(journeys))
     selection = None
-    names = models or ("markov",)
     shapley_sampling: dict[str, Any] = {}
     if max_exact_channels is not None:
         shapley_sampling["max_exact_channels"] = max_exact_channels
@@ -302,14 +337,6 @@ def command(
             prog.stage("choosing the Markov order on held-out journeys")
             selection = select_order(journeys, seed=seed)
         markov_order = selection.best_order if selection else 1
-    else:
-        try:
-            markov_order = int(order)
-        except ValueError:
-            raise InvalidModelOptionError(
-                f"--order must be a positive integer or 'auto', got {order!r}"
-            ) from None
-    first, middle, last = _parse_position_weights(position_weights)
     options: dict[str, dict[str, Any]] = {
         "markov": {"order": markov_order, "keep_self_loops": keep_self_loops},
         "last_non_direct": {"direct_channel": direct_channel},
@@ -323,8 +350,6 @@ def command(
     fitted = build_models(
         names, n_bootstrap=n_bootstrap, seed=seed, options=options, has_users=users_path is not None
     )
-    if register and not any(m.name == "markov" for m in fitted):
-        raise InvalidModelOptionError("--register registers the Markov model: add -m markov")
     results = []
     caveats: list[str] = []
     for model in fitted:

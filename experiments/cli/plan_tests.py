@@ -93,8 +93,10 @@ def command(
     ):
         if path is not None and not Path(path).exists():
             raise InvalidModelOptionError(f"{label} file {path!r} does not exist")
-    if output is not None and Path(output).parent.exists() and not Path(output).parent.is_dir():
-        raise InvalidModelOptionError(f"--output {output!r}: its parent is not a directory")
+    if output is not None:
+        from attribution._io import check_destination
+
+        check_destination(output, what="--output", error=InvalidModelOptionError)
 
     from experiments.reports.pipeline import test_plan_from_events
 

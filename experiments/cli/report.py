@@ -156,6 +156,7 @@ def command(
     period (--split-date), calibration with lift tests (--lift-tests) and data coverage. The
     written files are listed on standard output; each is replaced atomically.
     """
+    from attribution._io import check_destination
     from experiments.reports.pipeline import (
         lift_tests_from_mlflow_run,
         report_from_events,
@@ -164,6 +165,7 @@ def command(
     from experiments.reports.write import write_report
 
     check_bootstrap(n_bootstrap)
+    check_destination(out_dir, kind="directory", what="--out", error=InvalidModelOptionError)
     if not Path(file).exists():
         raise InvalidModelOptionError(f"input file {file!r} does not exist")
     for option, path in (("--costs", costs), ("--lift-tests", lift_tests), ("--users", users_path)):

@@ -71,7 +71,7 @@ def command(
     config = RetrainConfig.from_yaml(config_path)
     reg = config.registry
     settings = resolve_tracking(
-        tracking_uri or reg["tracking_uri"], experiment or reg["experiment"]
+        tracking_uri or reg["tracking_uri"], experiment or reg["experiment"], check_server=True
     )
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None

@@ -64,11 +64,12 @@ def command(
     values per channel), lift_tests.csv (with --lift-test) and config.json. See
     docs/simulator.md.
     """
+    from attribution._io import check_destination
     from attribution.simulate import SimulationConfig, proxy_covariates
 
-    target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise InvalidModelOptionError(f"{out_dir!r} exists and is not a directory")
+    target = check_destination(
+        out_dir, kind="directory", what="OUT_DIR", error=InvalidModelOptionError
+    )
     events_name = f"events.{fmt}"
     existing = [
         name for name in (events_name, *FILES[1:], "lift_tests.csv") if (target / name).exists()
@@ -98,7 +99,7 @@ def command(
 def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_name: str) -> None:
     import pandas as pd
 
-    from attribution._io import atomic_write, atomic_write_text
+    from attribution._io import atomic_write, atomic_write_text, csv_text
     from attribution.calibration import LiftTests
     from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
     from experiments.cli._output import to_json
@@ -110,11 +111,11 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
         if events_name.endswith(".parquet"):
             sim.events.to_parquet(handle, index=False)
         else:
-            handle.write(sim.events.to_csv(index=False).encode())
-    atomic_write_text(target / "users.csv", sim.covariates.to_csv(index=False))
-    atomic_write_text(target / "costs.csv", sim.costs.to_csv(index=False))
+            handle.write(csv_text(sim.events).encode())
+    atomic_write_text(target / "users.csv", csv_text(sim.covariates))
+    atomic_write_text(target / "costs.csv", csv_text(sim.costs))
     truth = sim.truth.reset_index()
-    atomic_write_text(target / "truth.csv", truth.to_csv(index=False))
+    atomic_write_text(target / "truth.csv", csv_text(truth))
     if lift_channels:
         tests = LiftTests.from_results(
             [
@@ -123,7 +124,7 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
             ]
         )
         frame = tests.to_frame()
-        atomic_write_text(target / "lift_tests.csv", pd.DataFrame(frame).to_csv(index=False))
+        atomic_write_text(target / "lift_tests.csv", csv_text(pd.DataFrame(frame)))
     payload = {
         "config": config.to_dict(),
         "baseline_conversions": sim.baseline_conversions,

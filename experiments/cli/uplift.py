@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from attribution._io import atomic_write_text as _atomic_write_text
+from attribution._io import csv_text
 from experiments.cli._options import output_options as _output_options
 from experiments.cli._output import emit as _emit
 from experiments.cli._output import render_frame as _render
@@ -116,6 +117,27 @@ def _data_for_model(
         randomized=model.randomized_,
         min_rows_per_arm=1,
     )
+
+
+def _check_destinations(**paths: tuple[str | None, str]) -> None:
+    """Refuse unwritable destinations before any reading or fitting: ``flag=(path, kind)``."""
+    from attribution._io import check_destination
+
+    for flag, (path, kind) in paths.items():
+        if path is not None:
+            check_destination(
+                path,
+                kind=kind,  # type: ignore[arg-type]
+                what=f"--{flag.replace('_', '-')}",
+                error=InvalidUpliftOptionError,
+            )
+
+
+def _check_interval(n_bootstrap: int, ci: float) -> None:
+    if not 0.0 < ci < 1.0:
+        raise InvalidUpliftOptionError(f"--ci must be in (0, 1), e.g. 0.95; got {ci}")
+    if n_bootstrap < 0:
+        raise InvalidUpliftOptionError(f"--n-bootstrap must be >= 0, got {n_bootstrap}")
 
 
 def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -219,7 +241,7 @@ def command() -> None:
     show_default=True,
     help="Share of rows held out for evaluation (stratified by arm).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--n-estimators", type=int, default=100, show_default=True)
 @click.option("--learning-rate", type=float, default=0.1, show_default=True)
 @click.option("--num-leaves", type=int, default=31, show_default=True)
@@ -277,12 +299,28 @@ def train(
     MLflow unless --no-track; --register also registers the model (alias champion for the first
     version, challenger after that: use pathlift retrain to promote on evidence).
     """
+    _check_destinations(model_dir=(model_dir, "directory"), output=(output, "file"))
+    _check_interval(n_bootstrap, ci)
+    if register and not track:
+        raise InvalidUpliftOptionError("--register needs tracking: drop --no-track")
+    if cost_per_contact and value_per_conversion is None:
+        raise InvalidUpliftOptionError(
+            "--cost-per-contact on train needs --value-per-conversion (selection by profit)"
+        )
+    if auto_learners and learner != "auto":
+        raise InvalidUpliftOptionError("--auto-learners goes with --learner auto")
+    costs = _parse_costs(cost_per_contact)
+    priors = _parse_pairs(assignment_prob, "--assignment-prob") or None
     settings = None
     if track:
         from experiments.tracking import resolve_tracking
 
         # a bad tracking store fails now, not after the model is fitted
-        settings = resolve_tracking(tracking_uri, experiment)
+        settings = resolve_tracking(tracking_uri, experiment, check_server=True)
+        if register:
+            from experiments.registry import check_model_name
+
+            check_model_name(model_name)
     from uplift.data import UpliftData, file_sha256, load_frame
 
     _progress(f"reading {data}")
@@ -295,7 +333,7 @@ def train(
         feature_cols=[c.strip() for c in feature_cols.split(",")] if feature_cols else None,
         outcome_type=outcome_type,  # type: ignore[arg-type]
         randomized=not not_randomized,
-        propensity=_parse_pairs(assignment_prob, "--assignment-prob") or None,
+        propensity=priors,
         min_rows_per_arm=min_rows_per_arm,
     )
     _progress(repr(full))
@@ -304,14 +342,8 @@ def train(
 
     candidates = None
     if auto_learners:
-        if learner != "auto":
-            raise InvalidUpliftOptionError("--auto-learners goes with --learner auto")
         candidates = default_candidates(
             full.outcome_type, learners=[a.strip() for a in auto_learners.split(",") if a.strip()]
-        )
-    if cost_per_contact and value_per_conversion is None:
-        raise InvalidUpliftOptionError(
-            "--cost-per-contact on train needs --value-per-conversion (selection by profit)"
         )
     result = train_and_evaluate(
         full,
@@ -328,7 +360,7 @@ def train(
         candidates=candidates,
         prune=prune,
         value_per_conversion=value_per_conversion,
-        cost_per_contact=_parse_costs(cost_per_contact),
+        cost_per_contact=costs,
         n_bootstrap=n_bootstrap,
         ci=ci,
         n_jobs=n_jobs,
@@ -416,7 +448,9 @@ def train(
     help="Save a PNG with the Qini curves and the calibration plot (observed vs predicted "
     "uplift per decile).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
+)
 @_eval_options
 @_output_options
 def evaluate(
@@ -439,6 +473,8 @@ def evaluate(
     from uplift.learners import UpliftModel
     from uplift.metrics import evaluate_uplift
 
+    _check_destinations(plot=(plot, "file"), output=(output, "file"))
+    _check_interval(n_bootstrap, ci)
     model = UpliftModel.load(model_dir)
     _progress(f"reading {data}")
     frame = load_frame(data)
@@ -515,7 +551,9 @@ def evaluate(
     default=None,
     help="Write the contacted customers (row, arm, priority, ...) as CSV.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
+)
 @_eval_options
 @_output_options
 def target(
@@ -540,6 +578,14 @@ def target(
     from uplift.learners import UpliftModel
     from uplift.targeting import evaluate_targeting, plan_targeting
 
+    _check_destinations(plan_output=(plan_output, "file"), output=(output, "file"))
+    _check_interval(n_bootstrap, ci)
+    costs = _parse_costs(cost_per_contact)
+    if budget_type == "money" and not cost_per_contact:
+        raise InvalidUpliftOptionError(
+            "--budget-type money needs --cost-per-contact (COST or ARM=COST): without it "
+            "contacts are free and the budget limits nothing"
+        )
     model = UpliftModel.load(model_dir)
     _progress(f"reading {data}")
     frame = load_frame(data)
@@ -551,7 +597,7 @@ def target(
         control=model.control_,
         budget=budget,
         value_per_conversion=value_per_conversion,
-        cost_per_contact=_parse_costs(cost_per_contact),
+        cost_per_contact=costs,
         budget_type=budget_type,  # type: ignore[arg-type]
     )
     _progress(repr(plan))
@@ -575,7 +621,7 @@ def target(
         )
     if plan_output:
         targets = plan.targets().reset_index(names="row")
-        _atomic_write_text(plan_output, str(targets.to_csv(index=False)))
+        _atomic_write_text(plan_output, csv_text(targets))
         _progress(f"wrote {len(targets)} contacts to {plan_output}")
     t_col = treatment_col or model.treatment_col_
     y_col = outcome_col or model.outcome_col_
@@ -640,7 +686,9 @@ def target(
     "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
 )
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save a PNG plot.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
+)
 @_eval_options
 @_output_options
 def curve(
@@ -671,6 +719,9 @@ def curve(
     from uplift.learners import UpliftModel
     from uplift.multiarm import multiarm_qini, plot_multiarm_qini
 
+    _check_destinations(plot=(plot, "file"), output=(output, "file"))
+    _check_interval(n_bootstrap, ci)
+    costs = _parse_costs(cost_per_contact)
     model = UpliftModel.load(model_dir)
     _progress(f"reading {data}")
     frame = load_frame(data)
@@ -706,7 +757,7 @@ def curve(
         held_out.outcome,
         held_out.treatment,
         control=held_out.control,
-        cost_per_contact=_parse_costs(cost_per_contact),
+        cost_per_contact=costs,
         customer_cost=customer_cost,
         value_per_conversion=value_per_conversion,
         max_spend=max_spend,
@@ -767,7 +818,8 @@ def score(
     from experiments.spark_scoring import score_parquet_with_spark
     from experiments.tracking import resolve_tracking
 
-    settings = resolve_tracking(tracking_uri)
+    _check_destinations(output=(output_dir, "directory"))
+    settings = resolve_tracking(tracking_uri, check_server=True)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.registry_uri)
     _progress(f"scoring {data} with {model_uri} on {engine}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from attribution._io import csv_text
 from experiments.reports.svg import BarSeries, grouped_bar_chart
 
 if TYPE_CHECKING:
@@ -684,13 +685,13 @@ def render_markdown(report: Report) -> str:
 
 def csv_tables(report: Report) -> dict[str, str]:
     """CSV text by table name (full precision; NaN empty, infinity ``inf``)."""
-    out = {"channels": report.channels.to_csv(index=False, lineterminator="\n")}
+    out = {"channels": csv_text(report.channels)}
     if report.comparison is not None:
-        out["comparison"] = report.comparison.table.to_csv(index=False, lineterminator="\n")
+        out["comparison"] = csv_text(report.comparison.table)
     if report.calibration is not None:
-        out["calibration"] = report.calibration.table.to_csv(index=False, lineterminator="\n")
+        out["calibration"] = csv_text(report.calibration.table)
     if report.reallocation is not None:
-        out["reallocation"] = report.reallocation.moves.to_csv(index=False, lineterminator="\n")
+        out["reallocation"] = csv_text(report.reallocation.moves)
     if report.test_plan is not None:
-        out["test_plan"] = report.test_plan.table.to_csv(index=False, lineterminator="\n")
+        out["test_plan"] = csv_text(report.test_plan.table)
     return out

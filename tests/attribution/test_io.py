@@ -13,11 +13,16 @@ import stat
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution._io import (
     atomic_write,
     atomic_write_files,
     atomic_write_text,
+    check_destination,
+    csv_text,
+    escape_formula,
     json_records,
     json_value,
     read_frame,
@@ -195,3 +200,94 @@ def test_input_problems_raise_the_callers_error_naming_the_file(tmp_path):
         resolve_files([tmp_path / "good.csv", tmp_path / "bad.parquet"], **options)
     with pytest.raises(_Refused, match="no cost table files given"):
         resolve_files([], **options)
+
+
+# ----------------------------------------------------------------------------- CSV text
+
+
+def test_csv_text_escapes_formula_cells_and_keeps_numbers():
+    frame = pd.DataFrame(
+        {
+            "channel": ['=HYPERLINK("http://x","y")', "email", "-cmd", "@SUM(A1)", "+1", None],
+            "credit": [-0.5, 1.0, 2.0, 3.0, 4.0, 5.0],
+            "kind": pd.Categorical(["=a", "b", "c", "d", "e", "f"]),
+            "=total": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    text = csv_text(frame)
+    assert text.splitlines() == [
+        "channel,credit,kind,'=total",
+        '"\'=HYPERLINK(""http://x"",""y"")",-0.5,\'=a,1',
+        "email,1.0,b,2",
+        "'-cmd,2.0,c,3",
+        "'@SUM(A1),3.0,d,4",
+        "'+1,4.0,e,5",
+        ",5.0,f,6",
+    ]
+    assert frame["channel"].iloc[0].startswith("=")  # the caller's frame is not changed
+    indexed = csv_text(frame.set_index("channel")[["credit"]], index=True)
+    assert indexed.splitlines()[1] == '"\'=HYPERLINK(""http://x"",""y"")",-0.5'
+
+
+def test_escape_formula_only_touches_text():
+    assert escape_formula("\tx") == "'\tx" and escape_formula("\rx") == "'\rx"
+    assert escape_formula(-1.5) == -1.5 and escape_formula("a=b") == "a=b"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=6))
+def test_no_written_text_cell_can_start_a_formula(cells):
+    import csv
+    import io
+
+    frame = pd.DataFrame({"name": cells, "value": np.arange(len(cells), dtype=float) - 2})
+    rows = list(csv.reader(io.StringIO(csv_text(frame))))
+    for row, original in zip(rows[1:], cells, strict=False):
+        assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert row[0] in (original, "'" + original) or original.strip() == ""
+    assert len(rows) == len(cells) + 1  # no row split by a line break inside a cell
+
+
+# ----------------------------------------------------------------------------- before any work
+
+
+def test_check_destination_refuses_paths_that_cannot_be_written_and_creates_nothing(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(_Refused, match=r"--output '.*adir' is a directory: give a file path"):
+        check_destination(tmp_path / "adir", what="--output", error=_Refused)
+    with pytest.raises(_Refused, match=r"is a file, not a directory: give a directory path"):
+        check_destination(tmp_path / "afile", kind="directory", error=_Refused)
+    with pytest.raises(_Refused, match=r"afile' is a file, not a directory; choose another"):
+        check_destination(tmp_path / "afile" / "deep" / "out.csv", error=_Refused)
+    with pytest.raises(_Refused, match=r"the path is empty"):
+        check_destination("", error=_Refused)
+    fine = tmp_path / "new" / "deeper" / "out.csv"
+    assert check_destination(fine, error=_Refused) == fine
+    assert check_destination(tmp_path / "adir", kind="directory", error=_Refused).is_dir()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_files_of_one_input_must_share_their_columns(tmp_path):
+    frame = pd.DataFrame({"a": [1], "b": [2]})
+    (tmp_path / "mixed").mkdir()
+    frame.to_csv(tmp_path / "mixed" / "1.csv", index=False)
+    frame.to_parquet(tmp_path / "mixed" / "2.parquet")
+    with pytest.raises(_Refused, match=r"mixes Parquet and CSV files \(1 .parquet, 1 .csv"):
+        resolve_files(tmp_path / "mixed", error=_Refused)
+    (tmp_path / "csv").mkdir()
+    frame.to_csv(tmp_path / "csv" / "1.csv", index=False)
+    frame[["b", "a"]].to_csv(tmp_path / "csv" / "2.csv", index=False)
+    with pytest.raises(_Refused, match=r"2.csv' has the columns in another order"):
+        resolve_files(tmp_path / "csv", what="event log", error=_Refused)
+    frame.assign(c=3).to_csv(tmp_path / "csv" / "2.csv", index=False)
+    with pytest.raises(_Refused, match=r"the event log files do not share one schema.*extra"):
+        resolve_files(tmp_path / "csv", what="event log", error=_Refused)
+    (tmp_path / "pq").mkdir()  # Parquet columns are matched by name: order does not matter
+    frame.to_parquet(tmp_path / "pq" / "1.parquet")
+    frame[["b", "a"]].to_parquet(tmp_path / "pq" / "2.parquet")
+    assert len(resolve_files(tmp_path / "pq", error=_Refused).files) == 2
+    (tmp_path / "dup.csv").write_text("a,b,a\n1,2,3\n")
+    with pytest.raises(_Refused, match=r"column 'a' appears 2 times in the header"):
+        resolve_files(tmp_path / "dup.csv", error=_Refused)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,6 +96,23 @@ def test_codes_do_not_depend_on_row_order():
 def test_from_paths_bad_input(rows, match):
     with pytest.raises(InvalidJourneysError, match=match):
         Journeys.from_paths(path_table(rows))
+
+
+def test_a_separator_that_splits_nothing_warns_with_the_likely_one():
+    from attribution.errors import InputWarning
+
+    table = pd.DataFrame(
+        {"path": ["a > b", "b", "c>a"], "total_conversions": [1, 2, 3], "total_null": [4, 5, 6]}
+    )
+    with pytest.warns(
+        InputWarning, match=r"no path contains the separator ';'.*pass separator='>'"
+    ):
+        journeys = Journeys.from_paths(table, separator=";")
+    assert journeys.channels == ("a > b", "b", "c>a")  # read as asked, with the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)
+        Journeys.from_paths(table)  # the right separator
+        Journeys.from_paths(table.assign(path=["a", "b", "c"]), separator=";")  # one-touch paths
 
 
 def test_from_paths_missing_column_suggests_fix():

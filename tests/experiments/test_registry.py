@@ -25,6 +25,7 @@ from experiments.registry import (
     TAG_CONFIG,
     TAG_DATA,
     alias_lock,
+    conform_to_signature,
     default_lock_dir,
     find_versions,
     get_alias_version,
@@ -64,7 +65,7 @@ def test_uplift_pyfunc_roundtrip_via_alias(settings: TrackingSettings, fitted) -
     )
     assert str(version.version) == "1" and version.tags[TAG_DATA] == "d1"
     loaded = load_model(DEFAULT_UPLIFT_NAME)  # models:/pathlift-uplift@champion
-    rows = test.features.reset_index(drop=True)
+    rows = test.features.reset_index(drop=True).astype({"x3": float})  # numbers are double
     served = loaded.predict(rows)
     local = model.predict(rows).reset_index(drop=True)
     assert list(served.columns) == ["uplift_email", "uplift_sms", "best_arm", "best_uplift"]
@@ -76,12 +77,37 @@ def test_uplift_pyfunc_roundtrip_via_alias(settings: TrackingSettings, fitted) -
     assert meta.saved_input_example_info is not None
     # extra columns are ignored, a missing feature is a clear error
     pd.testing.assert_frame_equal(
-        loaded.predict(test.features.assign(other=1).reset_index(drop=True)),
+        loaded.predict(rows.assign(other=1)),
         local,
         check_dtype=False,
     )
     with pytest.raises(MlflowException, match="x2"):
         loaded.predict(rows.drop(columns=["x2"]))
+    # serving's dtype rules: numeric features are double in the signature, so an integer
+    # column trained as int64 is never truncated; int64 input in Python is refused, named
+    assert meta.get_input_schema().input_types()[2].name == "double"
+    with pytest.raises(MlflowException, match="x3"):
+        loaded.predict(test.features.reset_index(drop=True))
+    conformed = conform_to_signature(loaded, test.features.reset_index(drop=True))
+    assert conformed["x3"].dtype == np.float64 and conformed["x2"].dtype == rows["x2"].dtype
+    pd.testing.assert_frame_equal(loaded.predict(conformed), local, check_dtype=False)
+
+
+def test_served_json_keeps_fractions_of_integer_features(settings: TrackingSettings, fitted):
+    """The scoring server's JSON parsing: 3.7 sent for x3 (int64 in training) stays 3.7."""
+    from mlflow.pyfunc.scoring_server import infer_and_parse_data
+
+    model, _train, _test, frame = fitted
+    assert frame["x3"].dtype.kind == "i"
+    with tracked_run("log", settings=settings):
+        info = log_uplift_model(model, frame)
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    body = {"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[0.5, "a", 3.7]]}}
+    parsed = infer_and_parse_data(body, loaded.metadata.get_input_schema())
+    assert parsed["x3"].tolist() == [3.7]
+    served = loaded.predict(parsed)
+    expected = model.predict(pd.DataFrame({"x1": [0.5], "x2": ["a"], "x3": [3.7]}))
+    assert served["uplift_email"].tolist() == expected["uplift_email"].tolist()
 
 
 def test_aliases_and_duplicates(settings: TrackingSettings, fitted) -> None:
@@ -183,7 +209,7 @@ def test_uplift_run_logs_evaluation_and_registers(settings: TrackingSettings, fi
     assert tracked.model_versions == {DEFAULT_UPLIFT_NAME: "1"}
     assert str(get_alias_version(DEFAULT_UPLIFT_NAME, CHAMPION).version) == "1"
     served = mlflow.pyfunc.load_model(f"models:/{DEFAULT_UPLIFT_NAME}@champion")
-    rows = test.features.head(20).reset_index(drop=True)
+    rows = test.features.head(20).reset_index(drop=True).astype({"x3": float})
     np.testing.assert_allclose(
         served.predict(rows)["uplift_email"], model.predict(rows)["uplift_email"]
     )

@@ -91,14 +91,24 @@ def test_same_seed_same_predictions(small, learner):
     pd.testing.assert_frame_equal(a, b)
 
 
-@pytest.mark.parametrize("learner", ["t", "x", "uplift_rf"])
+@pytest.mark.parametrize("learner", LEARNERS)
 def test_save_load_round_trip(tmp_path, small, learner):
     frame, data = small
     model = UpliftModel(learner, seed=5, **FAST).fit(data)
     model.save(tmp_path / "m", extra={"note": "abc"})
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["metadata.json", "model.joblib"]
+    names = sorted(p.name for p in (tmp_path / "m").iterdir())
+    if learner == "uplift_rf":  # the only pickle: a causalml object
+        assert names == ["metadata.json", "uplift_forest.joblib"]
+    else:  # LightGBM model text and JSON: nothing to unpickle
+        assert "metadata.json" in names and all(
+            n.startswith("lgbm-") and n.endswith(".txt") for n in names if n != "metadata.json"
+        )
     loaded = UpliftModel.load(tmp_path / "m")
-    pd.testing.assert_frame_equal(loaded.predict(frame), model.predict(frame))
+    expected = model.predict(frame)
+    pd.testing.assert_frame_equal(loaded.predict(frame), expected, check_exact=True)
+    # the booster path without the compiled scorer gives the same numbers as causalml
+    loaded._compiled_scoring = False
+    pd.testing.assert_frame_equal(loaded.predict(frame), expected, check_exact=True)
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
     assert meta["arms"] == ["A", "B"] and meta["control"] == CONTROL
     assert meta["learner"] == learner and meta["seed"] == 5
@@ -113,6 +123,94 @@ def test_save_load_round_trip(tmp_path, small, learner):
     assert {"causalml", "lightgbm", "numpy", "pandas"} <= set(meta["versions"])
     assert meta["extra"] == {"note": "abc"}
     assert loaded.get_params() == model.get_params()
+
+
+def test_observational_model_round_trip_saves_the_propensity_models_as_text(tmp_path, small):
+    frame, _ = small
+    data = UpliftData.from_frame(
+        frame, treatment_col="arm", control=CONTROL, outcome_col="y", randomized=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        model = UpliftModel("x", seed=1, **FAST).fit(data)
+    model.save(tmp_path / "m")
+    assert {"propensity-0.txt", "propensity-1.txt"} <= {p.name for p in (tmp_path / "m").iterdir()}
+    loaded = UpliftModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.predict(frame), model.predict(frame), check_exact=True)
+    assert loaded.propensity_model_.overlap_ == model.propensity_model_.overlap_
+
+
+def test_load_never_unpickles_and_checks_every_file(tmp_path, small):
+    _, data = small
+    UpliftModel("t", **FAST).fit(data).save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["format_version"] == 2 and set(meta["files"]) == {
+        p.name for p in (tmp_path / "m").iterdir() if p.name != "metadata.json"
+    }
+    text = tmp_path / "m" / "lgbm-control.txt"
+    original = text.read_bytes()
+    text.write_bytes(original[: len(original) // 2])  # truncated
+    with pytest.raises(ModelStoreError, match=r"lgbm-control.txt' does not match the SHA-256"):
+        UpliftModel.load(tmp_path / "m")
+    text.unlink()
+    with pytest.raises(ModelStoreError, match=r"cannot read model file .*lgbm-control.txt"):
+        UpliftModel.load(tmp_path / "m")
+    # a file the metadata does not list is never opened, e.g. a planted path outside
+    text.write_bytes(original)
+    meta["model_files"]["learner"]["model_c"] = "../evil.txt"
+    (tmp_path / "m" / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelStoreError, match=r"refers to '../evil.txt'"):
+        UpliftModel.load(tmp_path / "m")
+
+
+def test_uplift_forest_pickle_is_refused_when_its_hash_differs(tmp_path, small):
+    import pickle
+
+    _, data = small
+    UpliftModel("uplift_rf", **FAST).fit(data).save(tmp_path / "m")
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "m" / "uplift_forest.joblib").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ModelStoreError, match=r"uplift_forest\.joblib' does not match the SHA-256"):
+        UpliftModel.load(tmp_path / "m")
+    assert not marker.exists()
+
+
+def test_version_1_pickle_directories_are_refused(tmp_path, fitted_t):
+    fitted_t.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    meta["format_version"] = 1
+    (tmp_path / "m" / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelStoreError, match="no longer loads because unpickling can run code"):
+        UpliftModel.load(tmp_path / "m")
+
+
+def test_a_constant_outcome_is_refused_and_constant_features_flagged(small):
+    from uplift import InvalidUpliftDataError, UpliftWarning
+
+    frame, _ = small
+    flat = UpliftData.from_frame(
+        frame.assign(y=1), treatment_col="arm", control=CONTROL, outcome_col="y"
+    )
+    with pytest.raises(InvalidUpliftDataError, match=r"'y' has the single value 1.0 in all 1500"):
+        UpliftModel("t", **FAST).fit(flat)
+    same = UpliftData.from_frame(
+        frame.assign(x2=0.5), treatment_col="arm", control=CONTROL, outcome_col="y"
+    )
+    with pytest.warns(UpliftWarning, match=r"feature\(s\) 'x2' have a single value.*drop them"):
+        UpliftModel("t", **FAST).fit(same)
+    nothing = UpliftData.from_frame(
+        frame.assign(x1=1.0, x2=0.5, region="east"),
+        treatment_col="arm",
+        control=CONTROL,
+        outcome_col="y",
+    )
+    with pytest.warns(UpliftWarning, match=r"every customer gets the same predicted uplift"):
+        UpliftModel("t", **FAST).fit(nothing)
 
 
 def test_load_errors(tmp_path, fitted_t):

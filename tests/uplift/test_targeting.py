@@ -72,6 +72,29 @@ def test_money_budget_greedy_by_profit_per_cost():
     assert plan.total_cost == pytest.approx(0.7)
 
 
+def test_a_money_budget_needs_a_contact_cost():
+    for free in (0.0, {"A": 0.0, "B": 0.0}):
+        with pytest.raises(InvalidUpliftOptionError, match="money budget needs a cost per contact"):
+            plan_targeting(
+                PRED,
+                control="c",
+                budget=5,
+                value_per_conversion=10,
+                cost_per_contact=free,
+                budget_type="money",
+            )
+    # one free arm among paid ones is a real price list
+    plan = plan_targeting(
+        PRED,
+        control="c",
+        budget=0.1,
+        value_per_conversion=10,
+        cost_per_contact={"A": 0.0, "B": 0.1},
+        budget_type="money",
+    )
+    assert plan.total_cost <= 0.1
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     costs=st.lists(st.sampled_from([0.0, 0.3, 1.0, 2.5]), min_size=0, max_size=40),

@@ -247,3 +247,78 @@ def test_bad_options_are_domain_errors(build):
         build(edge_log(), max_touches=0)
     with pytest.raises(InvalidJourneysError, match="duration"):
         build(edge_log(), lookback="soon")
+
+
+# ----------------------------------------------------------------------------- one rule per input
+
+
+def test_empty_channel_on_a_conversion_row_is_a_conversion(build, tmp_path):
+    """A conversion row needs no channel: the journey converts (every engine, from a file)."""
+    log = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "b"],
+            "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00", "2024-01-01 00:00:00"],
+            "channel": ["email", "", "search"],
+            "conversion": [0, 1, 0],
+        }
+    )
+    log.to_csv(tmp_path / "e.csv", index=False)
+    journeys = build(str(tmp_path / "e.csv"))
+    assert path_dict(journeys) == {"email": (1, 0, 0.0), "search": (0, 1, 0.0)}
+
+
+def test_naive_times_are_utc_and_offsets_are_converted(build, tmp_path):
+    """A column mixing naive and offset times: naive is UTC, an offset time is converted.
+
+    00:30+02:00 is 22:30 UTC the day before, so search (22:30) comes before email (23:00).
+    """
+    log = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a"],
+            "timestamp": ["2024-01-01 23:00:00", "2024-01-02T00:30:00+02:00", "2024-01-02 01:00"],
+            "channel": ["email", "search", ""],
+            "conversion": [0, 0, 1],
+        }
+    )
+    log.to_csv(tmp_path / "e.csv", index=False)
+    journeys = build(str(tmp_path / "e.csv"))
+    assert path_dict(journeys) == {"search > email": (1, 0, 0.0)}
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_file_missing_a_column_is_a_schema_mismatch(build, tmp_path, kind):
+    log = pd.DataFrame(
+        {
+            "user_id": ["a", "a"],
+            "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00"],
+            "channel": ["email", "search"],
+            "conversion": [0, 1],
+        }
+    )
+    (tmp_path / "logs").mkdir()
+    for name, frame in (("a", log), ("b", log.drop(columns=["channel"]))):
+        target = tmp_path / "logs" / f"{name}.{kind}"
+        if kind == "csv":
+            frame.to_csv(target, index=False)
+        else:
+            frame.to_parquet(target)
+    with pytest.raises(
+        InvalidJourneysError, match=r"b\.(csv|parquet)' lacks column\(s\) 'channel'"
+    ):
+        build(str(tmp_path / "logs"))
+
+
+def test_a_directory_of_parquet_and_csv_is_refused(build, tmp_path):
+    log = pd.DataFrame(
+        {
+            "user_id": ["a", "a"],
+            "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00"],
+            "channel": ["email", "search"],
+            "conversion": [0, 1],
+        }
+    )
+    (tmp_path / "logs").mkdir()
+    log.to_csv(tmp_path / "logs" / "a.csv", index=False)
+    log.to_parquet(tmp_path / "logs" / "b.parquet")
+    with pytest.raises(InvalidJourneysError, match="mixes Parquet and CSV"):
+        build(str(tmp_path / "logs"))

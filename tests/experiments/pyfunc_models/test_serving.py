@@ -128,6 +128,16 @@ def test_serve_champion_uplift_model(tmp_path: Path) -> None:
         np.testing.assert_allclose(served["best_uplift"], local["best_uplift"], rtol=1e-9)
         assert served["best_arm"].tolist() == local["best_arm"].tolist()
 
+        # a fraction sent for a feature that was an integer column is not truncated
+        fraction = json.dumps(
+            {"dataframe_split": {"columns": ["x1", "x2", "x3"], "data": [[0.2, "a", 3.7]]}}
+        )
+        status, text = post(f"{base}/invocations", fraction.encode())
+        assert status == 200, text
+        expected = model.predict(pd.DataFrame({"x1": [0.2], "x2": ["a"], "x3": [3.7]}))
+        got = pd.DataFrame(json.loads(text)["predictions"])
+        np.testing.assert_allclose(got["uplift_email"], expected["uplift_email"], rtol=1e-9)
+
         # a missing feature column: 4xx naming the column
         missing = json.dumps(
             {"dataframe_split": json.loads(rows[["x1", "x3"]].to_json(orient="split", index=False))}
