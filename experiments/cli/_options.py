@@ -13,6 +13,7 @@ import click
 __all__ = [
     "bootstrap_option",
     "check_bootstrap",
+    "delimiter_option",
     "journey_input_options",
     "output_options",
     "parse_list",
@@ -42,9 +43,38 @@ _INPUT_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] =
 )
 
 
+def _set_delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from attribution._io import reset_delimiter, set_delimiter
+
+    try:
+        token = set_delimiter(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    ctx.call_on_close(lambda: reset_delimiter(token))
+
+
+def delimiter_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--delimiter``: the delimiter of every CSV file the command reads (default: detected).
+
+    The option sets :func:`attribution._io.set_delimiter` for the command's lifetime, so every
+    reader of the command uses it; it is not passed to the command function.
+    """
+    return click.option(
+        "--delimiter",
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_delimiter,
+        help="Delimiter of the CSV input files: ',', ';', '\\t' (tab) or another character "
+        "(default: detected from each file's first lines).",
+    )(fn)
+
+
 def journey_input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the column, separator, lookback and touch-cap options of both input formats."""
-    return _stack(*_INPUT_OPTIONS)(fn)
+    """Add the column, separator, lookback, touch-cap and delimiter options of both formats."""
+    return _stack(*_INPUT_OPTIONS, delimiter_option)(fn)
 
 
 def value_kwargs(value_col: str | None) -> dict[str, Any]:

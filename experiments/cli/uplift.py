@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from attribution._io import atomic_write_text as _atomic_write_text
+from experiments.cli._options import delimiter_option
 from experiments.cli._options import output_options as _output_options
 from experiments.cli._output import emit as _emit
 from experiments.cli._output import render_frame as _render
@@ -138,6 +139,7 @@ def command() -> None:
 
 
 @command.command("train")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--treatment-col", required=True, help="Column with the arm of each row.")
 @click.option("--control", required=True, help="Name of the control arm.")
@@ -145,7 +147,8 @@ def command() -> None:
 @click.option(
     "--feature-cols",
     default=None,
-    help="Comma-separated feature columns (default: all other columns).",
+    help="Comma-separated feature columns (default: all other columns except those whose "
+    "distribution differs by arm, which the treatment changed; the list is printed).",
 )
 @click.option(
     "--outcome-type",
@@ -287,12 +290,30 @@ def train(
 
     _progress(f"reading {data}")
     frame = load_frame(data)
+    features = [c.strip() for c in feature_cols.split(",")] if feature_cols else None
+    if features is None:
+        from uplift.data import default_feature_columns
+
+        default = default_feature_columns(
+            frame,
+            treatment_col=treatment_col,
+            outcome_col=outcome_col,
+            randomized=not not_randomized,
+        )
+        features = default.features
+        _progress(
+            "features (default: every other column; --feature-cols to choose): "
+            + ", ".join(features)
+        )
+        message = default.warning()
+        if message is not None:
+            _progress(f"warning: {message}")
     full = UpliftData.from_frame(
         frame,
         treatment_col=treatment_col,
         control=control,
         outcome_col=outcome_col,
-        feature_cols=[c.strip() for c in feature_cols.split(",")] if feature_cols else None,
+        feature_cols=features,
         outcome_type=outcome_type,  # type: ignore[arg-type]
         randomized=not not_randomized,
         propensity=_parse_pairs(assignment_prob, "--assignment-prob") or None,
@@ -395,6 +416,7 @@ def train(
 
 
 @command.command("evaluate")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--model-dir",
@@ -476,6 +498,7 @@ def evaluate(
 
 
 @command.command("target")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--model-dir",
@@ -606,6 +629,7 @@ def target(
 
 
 @command.command("curve")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--model-dir",
