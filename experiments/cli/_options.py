@@ -25,21 +25,48 @@ __all__ = [
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 _INPUT_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
-    click.option("--path-col", default="path", show_default=True),
-    click.option("--conversions-col", default="total_conversions", show_default=True),
-    click.option("--nulls-col", default="total_null", show_default=True),
+    click.option("--path-col", default="path", show_default=True, help="Path tables: path column."),
+    click.option(
+        "--conversions-col",
+        default="total_conversions",
+        show_default=True,
+        help="Path tables: conversions per path.",
+    ),
+    click.option(
+        "--nulls-col",
+        default="total_null",
+        show_default=True,
+        help="Path tables: journeys per path that did not convert.",
+    ),
     click.option(
         "--value-col",
         default=None,
         help="Value column (default: total_conversion_value / value if present; 'none' to ignore).",
     ),
     click.option("--separator", default=">", show_default=True, help="Path separator."),
-    click.option("--user-col", default="user_id", show_default=True),
-    click.option("--time-col", default="timestamp", show_default=True),
-    click.option("--channel-col", default="channel", show_default=True),
-    click.option("--conversion-col", default="conversion", show_default=True),
+    click.option("--user-col", default="user_id", show_default=True, help="Event logs: user id."),
+    click.option(
+        "--time-col", default="timestamp", show_default=True, help="Event logs: event time."
+    ),
+    click.option(
+        "--channel-col",
+        default="channel",
+        show_default=True,
+        help="Event logs: channel of a touch (empty on a conversion-only row).",
+    ),
+    click.option(
+        "--conversion-col",
+        default="conversion",
+        show_default=True,
+        help="Event logs: 1 on a conversion, else 0.",
+    ),
     click.option("--lookback", default=None, help="Event logs: lookback window, e.g. 30d."),
-    click.option("--max-touches", default=None, type=click.IntRange(min=1)),
+    click.option(
+        "--max-touches",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Keep the last N touches of each journey (default: all).",
+    ),
 )
 
 
@@ -137,7 +164,7 @@ def bootstrap_option(*, default: int = 200, minimum: int = 0, help: str | None =
         default=default,
         show_default=True,
         type=click.IntRange(min=minimum),
-        help=help or "Bootstrap replicates for 95%% intervals (0: none).",
+        help=help or "Bootstrap replicates for 95% intervals (0: none).",
     )
 
 

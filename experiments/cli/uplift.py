@@ -155,6 +155,7 @@ def command() -> None:
     type=click.Choice(["auto", "binary", "continuous"]),
     default="auto",
     show_default=True,
+    help="auto: binary when every outcome is 0 or 1, else continuous (e.g. spend).",
 )
 @click.option(
     "--learner",
@@ -214,7 +215,13 @@ def command() -> None:
     metavar="ARM=P",
     help="Known assignment probability of an arm (repeat per arm).",
 )
-@click.option("--min-rows-per-arm", type=int, default=30, show_default=True)
+@click.option(
+    "--min-rows-per-arm",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Fewest rows an arm, the control included, may have.",
+)
 @click.option(
     "--test-size",
     type=float,
@@ -222,10 +229,18 @@ def command() -> None:
     show_default=True,
     help="Share of rows held out for evaluation (stratified by arm).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--n-estimators", type=int, default=100, show_default=True)
-@click.option("--learning-rate", type=float, default=0.1, show_default=True)
-@click.option("--num-leaves", type=int, default=31, show_default=True)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the split, models, bootstrap."
+)
+@click.option(
+    "--n-estimators", type=int, default=100, show_default=True, help="LightGBM: boosting rounds."
+)
+@click.option(
+    "--learning-rate", type=float, default=0.1, show_default=True, help="LightGBM: learning rate."
+)
+@click.option(
+    "--num-leaves", type=int, default=31, show_default=True, help="LightGBM: leaves per tree."
+)
 @click.option("--n-jobs", type=int, default=1, show_default=True, help="LightGBM threads.")
 @click.option(
     "--model-dir",
@@ -513,7 +528,11 @@ def evaluate(
     help="Number of contacts, or money with --budget-type money.",
 )
 @click.option(
-    "--budget-type", type=click.Choice(["contacts", "money"]), default="contacts", show_default=True
+    "--budget-type",
+    type=click.Choice(["contacts", "money"]),
+    default="contacts",
+    show_default=True,
+    help="What --budget counts: contacts, or money spent on contacts.",
 )
 @click.option(
     "--value-per-conversion",

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import mlflow
@@ -61,6 +62,7 @@ def test_default_store_is_sqlite_in_project_root(
     assert s.artifact_location.startswith("file:///")
     assert s.default_store and s.experiment == "pathlift"
     assert "mlflow ui --backend-store-uri sqlite:///" in s.ui_command()
+    assert s.ui_command().startswith(f"{Path(sys.executable).parent}/mlflow ui ")
     assert s.ui_url("7") == "http://127.0.0.1:5000/#/experiments/7/runs"
 
 
@@ -209,3 +211,49 @@ def test_interrupted_run_is_killed(settings: TrackingSettings) -> None:
         .info.status
         == "KILLED"
     )
+
+
+@pytest.mark.slow
+def test_ui_command_runs_as_printed(tmp_path: Path) -> None:
+    """The printed ``mlflow ui`` line starts the UI from another directory, no venv on PATH."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from tests.test_docs import _free_port
+
+    settings = resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "ui")
+    port = _free_port()
+    command = settings.ui_command(port=port)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV",)}
+    env["PATH"] = "/usr/bin:/bin"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with (tmp_path / "ui.log").open("wb") as log:
+        server = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            cwd=elsewhere,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, (tmp_path / "ui.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "ui.log").read_text()[-3000:]
+            time.sleep(0.5)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    assert shlex.split(command)[0] == str(Path(sys.executable).parent / "mlflow")
