@@ -761,6 +761,7 @@ def curve(
     _progress(repr(result))
     if plot:
         import matplotlib
+        import numpy as np
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
