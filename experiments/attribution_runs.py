@@ -18,11 +18,12 @@ Metrics
     ``ci_width_mean.<model>`` (mean width of the channels' conversion-credit intervals); and the
     fit quality of the models that have one (:data:`FIT_QUALITY`: held-out AUC and log-loss of
     ``data_driven``, the outcome AUC, incremental total and baseline of ``causal``), as
-    ``<name>.<model>``.
+    ``<name>.<model>``; rounded for display (4 decimals below 100, else 2).
 Table
     ``tables/credit.json`` (:func:`mlflow.log_table`): one row per model and channel with the
     conversion and value credit, the share, the interval bounds and the model's extras (such as
-    ``removal_effect``); the UI shows and compares it across runs. The budget report of
+    ``removal_effect``), rounded to 4 decimals (full precision in ``report/attribution.csv``);
+    the UI shows it as a table. The budget report of
     :func:`experiments.demo.run_demo` adds ``tables/channel_economics.json`` with spend, CPA
     and ROAS.
 Artifacts
@@ -323,6 +324,11 @@ def _params(items: list[AttributionResult], journeys: Journeys) -> dict[str, Any
     return {k: ("None" if v is None else v) for k, v in params.items()}
 
 
+def _readable(value: float) -> float:
+    """Round for display: 4 decimals below 100 in absolute value, else 2 (whole numbers stay)."""
+    return round(value, 4 if abs(value) < 100 else 2)
+
+
 def run_metrics(items: list[AttributionResult], journeys: Journeys) -> dict[str, float]:
     """Return the headline metrics of a run (module docstring), at most :data:`MAX_METRICS`."""
     prov = journeys.provenance
@@ -345,7 +351,7 @@ def run_metrics(items: list[AttributionResult], journeys: Journeys) -> dict[str,
         for name in FIT_QUALITY:
             if name in r.diagnostics:
                 metrics[metric_key(name, r.model)] = float(r.diagnostics[name])
-    finite = {k: v for k, v in metrics.items() if np.isfinite(v)}
+    finite = {k: _readable(v) for k, v in metrics.items() if np.isfinite(v)}
     if len(finite) > MAX_METRICS:
         logger.warning(
             "%d headline metrics; logging the first %d (the table holds every number)",
@@ -437,7 +443,10 @@ def log_attribution_results(
     if config is not None:
         files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
     log_artifact_files(files)
-    mlflow.log_table(frame, artifact_file="tables/credit.json")
+    shown = frame.copy()
+    numbers = shown.select_dtypes("number").columns
+    shown[numbers] = shown[numbers].round(4)
+    mlflow.log_table(shown, artifact_file="tables/credit.json")
 
     tight = {"bbox_inches": "tight", "dpi": 110}
     with plt.style.context("default"):  # independent of styles other libraries set

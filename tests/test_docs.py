@@ -42,18 +42,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import tests.conftest as suite
+from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -173,12 +171,6 @@ def transcript(text: str) -> list[tuple[str, list[str]]]:
     return steps
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Project:
     """The temporary project the documents run in."""
 
@@ -251,39 +243,17 @@ class Servers:
     def start(self, project: Project, block: Block, text: str, url: str) -> None:
         log = project.scratch / f"server-{block.line}.log"
         script = project.script(".sh", text)
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                ["bash", "-eu", "-o", "pipefail", str(script)],
-                cwd=project.root,
-                env=project.env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        argv = ["bash", "-eu", "-o", "pipefail", str(script)]
+        process = servers.start(argv, log=log, cwd=project.root, env=project.env)
         self.processes.append(process)
-        deadline = time.monotonic() + 240  # a loaded 2-core machine starts servers slowly
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"{block.where}: the server exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{block.where}: {url} did not answer:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+        try:
+            servers.wait_until_up(process, url, log=log)
+        except AssertionError as exc:
+            pytest.fail(f"{block.where}: {exc}")
 
     def stop(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            servers.stop(process)
 
 
 def _with_ports(text: str, ports: dict[str, str]) -> str:
@@ -359,7 +329,7 @@ def test_document_runs(document: Path, project: Project, shared_data) -> None:  
             if block.marker == "server":
                 match = re.search(r":(\d+)", block.argument)
                 assert match, f"{block.where}: the server URL needs a port"
-                ports[match[1]] = str(_free_port())
+                ports[match[1]] = str(servers.free_port())
                 servers.start(
                     project,
                     block,

@@ -218,42 +218,20 @@ def test_ui_command_runs_as_printed(tmp_path: Path) -> None:
     """The printed ``mlflow ui`` line starts the UI from another directory, no venv on PATH."""
     import os
     import shlex
-    import signal
-    import subprocess
-    import time
-    import urllib.request
 
-    from tests.test_docs import _free_port
+    from tests import servers
 
     settings = resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "ui")
-    port = _free_port()
+    port = servers.free_port()
     command = settings.ui_command(port=port)
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV",)}
+    assert shlex.split(command)[0] == str(Path(sys.executable).parent / "mlflow")
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env["PATH"] = "/usr/bin:/bin"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    with (tmp_path / "ui.log").open("wb") as log:
-        server = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            cwd=elsewhere,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    log = tmp_path / "ui.log"
+    server = servers.start(["/bin/sh", "-c", command], log=log, cwd=elsewhere, env=env)
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert server.poll() is None, (tmp_path / "ui.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "ui.log").read_text()[-3000:]
-            time.sleep(0.5)
+        servers.wait_until_up(server, f"http://127.0.0.1:{port}/health", log=log)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-    assert shlex.split(command)[0] == str(Path(sys.executable).parent / "mlflow")
+        servers.stop(server)
