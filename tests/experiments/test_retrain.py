@@ -458,3 +458,21 @@ def test_retrain_on_hillstrom(tmp_path: Path, store_template: Path, shared_data)
     metrics = client.get_run(second.run_id).data.metrics
     for arm in ("Mens_E-Mail", "Womens_E-Mail"):
         assert f"qini.{arm}" in metrics and f"qini.{arm}.ci_width" in metrics
+
+
+@pytest.mark.slow
+def test_a_champion_of_another_model_is_named_not_dumped(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry name already used by a model with other features: one line naming them."""
+    wide = write_config(workdir, "wide")
+    assert run_retrain(RetrainConfig.from_yaml(wide)).decision == "promoted"
+    campaign().drop(columns=["x3"]).to_csv(workdir / "other.csv", index=False)
+    narrow = write_config(workdir, "narrow", data__path="other.csv")
+    assert run_cli(["retrain", "--config", str(narrow)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert "needs feature column(s) 'x3' that the held-out data lacks" in line
+    assert "registry name of its own" in line
+    assert "rows x" not in err  # no data frame printed
+    assert aliases(workdir) == {"champion": "1"}
