@@ -166,7 +166,8 @@ def attribution_summary(
     lines.append(data + ".")
     coverage = []
     if prov.start is not None and prov.end is not None:
-        coverage.append(f"events from {prov.start} to {prov.end}")
+        start, end = (pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in (prov.start, prov.end))
+        coverage.append(f"events from {start} to {end}")
     if prov.lookback:
         coverage.append(f"lookback {prov.lookback}")
     if prov.max_touches:
