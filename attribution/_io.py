@@ -34,6 +34,9 @@ Reading tables (:func:`read_table`, :func:`read_frame`)
     * a ``.parquet`` / ``.pq`` file is Parquet; any other file is CSV (compressed when its
       name says so: ``.csv.gz``, ``.csv.bz2``, ...), with a header row; an empty field is
       missing, and columns get Arrow's inferred types (ISO timestamps become timestamps);
+    * the delimiter of a CSV file is detected (:func:`csv_delimiter`): ``,``, ``;``, tab or
+      ``|``, the one that splits the header and the first lines into the same number of fields;
+      :func:`use_delimiter` (the command line's ``--delimiter``) sets it instead;
     * a directory holds Parquet files or CSV files, found recursively (Hive ``key=value``
       directory names are not read as columns); a directory holding both is refused; a glob
       (``*``, ``?``, ``[``) or a list of paths works the same way;
@@ -48,6 +51,7 @@ Reading tables (:func:`read_table`, :func:`read_frame`)
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime
 import glob
 import math
@@ -68,6 +72,7 @@ __all__ = [
     "atomic_write_files",
     "atomic_write_text",
     "check_destination",
+    "csv_delimiter",
     "csv_text",
     "escape_formula",
     "is_parquet",
@@ -75,12 +80,20 @@ __all__ = [
     "json_value",
     "read_frame",
     "read_table",
+    "reset_delimiter",
     "resolve_files",
+    "set_delimiter",
     "to_jsonable",
+    "use_delimiter",
 ]
 
-#: permissions of written files (``open`` with the usual umask 022 gives the same)
-FILE_MODE = 0o644
+#: permissions of written files before the umask (``open`` creates files ``0o666 & ~umask``)
+FILE_MODE = 0o666
+#: delimiters :func:`csv_delimiter` recognises, in order of preference on a tie
+CSV_DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "pathlift_csv_delimiter", default=None
+)
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _GLOB_CHARS = frozenset("*?[")
@@ -90,10 +103,21 @@ _GLOB_CHARS = frozenset("*?[")
 # --------------------------------------------------------------------------------------------
 
 
+def _umask() -> int:
+    # the only portable way to read the umask is to set it; set it straight back
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _temporary(target: Path) -> tuple[int, Path]:
-    """Create a temporary file next to ``target``; return its descriptor and path."""
+    """Create a temporary file next to ``target``; return its descriptor and path.
+
+    The file gets the permissions ``open`` would give a new file (``0o666`` less the umask:
+    ``0o644`` with the usual ``022``), not the ``0o600`` of :func:`tempfile.mkstemp`.
+    """
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.chmod(name, FILE_MODE)
+    os.chmod(name, FILE_MODE & ~_umask())
     return fd, Path(name)
 
 
@@ -370,11 +394,13 @@ def _column_names(kind: str, file: str, *, what: str, error: type[Exception]) ->
             return list(pq.read_schema(file).names)
         import pyarrow.csv as pacsv
 
+        parse = pacsv.ParseOptions(delimiter=csv_delimiter(file))
         try:  # a small first block: only the header is needed
-            with pacsv.open_csv(file, read_options=pacsv.ReadOptions(block_size=1 << 16)) as r:
+            block = pacsv.ReadOptions(block_size=1 << 16)
+            with pacsv.open_csv(file, read_options=block, parse_options=parse) as r:
                 return list(r.schema.names)
         except pa.ArrowInvalid:  # a header longer than the block, or a malformed first block
-            with pacsv.open_csv(file) as reader:
+            with pacsv.open_csv(file, parse_options=parse) as reader:
                 return list(reader.schema.names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise error(f"cannot read {what} file {file!r}: {' '.join(str(exc).split())}") from exc
@@ -414,6 +440,92 @@ def _check_same_columns(
             f"{files[0]!r}; give every file the same columns"
             + (" in the same order" if kind == "csv" else "")
         )
+
+
+@contextlib.contextmanager
+def use_delimiter(delimiter: str | None) -> Iterator[None]:
+    """Within the block, read every CSV file with ``delimiter`` (``None``: detect it).
+
+    A backslash followed by ``t``, and ``"tab"``, mean a tab. The command line's ``--delimiter``
+    option sets it for the whole command.
+    """
+    token = _DELIMITER.set(_check_delimiter(delimiter))
+    try:
+        yield
+    finally:
+        _DELIMITER.reset(token)
+
+
+def _check_delimiter(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    text = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+    if len(text) != 1 or text in '"\r\n':
+        raise ValueError(
+            f"delimiter {delimiter!r} must be one character other than a quote or a line break "
+            "(for example ';' or tab)"
+        )
+    return text
+
+
+def set_delimiter(delimiter: str | None) -> contextvars.Token[str | None]:
+    """Set the delimiter of :func:`use_delimiter` until :func:`reset_delimiter` (for the CLI)."""
+    return _DELIMITER.set(_check_delimiter(delimiter))
+
+
+def reset_delimiter(token: contextvars.Token[str | None]) -> None:
+    """Undo :func:`set_delimiter`."""
+    _DELIMITER.reset(token)
+
+
+def _fields(line: str, delimiter: str) -> int:
+    """Delimiters in ``line`` outside double quotes."""
+    count, quoted = 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            count += 1
+    return count
+
+
+def csv_delimiter(path: str | os.PathLike[str], *, sample_bytes: int = 1 << 16) -> str:
+    """Return the delimiter of the CSV file ``path``.
+
+    The one set by :func:`use_delimiter`, if any. Otherwise, read the first ``sample_bytes``
+    (decompressed), take its complete lines, and count each of :data:`CSV_DELIMITERS` outside
+    double quotes on every line: a candidate is consistent when it occurs in the header and as
+    often on every line. The consistent candidate with the most occurrences in the header wins
+    (ties go to the earlier one in :data:`CSV_DELIMITERS`); when none is consistent, the most
+    frequent in the header; a file with a single column is read with ``,``.
+    """
+    chosen = _DELIMITER.get()
+    if chosen is not None:
+        return chosen
+    import pyarrow as pa
+
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            raw = stream.read(sample_bytes)
+    except (OSError, pa.ArrowInvalid):
+        return ","  # the reader reports the file
+    text = raw.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if len(raw) == sample_bytes and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    lines = [line for line in lines[:50] if line.strip()]
+    if not lines:
+        return ","
+    header = {d: _fields(lines[0], d) for d in CSV_DELIMITERS}
+    consistent = [
+        d
+        for d in CSV_DELIMITERS
+        if header[d] > 0 and all(_fields(x, d) == header[d] for x in lines)
+    ]
+    pool = consistent or [d for d in CSV_DELIMITERS if header[d] > 0]
+    if not pool:
+        return ","
+    return max(pool, key=lambda d: (header[d], -CSV_DELIMITERS.index(d)))
 
 
 def _arrow_from_pandas(frame: pd.DataFrame) -> pa.Table:
@@ -467,7 +579,8 @@ def read_table(
                 import pyarrow.csv as pacsv
 
                 options = pacsv.ConvertOptions(strings_can_be_null=True)
-                tables.append(pacsv.read_csv(file, convert_options=options))
+                parse = pacsv.ParseOptions(delimiter=csv_delimiter(file))
+                tables.append(pacsv.read_csv(file, parse_options=parse, convert_options=options))
         except (pa.ArrowInvalid, OSError) as exc:
             raise error(f"cannot read {what} file {file!r}: {' '.join(str(exc).split())}") from exc
     if len(tables) == 1:

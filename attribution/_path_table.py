@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attribution._io import read_table, resolve_files
+from attribution._io import csv_delimiter, read_table, resolve_files
 from attribution._kernels import split_encode
 from attribution._memory import release_memory
 from attribution._validation import require_columns
@@ -406,8 +406,11 @@ def _csv_batches(
 ) -> Iterator[pa.RecordBatch]:
     import pyarrow.csv as pacsv
 
+    parse_options = pacsv.ParseOptions(delimiter=csv_delimiter(path))
     try:
-        header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+        header = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(block_size=1 << 16), parse_options=parse_options
+        )
         names = header.schema.names
         _require(names, required)
         cols = _columns(wanted, value_name, names)
@@ -422,6 +425,7 @@ def _csv_batches(
                 table = pacsv.read_csv(
                     path,
                     read_options=read_options,
+                    parse_options=parse_options,
                     convert_options=convert_options,
                     memory_pool=pa.system_memory_pool(),
                 )
@@ -430,6 +434,7 @@ def _csv_batches(
             yield from pacsv.open_csv(
                 path,
                 read_options=read_options,
+                parse_options=parse_options,
                 convert_options=convert_options,
                 memory_pool=pa.system_memory_pool(),
             )

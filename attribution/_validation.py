@@ -50,11 +50,29 @@ def require_columns(
         if name is None or name in available:
             continue
         flag = f" (CLI: --{option.replace('_', '-')})" if cli else ""
+        fix = f"pass {option}=<name>{flag} to use another column"
+        split = _other_delimiter(available)
+        if split is not None:
+            shown_as = "tab" if split == "\t" else repr(split)
+            fix = (
+                f"the header looks delimited by {shown_as}, not by the delimiter it was read "
+                f"with: pass delimiter={split!r}"
+                + (f" (CLI: --delimiter {shown_as})" if cli else "")
+            )
         raise error(
             f"{f'{what}: ' if what else ''}required column {name!r} is missing (available: "
-            f"{', '.join(map(repr, available))}){did_you_mean(name, available)}; pass "
-            f"{option}=<name>{flag} to use another column"
+            f"{', '.join(map(repr, available))}){did_you_mean(name, available)}; {fix}"
         )
+
+
+def _other_delimiter(available: list[str]) -> str | None:
+    """Return the delimiter a lone column name holds (a CSV read with the wrong one), if any."""
+    if len(available) != 1:
+        return None
+    for delimiter in (";", "\t", ",", "|"):
+        if delimiter in available[0]:
+            return delimiter
+    return None
 
 
 def shown(value: Any) -> Any:

@@ -11,17 +11,27 @@ Params
     earlier runs were logged with, so runs before and after the rename compare), and the data
     window (``lookback``, ``max_touches``, ``source``).
 Metrics
-    ``journeys``, ``conversions``, ``value``, ``paths``, ``channels``, ``dropped_conversions``,
-    ``dropped_value``; for each model and channel ``credit.<model>.<channel>`` (conversions),
-    ``value_credit.<model>.<channel>``, ``share.<model>.<channel>`` (share of the model's total
-    conversion credit), with intervals ``ci_low.``/``ci_high.``/``ci_width.<model>.<channel>``
-    (conversion credit, ``ci_width = ci_high - ci_low``), per-channel extras such as
-    ``removal_effect.markov.<channel>``, and model diagnostics ``diagnostic.<model>.<name>``.
-    Channel names are made valid keys with :func:`experiments.tracking.metric_key`.
+    A few headline numbers, at most :data:`MAX_METRICS` (a run with every model stays readable
+    in the UI): the totals ``journeys``, ``conversions``, ``value``, ``paths``, ``channels``,
+    ``dropped_conversions``, ``dropped_value``; per model ``top_share.<model>`` (the largest
+    channel's share of the model's conversion credit) and, with intervals,
+    ``ci_width_mean.<model>`` (mean width of the channels' conversion-credit intervals); and the
+    fit quality of the models that have one (:data:`FIT_QUALITY`: held-out AUC and log-loss of
+    ``data_driven``, the outcome AUC, incremental total and baseline of ``causal``), as
+    ``<name>.<model>``; rounded for display (4 decimals below 100, else 2).
+Table
+    ``tables/credit.json`` (:func:`mlflow.log_table`): one row per model and channel with the
+    conversion and value credit, the share, the interval bounds and the model's extras (such as
+    ``removal_effect``), rounded to 4 decimals (full precision in ``report/attribution.csv``);
+    the UI shows it as a table. The budget report of
+    :func:`experiments.demo.run_demo` adds ``tables/channel_economics.json`` with spend, CPA
+    and ROAS.
 Artifacts
-    ``report/attribution.csv`` (one row per model and channel), ``report/attribution.json``,
-    ``report/attribution.md`` (the run description), ``config.yaml`` (when a config is given),
-    ``figures/credit.png`` (credit per channel and model with intervals) and
+    ``report/report.html`` (the self-contained HTML report of
+    :func:`experiments.reports.build_report`), ``report/attribution.csv`` (the table as CSV),
+    ``report/attribution.json``, ``report/attribution.md`` (the run description),
+    ``config.yaml`` (when a config is given), ``figures/credit.png`` (credit per channel and
+    model with intervals, one colour per model, in conversions) and
     ``figures/transition_matrix.png`` (when a fitted Markov model is given).
 Input
     The dataset, with a digest computed by :func:`experiments.tracking.log_dataset`.
@@ -69,15 +79,32 @@ if TYPE_CHECKING:
     from attribution.result import AttributionResult
 
 __all__ = [
+    "FIT_QUALITY",
+    "MAX_METRICS",
     "attribution_frame",
     "attribution_summary",
     "log_attribution_results",
     "plot_credit",
     "plot_transition_matrix",
+    "run_metrics",
     "track_attribution_run",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: most metrics one attribution run logs (per-channel numbers go to the table)
+MAX_METRICS = 60
+#: model diagnostics logged as fit-quality metrics, when a model has them
+FIT_QUALITY = (
+    "heldout_auc",
+    "heldout_log_loss",
+    "heldout_base_log_loss",
+    "outcome_auc",
+    "incremental_total",
+    "baseline",
+)
+#: longest heading of a run description (MLflow's description pane shows one line)
+_HEADING_CHARS = 60
 
 
 def _as_list(results: AttributionResult | Sequence[AttributionResult]) -> list[AttributionResult]:
@@ -123,7 +150,12 @@ def attribution_summary(
     """Markdown summary for an analyst: data coverage, top channels, a credit table, caveats."""
     items = _as_list(results)
     prov = journeys.provenance
-    lines = [f"# Attribution: {', '.join(r.model for r in items)}", ""]
+    heading = f"Attribution: {', '.join(r.model for r in items)}"
+    if len(heading) > _HEADING_CHARS:
+        heading = f"Attribution: {len(items)} models"
+    lines = [f"# {heading}", ""]
+    if len(items) > 1 and heading.endswith("models"):
+        lines += ["**Models.** " + ", ".join(f"`{r.model}`" for r in items) + ".", ""]
     data = (
         f"**Data.** {journeys.n_journeys:,} journeys ({journeys.total_conversions:,} converting, "
         f"total value {_fmt(journeys.total_value)}) on {journeys.n_paths:,} unique paths over "
@@ -134,7 +166,8 @@ def attribution_summary(
     lines.append(data + ".")
     coverage = []
     if prov.start is not None and prov.end is not None:
-        coverage.append(f"events from {prov.start} to {prov.end}")
+        start, end = (pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in (prov.start, prov.end))
+        coverage.append(f"events from {start} to {end}")
     if prov.lookback:
         coverage.append(f"lookback {prov.lookback}")
     if prov.max_touches:
@@ -187,8 +220,8 @@ def attribution_summary(
         lines += ["", "**Caveats.**", ""] + [f"- {n}" for n in notes]
     lines += [
         "",
-        "Artifacts: `report/attribution.csv`, `report/attribution.json`, "
-        "`report/attribution.md`, `figures/`.",
+        "Artifacts: `report/report.html` (the report), `tables/credit.json` (every channel's "
+        "credit and interval, as a table), `report/attribution.csv`, `figures/credit.png`.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -196,16 +229,22 @@ def attribution_summary(
 def plot_credit(
     results: AttributionResult | Sequence[AttributionResult], *, ax: Axes | None = None
 ) -> Axes:
-    """Plot grouped horizontal bars of conversion credit per channel and model, with intervals."""
+    """Plot grouped horizontal bars of conversion credit per channel and model, with intervals.
+
+    Every model has a colour of its own (Matplotlib's ``tab10`` up to 10 models, ``tab20`` up
+    to 20); the axis states the unit (conversions); the legend sits outside the bars. Save with
+    ``bbox_inches="tight"`` so that no channel label is cut.
+    """
     import matplotlib.pyplot as plt
 
     items = _as_list(results)
     channels = sorted({c for r in items for c in r.channels})
     if ax is None:
-        height = max(3.0, 0.35 * len(channels) * max(1, len(items)) + 1.0)
-        _, ax = plt.subplots(figsize=(7, min(height, 30.0)))
+        height = max(3.0, 0.3 * len(channels) * max(1, len(items)) + 1.0)
+        _, ax = plt.subplots(figsize=(8, min(height, 30.0)))
     width = 0.8 / len(items)
     y = np.arange(len(channels))
+    palette = plt.get_cmap("tab10" if len(items) <= 10 else "tab20")
     for k, r in enumerate(items):
         idx = [r.channels.index(c) if c in r.channels else -1 for c in channels]
         values = np.array([r.conversions[i] if i >= 0 else np.nan for i in idx], dtype=float)
@@ -214,12 +253,24 @@ def plot_credit(
             lo = np.array([r.ci.conversions_low[i] if i >= 0 else np.nan for i in idx])
             hi = np.array([r.ci.conversions_high[i] if i >= 0 else np.nan for i in idx])
             err = np.vstack([np.clip(values - lo, 0, None), np.clip(hi - values, 0, None)])
-        ax.barh(y + k * width - 0.4 + width / 2, values, height=width, xerr=err, label=r.model)
+        ax.barh(
+            y + k * width - 0.4 + width / 2,
+            values,
+            height=width,
+            xerr=err,
+            label=r.model,
+            color=palette(k % palette.N),
+            error_kw={"elinewidth": 0.8, "capsize": 0},
+        )
     ax.set_yticks(y, channels)
     ax.invert_yaxis()
-    ax.set_xlabel("conversion credit")
-    ax.set_title("Credit per channel (bars: bootstrap intervals)")
-    ax.legend(fontsize="small")
+    level = next((r.ci.level for r in items if r.ci is not None), None)
+    ax.set_xlabel("credit (conversions)")
+    ax.set_title(
+        "Conversion credit per channel"
+        + (f" (lines: {level:.0%} bootstrap intervals)" if level is not None else "")
+    )
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), title="model")
     return ax
 
 
@@ -274,7 +325,13 @@ def _params(items: list[AttributionResult], journeys: Journeys) -> dict[str, Any
     return {k: ("None" if v is None else v) for k, v in params.items()}
 
 
-def _metrics(items: list[AttributionResult], journeys: Journeys) -> dict[str, float]:
+def _readable(value: float) -> float:
+    """Round for display: 4 decimals below 100 in absolute value, else 2 (whole numbers stay)."""
+    return round(value, 4 if abs(value) < 100 else 2)
+
+
+def run_metrics(items: list[AttributionResult], journeys: Journeys) -> dict[str, float]:
+    """Return the headline metrics of a run (module docstring), at most :data:`MAX_METRICS`."""
     prov = journeys.provenance
     metrics: dict[str, float] = {
         "journeys": float(journeys.n_journeys),
@@ -286,21 +343,40 @@ def _metrics(items: list[AttributionResult], journeys: Journeys) -> dict[str, fl
         "dropped_value": float(prov.dropped_value),
     }
     for r in items:
-        share = r.share
-        for i, c in enumerate(r.channels):
-            metrics[metric_key("credit", r.model, c)] = float(r.conversions[i])
-            metrics[metric_key("value_credit", r.model, c)] = float(r.value[i])
-            metrics[metric_key("share", r.model, c)] = float(share[i])
-            for name, values in r.extras.items():
-                metrics[metric_key(name, r.model, c)] = float(values[i])
-            if r.ci is not None:
-                lo, hi = float(r.ci.conversions_low[i]), float(r.ci.conversions_high[i])
-                metrics[metric_key("ci_low", r.model, c)] = lo
-                metrics[metric_key("ci_high", r.model, c)] = hi
-                metrics[metric_key("ci_width", r.model, c)] = hi - lo
-        for name, value in r.diagnostics.items():
-            metrics[metric_key("diagnostic", r.model, name)] = float(value)
-    return {k: v for k, v in metrics.items() if np.isfinite(v)}
+        if len(r.channels):
+            metrics[metric_key("top_share", r.model)] = float(np.max(r.share))
+        if r.ci is not None and len(r.channels):
+            width = np.asarray(r.ci.conversions_high) - np.asarray(r.ci.conversions_low)
+            metrics[metric_key("ci_width_mean", r.model)] = float(np.mean(width))
+    for r in items:
+        for name in FIT_QUALITY:
+            if name in r.diagnostics:
+                metrics[metric_key(name, r.model)] = float(r.diagnostics[name])
+    finite = {k: _readable(v) for k, v in metrics.items() if np.isfinite(v)}
+    if len(finite) > MAX_METRICS:
+        logger.warning(
+            "%d headline metrics; logging the first %d (the table holds every number)",
+            len(finite),
+            MAX_METRICS,
+        )
+        finite = dict(list(finite.items())[:MAX_METRICS])
+    return finite
+
+
+def _html_report(items: list[AttributionResult], journeys: Journeys) -> str:
+    """Return the self-contained HTML report of the results (no costs: credit and value)."""
+    import mlflow
+
+    from experiments.reports import build_report
+
+    active = mlflow.active_run()
+    report = build_report(
+        items,
+        provenance=journeys.provenance,
+        mlflow_run=None if active is None else {"run_id": active.info.run_id},
+        title=f"Attribution: {len(items)} model{'s' if len(items) > 1 else ''}",
+    )
+    return report.to_html()
 
 
 def log_attribution_results(
@@ -350,7 +426,7 @@ def log_attribution_results(
         source_label = None
     mlflow.log_params(_params(items, journeys))
     mlflow.log_param("data_sha256", dataset.sha256)
-    mlflow.log_metrics(_metrics(items, journeys))
+    mlflow.log_metrics(run_metrics(items, journeys))
 
     summary = attribution_summary(items, journeys, source=source_label)
     frame = attribution_frame(items)
@@ -360,6 +436,7 @@ def log_attribution_results(
         "results": [r.to_dict() for r in items],
     }
     files: dict[str, str] = {
+        "report/report.html": _html_report(items, journeys),
         "report/attribution.csv": csv_text(frame),
         "report/attribution.json": json.dumps(to_jsonable(payload), indent=2),
         "report/attribution.md": summary,
@@ -367,14 +444,19 @@ def log_attribution_results(
     if config is not None:
         files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
     log_artifact_files(files)
+    shown = frame.copy()
+    numbers = shown.select_dtypes("number").columns
+    shown[numbers] = shown[numbers].round(4)
+    mlflow.log_table(shown, artifact_file="tables/credit.json")
 
+    tight = {"bbox_inches": "tight", "dpi": 110}
     with plt.style.context("default"):  # independent of styles other libraries set
         ax = plot_credit(items)
-        mlflow.log_figure(ax.figure, "figures/credit.png")
+        mlflow.log_figure(ax.figure, "figures/credit.png", save_kwargs=tight)
         plt.close(ax.get_figure(root=True))
         if markov is not None and hasattr(markov, "chain_"):
             ax = plot_transition_matrix(markov)
-            mlflow.log_figure(ax.figure, "figures/transition_matrix.png")
+            mlflow.log_figure(ax.figure, "figures/transition_matrix.png", save_kwargs=tight)
             plt.close(ax.get_figure(root=True))
     if markov is not None and hasattr(markov, "chain_"):
         matrix = csv_text(markov.transition_matrix(), index=True)

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from attribution._io import check_destination
 from attribution.calibration import LiftTests
 from attribution.catalog import MODELS
@@ -253,7 +255,7 @@ def run_demo(
         title="pathlift demo: channel credit, cost and incrementality",
     )
     files = write_report(report, report_dir)
-    _log_report(settings, attribution_run.run_id, report_dir)
+    _log_report(settings, attribution_run.run_id, report_dir, report.channels)
     return DemoResult(
         settings=settings,
         attribution_run=attribution_run,
@@ -276,7 +278,12 @@ def _aliases(settings: TrackingSettings, runs: list[TrackedRun]) -> dict[str, di
     return out
 
 
-def _log_report(settings: TrackingSettings, run_id: str, report_dir: Path) -> None:
+def _log_report(
+    settings: TrackingSettings, run_id: str, report_dir: Path, channels: pd.DataFrame
+) -> None:
+    """Attach the budget report to the run, and its channel table (spend, CPA, ROAS) as a table."""
     from mlflow import MlflowClient
 
-    MlflowClient(settings.tracking_uri).log_artifacts(run_id, str(report_dir), "report")
+    client = MlflowClient(settings.tracking_uri)
+    client.log_artifacts(run_id, str(report_dir), "report")
+    client.log_table(run_id, channels, artifact_file="tables/channel_economics.json")

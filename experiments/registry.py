@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import logging
 import os
@@ -329,7 +330,14 @@ def register_model(
     """
     import mlflow
 
-    version = mlflow.register_model(source_uri, name, tags=dict(tags or {}))
+    # MLflow prints "Successfully registered model ..." / "Created version ..." on standard
+    # error itself; they become INFO lines of this module (shown with --verbose)
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        version = mlflow.register_model(source_uri, name, tags=dict(tags or {}))
+    for line in printed.getvalue().splitlines():
+        if line.strip():
+            logger.info("mlflow: %s", line.strip())
     client = _client()
     if description:
         client.update_model_version(name, version.version, description=description)

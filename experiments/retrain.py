@@ -536,6 +536,21 @@ def _champion_predictions(version: str, name: str, frame: Any) -> Any:
 
     try:
         champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    except Exception as exc:
+        raise RegistryError(
+            f"champion {name} v{version} cannot be loaded: {' '.join(str(exc).split())[:500]}"
+        ) from exc
+    schema = champion.metadata.get_input_schema()
+    needed = [] if schema is None else [str(n) for n in schema.input_names()]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise RegistryError(
+            f"champion {name} v{version} needs feature column(s) "
+            f"{', '.join(map(repr, missing))} that the held-out data lacks (it was trained on "
+            f"{', '.join(map(repr, needed))}): is it another model's name? Give this job a "
+            "registry name of its own (registry: {name: ...}), or retire that champion"
+        )
+    try:
         return champion.predict(conform_to_signature(champion, frame))
     except Exception as exc:
         raise RegistryError(

@@ -44,7 +44,9 @@ import json
 import logging
 import os
 import re
+import shlex
 import subprocess
+import sys
 import tempfile
 import traceback
 import warnings
@@ -116,6 +118,12 @@ def find_project_root(start: str | os.PathLike[str] | None = None) -> Path:
     return here
 
 
+def mlflow_executable() -> str:
+    """Return the ``mlflow`` command of the running environment (its absolute path if any)."""
+    candidate = Path(sys.executable).parent / "mlflow"
+    return str(candidate) if candidate.is_file() else "mlflow"
+
+
 def default_tracking_uri(root: str | os.PathLike[str] | None = None) -> str:
     """``sqlite:///<root>/mlflow.db`` for the project root (see :func:`find_project_root`)."""
     base = Path(root).resolve() if root is not None else find_project_root()
@@ -168,12 +176,18 @@ class TrackingSettings:
         return Path(self.tracking_uri[len("sqlite:///") :])
 
     def ui_command(self, port: int = 5000) -> str:
-        """Return the ``mlflow ui`` command that shows this store (for local stores)."""
-        parts = ["mlflow", "ui", "--backend-store-uri", self.tracking_uri]
+        """Return the ``mlflow ui`` command that shows this store (for local stores).
+
+        The command runs as printed, from any directory and without an activated environment:
+        ``mlflow`` is the executable installed next to the running Python (for example
+        ``/path/to/project/.venv/bin/mlflow``) when there is one, and every argument is quoted
+        for a POSIX shell where needed.
+        """
+        parts = [mlflow_executable(), "ui", "--backend-store-uri", self.tracking_uri]
         if self.artifact_location is not None:
             parts += ["--default-artifact-root", self.artifact_location]
         parts += ["--host", "127.0.0.1", "--port", str(port)]
-        return " ".join(parts)
+        return shlex.join(parts)
 
     def ui_url(self, experiment_id: str, port: int = 5000) -> str:
         """URL of the experiment's run list.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -29,12 +30,20 @@ import pandas as pd
 
 from attribution._io import read_frame
 from attribution._validation import require_columns, shown
-from uplift.errors import InvalidUpliftDataError, InvalidUpliftOptionError, MissingFeaturesError
+from uplift.errors import (
+    InvalidUpliftDataError,
+    InvalidUpliftOptionError,
+    MissingFeaturesError,
+    PostTreatmentWarning,
+)
 
 __all__ = [
+    "POST_TREATMENT_P",
+    "DefaultFeatures",
     "FeatureSchema",
     "OutcomeType",
     "UpliftData",
+    "default_feature_columns",
     "file_sha256",
     "load_frame",
     "load_uplift_data",
@@ -47,6 +56,10 @@ OutcomeType = Literal["binary", "continuous"]
 
 #: Default smallest number of rows an arm (the control included) must have.
 DEFAULT_MIN_ROWS_PER_ARM = 30
+#: A column whose distribution differs by arm with a p-value below this is taken for
+#: post-treatment (see :func:`default_feature_columns`). Chance alone gives such a p-value to one
+#: pre-treatment column in a million.
+POST_TREATMENT_P = 1e-6
 #: Rows per block when copying float64 feature columns into the row-major feature matrix.
 _COPY_ROWS = 8192
 
@@ -255,8 +268,11 @@ class UpliftData:
         outcome_col
             Outcome column: binary (0/1 or booleans) or continuous (e.g. spend).
         feature_cols
-            Feature columns; default every column except the treatment and outcome columns.
-            String columns are categorical features and need no encoding.
+            Feature columns; default every column except the treatment and outcome columns and,
+            when ``randomized``, the columns that look post-treatment (their distribution
+            differs by arm, see :func:`default_feature_columns`; a
+            :class:`~uplift.errors.PostTreatmentWarning` names them). String columns are
+            categorical features and need no encoding.
         outcome_type
             ``"auto"`` (binary if every value is 0 or 1, else continuous), ``"binary"`` (then
             any other value is an error) or ``"continuous"``.
@@ -366,7 +382,13 @@ class UpliftData:
 
         # features
         if feature_cols is None:
-            feature_cols = [str(c) for c in frame.columns if c not in (treatment_col, outcome_col)]
+            default = default_feature_columns(
+                frame, treatment_col=treatment_col, outcome_col=outcome_col, randomized=randomized
+            )
+            message = default.warning()
+            if message is not None:
+                warnings.warn(message, PostTreatmentWarning, stacklevel=2)
+            feature_cols = default.features
         else:
             feature_cols = list(feature_cols)
             for name in feature_cols:
@@ -462,6 +484,77 @@ class UpliftData:
         """
         train_rows, test_rows = split_positions(self.treatment, test_size=test_size, seed=seed)
         return self.subset(train_rows), self.subset(test_rows)
+
+
+@dataclass(frozen=True)
+class DefaultFeatures:
+    """The default feature columns of a frame, and the columns left out as post-treatment.
+
+    Attributes
+    ----------
+    features
+        Every column except the treatment, the outcome and the post-treatment columns, in the
+        frame's order.
+    post_treatment
+        Column -> p-value of the test that its distribution is the same in every arm.
+    """
+
+    features: list[str]
+    post_treatment: dict[str, float]
+
+    def warning(self) -> str | None:
+        """Return the warning about the left-out columns, or ``None`` when there are none."""
+        if not self.post_treatment:
+            return None
+        listed = ", ".join(f"{c!r} (p = {p:.1e})" for c, p in self.post_treatment.items())
+        return (
+            f"left out of the default features: {listed}: their distribution differs by arm, "
+            "so the treatment most likely changed them (outcomes are never features); pass "
+            "feature_cols (CLI: --feature-cols) to choose the features yourself"
+        )
+
+
+def default_feature_columns(
+    frame: pd.DataFrame,
+    *,
+    treatment_col: str,
+    outcome_col: str,
+    randomized: bool = True,
+) -> DefaultFeatures:
+    """Return the default features: every other column except those that look post-treatment.
+
+    In a randomized experiment (``randomized=True``), a column is taken for post-treatment when
+    the hypothesis that its distribution is the same in every arm is rejected at
+    :data:`POST_TREATMENT_P`: a Kruskal-Wallis test across the arms for numeric and boolean
+    columns (for a 0/1 column this compares the rates), a chi-square test of the arm x value
+    table for the others; missing values are left out of the test. Pre-treatment columns of a
+    randomized experiment pass this test but for one in a million. Without randomization the
+    arms differ by design and no column is left out.
+    """
+    from scipy import stats
+
+    columns = [str(c) for c in frame.columns if c not in (treatment_col, outcome_col)]
+    post: dict[str, float] = {}
+    if randomized and treatment_col in frame.columns:
+        arm = frame[treatment_col].astype(str)
+        for name in columns:
+            col = frame[name]
+            keep = col.notna().to_numpy()
+            if keep.sum() < 2:
+                continue
+            values, arms = col[keep], arm[keep]
+            if arms.nunique() < 2 or values.nunique() < 2:
+                continue
+            if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+                numbers = values.to_numpy(dtype=np.float64)
+                groups = [numbers[(arms == a).to_numpy()] for a in arms.unique()]
+                p = float(stats.kruskal(*groups).pvalue)
+            else:
+                table = pd.crosstab(arms, values.astype(str))
+                p = float(stats.chi2_contingency(table.to_numpy()).pvalue)
+            if p < POST_TREATMENT_P:
+                post[name] = p
+    return DefaultFeatures([c for c in columns if c not in post], post)
 
 
 def split_positions(

@@ -19,6 +19,7 @@ __all__ = [
     "ModelStoreError",
     "NotFittedError",
     "OverlapWarning",
+    "PostTreatmentWarning",
     "UpliftError",
     "UpliftWarning",
 ]
@@ -54,6 +55,15 @@ class UpliftWarning(UserWarning):
 
 class OverlapWarning(UpliftWarning):
     """Estimated propensity scores show poor overlap between an arm and the control."""
+
+
+class PostTreatmentWarning(UpliftWarning):
+    """A column left out of the default features: its distribution differs by arm.
+
+    In a randomized experiment a pre-treatment column has the same distribution in every arm
+    (up to chance); one that differs was most likely changed by the treatment (an outcome such
+    as spend), and using it as a feature would leak the outcome into the model.
+    """
 
 
 def __getattr__(name: str) -> Any:

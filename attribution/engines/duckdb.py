@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from attribution import _io
 from attribution.engines import _common
 from attribution.engines._common import DEFAULT, EventOptions, InputFiles
 from attribution.engines.sql import (
@@ -135,9 +136,10 @@ def _raw_source(con: duckdb.DuckDBPyConnection, data: Any) -> tuple[str, InputFi
             f"FROM read_parquet({listing}, file_row_number = true))",
             files,
         )
+    delim = DUCKDB.literal(_io.csv_delimiter(files.files[0]))
     return (
         f"(SELECT *, row_number() OVER () - 1 AS rn "  # noqa: S608
-        f"FROM read_csv({listing}, header = true))",
+        f"FROM read_csv({listing}, header = true, delim = {delim}))",
         files,
     )
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from attribution import _io
 from attribution.engines import _common
 from attribution.engines._common import DEFAULT, EventOptions, InputFiles
 from attribution.engines.sql import SPARK, journey_paths_sql, validation_sql
@@ -293,7 +294,8 @@ def _from_files(spark: SparkSession, files: InputFiles) -> tuple[SparkDataFrame,
         )
         df = df.withColumn("rn", mapping[path] + F.col("_metadata.row_index"))
         return df, ns_long
-    df = spark.read.csv(list(files.files), header=True, inferSchema=True)
+    sep = _io.csv_delimiter(files.files[0])
+    df = spark.read.csv(list(files.files), header=True, inferSchema=True, sep=sep)
     path, keys = _file_keys(df, files.files)
     index = F.create_map(*itertools.chain.from_iterable((k, F.lit(i)) for i, k in enumerate(keys)))
     df = df.withColumn(

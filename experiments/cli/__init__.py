@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,13 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "cli", "main", "run_cli"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pathlift")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details to standard error.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log progress details to standard error, with the libraries' own INFO lines and "
+    "progress bars (MLflow, Spark, tqdm).",
+)
 def cli(verbose: bool) -> None:
     """pathlift: multi-touch attribution and uplift modeling, tracked in MLflow."""
     logging.basicConfig(
@@ -33,6 +40,31 @@ def cli(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:
+        quiet_libraries()
+
+
+#: environment that keeps the libraries' INFO lines and progress bars off standard error; read
+#: when the libraries are imported (inside the commands), so set before any command runs; a
+#: value the caller set wins
+QUIET_ENVIRONMENT = {
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "TQDM_DISABLE": "1",
+}
+
+
+def quiet_libraries() -> None:
+    """Keep third-party INFO logs and progress bars quiet (the default without ``--verbose``).
+
+    MLflow's INFO lines and artifact progress bars, tqdm bars (causalml, MLflow downloads),
+    and the py4j/Spark and Alembic (MLflow's database migrations) loggers below WARNING. The
+    Spark engines set the JVM's own log level to ERROR when they start a session.
+    """
+    for key, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    for name in ("mlflow", "py4j", "alembic", "urllib3", "numba", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 #: MLflow's HTTP retry defaults (7 retries, backoff factor 2) keep a command waiting minutes on

@@ -13,6 +13,7 @@ import click
 __all__ = [
     "bootstrap_option",
     "check_bootstrap",
+    "delimiter_option",
     "journey_input_options",
     "output_options",
     "parse_list",
@@ -24,27 +25,83 @@ __all__ = [
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 _INPUT_OPTIONS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
-    click.option("--path-col", default="path", show_default=True),
-    click.option("--conversions-col", default="total_conversions", show_default=True),
-    click.option("--nulls-col", default="total_null", show_default=True),
+    click.option("--path-col", default="path", show_default=True, help="Path tables: path column."),
+    click.option(
+        "--conversions-col",
+        default="total_conversions",
+        show_default=True,
+        help="Path tables: conversions per path.",
+    ),
+    click.option(
+        "--nulls-col",
+        default="total_null",
+        show_default=True,
+        help="Path tables: journeys per path that did not convert.",
+    ),
     click.option(
         "--value-col",
         default=None,
         help="Value column (default: total_conversion_value / value if present; 'none' to ignore).",
     ),
     click.option("--separator", default=">", show_default=True, help="Path separator."),
-    click.option("--user-col", default="user_id", show_default=True),
-    click.option("--time-col", default="timestamp", show_default=True),
-    click.option("--channel-col", default="channel", show_default=True),
-    click.option("--conversion-col", default="conversion", show_default=True),
+    click.option("--user-col", default="user_id", show_default=True, help="Event logs: user id."),
+    click.option(
+        "--time-col", default="timestamp", show_default=True, help="Event logs: event time."
+    ),
+    click.option(
+        "--channel-col",
+        default="channel",
+        show_default=True,
+        help="Event logs: channel of a touch (empty on a conversion-only row).",
+    ),
+    click.option(
+        "--conversion-col",
+        default="conversion",
+        show_default=True,
+        help="Event logs: 1 on a conversion, else 0.",
+    ),
     click.option("--lookback", default=None, help="Event logs: lookback window, e.g. 30d."),
-    click.option("--max-touches", default=None, type=click.IntRange(min=1)),
+    click.option(
+        "--max-touches",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Keep the last N touches of each journey (default: all).",
+    ),
 )
 
 
+def _set_delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from attribution._io import reset_delimiter, set_delimiter
+
+    try:
+        token = set_delimiter(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    ctx.call_on_close(lambda: reset_delimiter(token))
+
+
+def delimiter_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--delimiter``: the delimiter of every CSV file the command reads (default: detected).
+
+    The option sets :func:`attribution._io.set_delimiter` for the command's lifetime, so every
+    reader of the command uses it; it is not passed to the command function.
+    """
+    return click.option(
+        "--delimiter",
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_delimiter,
+        help="Delimiter of the CSV input files: ',', ';', '\\t' (tab) or another character "
+        "(default: detected from each file's first lines).",
+    )(fn)
+
+
 def journey_input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the column, separator, lookback and touch-cap options of both input formats."""
-    return _stack(*_INPUT_OPTIONS)(fn)
+    """Add the column, separator, lookback, touch-cap and delimiter options of both formats."""
+    return _stack(*_INPUT_OPTIONS, delimiter_option)(fn)
 
 
 def value_kwargs(value_col: str | None) -> dict[str, Any]:
@@ -107,7 +164,7 @@ def bootstrap_option(*, default: int = 200, minimum: int = 0, help: str | None =
         default=default,
         show_default=True,
         type=click.IntRange(min=minimum),
-        help=help or "Bootstrap replicates for 95%% intervals (0: none).",
+        help=help or "Bootstrap replicates for 95% intervals (0: none).",
     )
 
 

@@ -6,6 +6,9 @@ Progress and notes go to standard error, never to standard output, so that outpu
 
 * ``--format table``: for people; ``csv`` and ``json`` for machines. JSON is strict (NaN and
   infinities become ``null``, :func:`attribution._io.to_jsonable`).
+* Tables for people fit in :data:`TABLE_WIDTH` columns: a wider one is wrapped into blocks of
+  columns, each repeating the key column(s) (:func:`fit_width`); numbers get one format per
+  column (:func:`format_column`).
 * :func:`format_results` renders attribution results (``pathlift attribute``);
   :func:`format_test_plan` a lift-test plan (``pathlift plan-tests``); :func:`render_frame` any
   table (``pathlift uplift``).
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -35,8 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "TABLE_WIDTH",
     "Progress",
     "emit",
+    "fit_width",
+    "format_column",
     "format_results",
     "format_test_plan",
     "render_frame",
@@ -47,6 +53,8 @@ __all__ = [
 
 #: the ``--format`` choices of every command that prints a result
 FORMATS = ("table", "csv", "json")
+#: the widest line of a table for people (wider tables are wrapped into blocks of columns)
+TABLE_WIDTH = 120
 
 
 def say(message: str) -> None:
@@ -97,16 +105,84 @@ def render_frame(frame: pd.DataFrame, fmt: str, payload: Any = None) -> str:
         return csv_text(frame)
     if fmt == "json":
         return to_json(payload if payload is not None else {"rows": json_records(frame)})
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        return str(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}")) + "\n"
+    cells = pd.DataFrame({str(c): format_column(frame[c]) for c in frame.columns})
+    keys = sum(1 for _ in _leading_text_columns(frame))
+    return fit_width(cells, keys=max(keys, 1)) + "\n"
+
+
+def _leading_text_columns(frame: pd.DataFrame) -> Iterator[str]:
+    import pandas as pd
+
+    for name in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+            return
+        yield str(name)
+
+
+def format_column(values: pd.Series) -> list[str]:
+    """Format one column for people, with one format for the whole column.
+
+    Text as is; whole numbers with thousands separators; other numbers with the decimals their
+    magnitude needs, the same for every row (4 decimals below 1 in absolute value at the
+    column's largest, 2 up to 1,000, none above); missing values as ``-``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        return ["-" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = numbers[np.isfinite(numbers)]
+    if finite.size == 0 or np.all(finite == np.round(finite)):
+        pattern = "{:,.0f}"
+    else:
+        largest = float(np.max(np.abs(finite)))
+        pattern = "{:,.4f}" if largest < 1 else "{:,.2f}" if largest < 1000 else "{:,.0f}"
+    return ["-" if not np.isfinite(v) else pattern.format(v) for v in numbers]
+
+
+def fit_width(table: pd.DataFrame, *, keys: int = 1, width: int = TABLE_WIDTH) -> str:
+    """Render a table of text cells within ``width`` columns.
+
+    The first ``keys`` columns (labels) are left-aligned, the others right-aligned, two spaces
+    apart. When the whole table is wider than ``width``, it is wrapped: blocks of as many
+    columns as fit, each repeating the key columns, separated by a blank line.
+    """
+    headers = [str(c) for c in table.columns]
+    rows = [[str(c) for c in row] for row in table.itertuples(index=False)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    key_width = sum(widths[:keys]) + 2 * keys
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    used = key_width
+    for i in range(keys, len(headers)):
+        if current and used + widths[i] > width:
+            blocks.append(current)
+            current, used = [], key_width
+        current.append(i)
+        used += widths[i] + 2
+    blocks.append(current)
+
+    def line(cells: list[str], columns: list[int]) -> str:
+        parts = [cells[i].ljust(widths[i]) for i in range(keys)]
+        parts += [cells[i].rjust(widths[i]) for i in columns]
+        return "  ".join(parts).rstrip()
+
+    out: list[str] = []
+    for columns in blocks:
+        if out:
+            out.append("")
+        out.append(line(headers, columns))
+        out += [line(r, columns) for r in rows]
+    return "\n".join(out)
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned columns two spaces apart: the header line, then one line per row."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return lines
+    """Return the lines of a table of text cells, fitted to the width (:func:`fit_width`)."""
+    import pandas as pd
+
+    frame = pd.DataFrame([list(r) for r in rows], columns=list(headers))
+    return fit_width(frame, keys=1).split("\n")
 
 
 # --------------------------------------------------------------------------------- attribution
@@ -186,7 +262,7 @@ def _results_table(
         table["value"] = frame["value"].map("{:,.2f}".format)
         if "removal_effect" in frame:
             table["removal_effect"] = frame["removal_effect"].map("{:.4f}".format)
-        lines.append(table.to_string(index=False))
+        lines.append(fit_width(table))
     else:
         table = pd.DataFrame({"channel": list(journeys.channels)})
         for r in results:
@@ -199,7 +275,7 @@ def _results_table(
                 ]
             table[r.model] = list(cells)
         lines.append("credit in conversions" + (" [95% CI]" if results[0].ci else "") + ":")
-        lines.append(table.to_string(index=False))
+        lines.append(fit_width(table))
     by_note: dict[str, list[str]] = {}
     for r in results:
         for note in r.notes:

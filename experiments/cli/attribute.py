@@ -134,8 +134,18 @@ _MODEL_CHOICES = [*MODEL_NAMES, "all"]
 @click.option("--events", is_flag=True, help="FILE is an event log (one row per touch).")
 @click.option("--order", default="1", show_default=True, help="Markov order k, or 'auto'.")
 @click.option("--keep-self-loops", is_flag=True, help="Markov: keep repeated states.")
-@click.option("--direct-channel", default="direct", show_default=True)
-@click.option("--position-weights", default="40,20,40", show_default=True)
+@click.option(
+    "--direct-channel",
+    default="direct",
+    show_default=True,
+    help="last_non_direct: the channel passed over when another precedes it.",
+)
+@click.option(
+    "--position-weights",
+    default="40,20,40",
+    show_default=True,
+    help="position_based: percent to the first touch, the middle touches and the last touch.",
+)
 @click.option("--half-life", default=None, help="Time decay: '7d' (events) or touches (paths).")
 @bootstrap_option()
 @seed_option("Bootstrap seed.")
@@ -167,7 +177,12 @@ _MODEL_CHOICES = [*MODEL_NAMES, "all"]
     type=click.IntRange(min=1),
     help="Shapley: exact up to this many channels, sampled beyond (default: per model).",
 )
-@click.option("--permutations", default=None, type=click.IntRange(min=10))
+@click.option(
+    "--permutations",
+    default=None,
+    type=click.IntRange(min=10),
+    help="Shapley beyond --max-exact-channels: sampled permutations (default: per model).",
+)
 @click.option("--trees", default=200, show_default=True, help="data_driven: LightGBM trees.")
 @click.option(
     "--n-jobs", default=1, show_default=True, help="data_driven and causal: LightGBM threads."

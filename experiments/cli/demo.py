@@ -11,14 +11,33 @@ __all__ = ["command"]
 
 @click.command("demo")
 @click.option("--tracking-uri", default=None, help="MLflow store (default: the project's).")
-@click.option("--experiment", default="pathlift-demo", show_default=True)
+@click.option("--experiment", default="pathlift-demo", show_default=True, help="MLflow experiment.")
 @click.option("--out", "out_dir", default=None, help="Report directory (default: reports/demo).")
-@click.option("--users", "n_users", default=60_000, show_default=True, type=click.IntRange(1000))
 @click.option(
-    "--customers", "n_customers", default=30_000, show_default=True, type=click.IntRange(1000)
+    "--users",
+    "n_users",
+    default=60_000,
+    show_default=True,
+    type=click.IntRange(1000),
+    help="Simulated users (journeys).",
 )
-@click.option("--bootstrap", "n_bootstrap", default=200, show_default=True, type=click.IntRange(20))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--customers",
+    "n_customers",
+    default=30_000,
+    show_default=True,
+    type=click.IntRange(1000),
+    help="Customers of the simulated campaign (uplift).",
+)
+@click.option(
+    "--bootstrap",
+    "n_bootstrap",
+    default=200,
+    show_default=True,
+    type=click.IntRange(20),
+    help="Bootstrap replicates for 95% intervals.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of everything random.")
 def command(
     tracking_uri: str | None,
     experiment: str,
@@ -29,15 +48,8 @@ def command(
     seed: int,
 ) -> None:
     """Simulate journeys and a campaign, run attribution and uplift, track, register, report."""
-    import logging
-    import os
-
-    # the demo reports its own progress: keep MLflow's download bars and INFO lines out of it
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    # MLflow's INFO lines and progress bars are quiet unless --verbose (experiments.cli)
     from experiments.demo import run_demo
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
 
     clock = Progress(enabled=True)
     result = run_demo(

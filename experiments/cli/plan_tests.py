@@ -7,6 +7,7 @@ import click
 from attribution.errors import InvalidModelOptionError
 from experiments.cli._options import (
     bootstrap_option,
+    delimiter_option,
     output_options,
     parse_list,
     seed_option,
@@ -20,6 +21,7 @@ __all__ = ["command"]
 @click.command("plan-tests")
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @users_options(required=True)
+@delimiter_option
 @click.option("--lift-tests", default=None, help="Lift tests already run (CSV or Parquet).")
 @click.option(
     "--negative-control",

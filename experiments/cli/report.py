@@ -103,10 +103,18 @@ __all__ = ["command"]
     type=click.FloatRange(min=0, max=0.5, min_open=True),
     help="Reallocation cap: share of the smaller of the two budgets moved.",
 )
-@click.option("--moves", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--moves",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Reallocation: pairs of channels (worst ROAS to best) to move budget between.",
+)
 @bootstrap_option()
 @seed_option()
-@click.option("--title", default="Attribution report", show_default=True)
+@click.option(
+    "--title", default="Attribution report", show_default=True, help="Title of the report."
+)
 @click.option("--mlflow-run-id", default=None, help="MLflow run the report belongs to.")
 @click.option("--mlflow-url", default=None, help="Link to that run in the MLflow UI.")
 @journey_input_options

@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from experiments.cli._options import delimiter_option
 from experiments.cli._output import to_json
 from experiments.errors import (
     EXIT_BAD_INPUT,
@@ -36,6 +37,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 @click.command(name="retrain", epilog=_EPILOG)
+@delimiter_option
 @click.option(
     "--config",
     "config_path",

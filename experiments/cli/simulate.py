@@ -10,12 +10,19 @@ from attribution.errors import InvalidModelOptionError
 
 __all__ = ["command"]
 
-FILES = ("events", "users.csv", "costs.csv", "truth.csv", "config.json")
+FILES = ("events", "paths.csv", "users.csv", "costs.csv", "truth.csv", "config.json")
 
 
 @click.command("simulate")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=str))
-@click.option("--users", "n_users", default=100_000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--users",
+    "n_users",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Simulated users.",
+)
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Random seed.")
 @click.option(
     "--preset",
@@ -59,9 +66,10 @@ def command(
     """Simulate customer journeys with known causal truth into OUT_DIR.
 
     Writes the event log (events.parquet or events.csv: user_id, timestamp, channel, conversion,
-    value, cost), users.csv (pre-exposure covariates of every user, untouched ones included),
-    costs.csv (spend per channel and week), truth.csv (true incremental conversions and Shapley
-    values per channel), lift_tests.csv (with --lift-test) and config.json. See
+    value, cost), paths.csv (the same journeys as a path table: path, total_conversions, total_null,
+    total_conversion_value), users.csv (pre-exposure covariates of every user, untouched ones
+    included), costs.csv (spend per channel and week), truth.csv (true incremental conversions and
+    Shapley values per channel), lift_tests.csv (with --lift-test) and config.json. See
     docs/simulator.md.
     """
     from attribution._io import check_destination
@@ -101,6 +109,7 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
 
     from attribution._io import atomic_write, atomic_write_text, csv_text
     from attribution.calibration import LiftTests
+    from attribution.journeys import Journeys
     from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
     from experiments.cli._output import to_json
 
@@ -112,6 +121,8 @@ def _write(target: Path, config: object, lift_channels: tuple[str, ...], events_
             sim.events.to_parquet(handle, index=False)
         else:
             handle.write(csv_text(sim.events).encode())
+    paths = Journeys.from_events(sim.events).to_path_table()
+    atomic_write_text(target / "paths.csv", csv_text(paths))
     atomic_write_text(target / "users.csv", csv_text(sim.covariates))
     atomic_write_text(target / "costs.csv", csv_text(sim.costs))
     truth = sim.truth.reset_index()

@@ -27,6 +27,7 @@ import click
 
 from attribution._io import atomic_write_text as _atomic_write_text
 from attribution._io import csv_text
+from experiments.cli._options import delimiter_option
 from experiments.cli._options import output_options as _output_options
 from experiments.cli._output import emit as _emit
 from experiments.cli._output import render_frame as _render
@@ -160,6 +161,7 @@ def command() -> None:
 
 
 @command.command("train")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--treatment-col", required=True, help="Column with the arm of each row.")
 @click.option("--control", required=True, help="Name of the control arm.")
@@ -167,13 +169,15 @@ def command() -> None:
 @click.option(
     "--feature-cols",
     default=None,
-    help="Comma-separated feature columns (default: all other columns).",
+    help="Comma-separated feature columns (default: all other columns except those whose "
+    "distribution differs by arm, which the treatment changed; the list is printed).",
 )
 @click.option(
     "--outcome-type",
     type=click.Choice(["auto", "binary", "continuous"]),
     default="auto",
     show_default=True,
+    help="auto: binary when every outcome is 0 or 1, else continuous (e.g. spend).",
 )
 @click.option(
     "--learner",
@@ -233,7 +237,13 @@ def command() -> None:
     metavar="ARM=P",
     help="Known assignment probability of an arm (repeat per arm).",
 )
-@click.option("--min-rows-per-arm", type=int, default=30, show_default=True)
+@click.option(
+    "--min-rows-per-arm",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Fewest rows an arm, the control included, may have.",
+)
 @click.option(
     "--test-size",
     type=float,
@@ -241,10 +251,22 @@ def command() -> None:
     show_default=True,
     help="Share of rows held out for evaluation (stratified by arm).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--n-estimators", type=int, default=100, show_default=True)
-@click.option("--learning-rate", type=float, default=0.1, show_default=True)
-@click.option("--num-leaves", type=int, default=31, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the split, models, bootstrap.",
+)
+@click.option(
+    "--n-estimators", type=int, default=100, show_default=True, help="LightGBM: boosting rounds."
+)
+@click.option(
+    "--learning-rate", type=float, default=0.1, show_default=True, help="LightGBM: learning rate."
+)
+@click.option(
+    "--num-leaves", type=int, default=31, show_default=True, help="LightGBM: leaves per tree."
+)
 @click.option("--n-jobs", type=int, default=1, show_default=True, help="LightGBM threads.")
 @click.option(
     "--model-dir",
@@ -325,12 +347,30 @@ def train(
 
     _progress(f"reading {data}")
     frame = load_frame(data)
+    features = [c.strip() for c in feature_cols.split(",")] if feature_cols else None
+    if features is None:
+        from uplift.data import default_feature_columns
+
+        default = default_feature_columns(
+            frame,
+            treatment_col=treatment_col,
+            outcome_col=outcome_col,
+            randomized=not not_randomized,
+        )
+        features = default.features
+        _progress(
+            "features (default: every other column; --feature-cols to choose): "
+            + ", ".join(features)
+        )
+        message = default.warning()
+        if message is not None:
+            _progress(f"warning: {message}")
     full = UpliftData.from_frame(
         frame,
         treatment_col=treatment_col,
         control=control,
         outcome_col=outcome_col,
-        feature_cols=[c.strip() for c in feature_cols.split(",")] if feature_cols else None,
+        feature_cols=features,
         outcome_type=outcome_type,  # type: ignore[arg-type]
         randomized=not not_randomized,
         propensity=priors,
@@ -427,6 +467,7 @@ def train(
 
 
 @command.command("evaluate")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--model-dir",
@@ -512,6 +553,7 @@ def evaluate(
 
 
 @command.command("target")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--model-dir",
@@ -526,7 +568,11 @@ def evaluate(
     help="Number of contacts, or money with --budget-type money.",
 )
 @click.option(
-    "--budget-type", type=click.Choice(["contacts", "money"]), default="contacts", show_default=True
+    "--budget-type",
+    type=click.Choice(["contacts", "money"]),
+    default="contacts",
+    show_default=True,
+    help="What --budget counts: contacts, or money spent on contacts.",
 )
 @click.option(
     "--value-per-conversion",
@@ -652,6 +698,7 @@ def target(
 
 
 @command.command("curve")
+@delimiter_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--model-dir",

@@ -58,6 +58,9 @@ class Report:
     channels
         The channel x model table (:func:`attribution.costs.channel_economics` columns), including
         the calibrated model (``"<model>+calibrated"``) when there is one.
+    decision
+        The report's first sentence: the period covered and the most trustworthy answer in the
+        report, naming where it comes from (see :func:`decision_sentence`).
     headline
         Ordered headline numbers: ``{label: (value, kind)}`` with a kind of
         :func:`experiments.reports.render.fmt` (``count``, ``int``, ``money``, ``ratio``,
@@ -86,6 +89,7 @@ class Report:
     created: str
     channels: pd.DataFrame = field(repr=False)
     headline: dict[str, tuple[Any, str]] = field(repr=False)
+    decision: str = ""
     level: float | None = None
     reallocation: Reallocation | None = None
     comparison: PeriodComparison | None = None
@@ -96,6 +100,11 @@ class Report:
     previous_coverage: dict[str, Any] | None = None
     mlflow: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def has_costs(self) -> bool:
+        """Whether any channel has spend (else the cost columns are left out of the tables)."""
+        return "spend" in self.channels and bool(self.channels["spend"].notna().any())
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -124,6 +133,7 @@ class Report:
         return {
             "title": self.title,
             "created": self.created,
+            "decision": self.decision,
             "headline": {k: json_value(v) for k, (v, _kind) in self.headline.items()},
             "level": self.level,
             "models": list(self.models),
@@ -203,6 +213,67 @@ def _mlflow(run: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+def _period(coverage: Mapping[str, Any]) -> str | None:
+    start, end = coverage.get("start"), coverage.get("end")
+    if not start or not end:
+        return None
+    return f"{str(start)[:10]} to {str(end)[:10]}"
+
+
+def decision_sentence(
+    channels: pd.DataFrame,
+    results: Sequence[AttributionResult],
+    calibration: CalibratedAttribution | None,
+    coverage: Mapping[str, Any],
+) -> str:
+    """Return the report's lead: the period and the most trustworthy answer, and why.
+
+    The answer comes from, in order of trust: the model calibrated with lift tests (anchored to
+    randomized experiments), else the causal model (adjusted for the users' covariates), else
+    the mean share of the observational models, which is then called credit, not cause. It
+    names the channel with the most conversions by that answer, its conversions and share.
+    """
+    period = _period(coverage)
+    lead = f"{period}: " if period else ""
+    names = [r.model for r in results]
+    if calibration is not None:
+        model = f"{calibration.model}+calibrated"
+        source = (
+            f"{calibration.model} calibrated with lift tests, the most trustworthy answer in this "
+            "report because randomized experiments anchor it"
+        )
+        verb = "caused"
+    elif "causal" in names:
+        model = "causal"
+        source = (
+            "the causal model, the most trustworthy answer in this report because it adjusts for "
+            "who would have converted anyway (no lift test calibrates it)"
+        )
+        verb = "caused"
+    else:
+        model = None
+        source = (
+            "the mean share of the models; without lift tests or a causal model this is credit "
+            "(who touched converting journeys), not proof of cause"
+        )
+        verb = "got"
+    if model is not None:
+        rows = channels[channels["model"] == model].set_index("channel")
+        conversions = rows["conversions"].astype(float)
+        top = str(conversions.idxmax())
+        total = float(conversions.sum())
+        amount = float(conversions[top])
+        share = amount / total if total > 0 else math.nan
+        return (
+            f"{lead}{top} {verb} the most conversions, {amount:,.0f} ({share:.0%} of those the "
+            f"channels {verb}), by {source}."
+        )
+    shares = channels.pivot(index="channel", columns="model", values="share")[names]
+    mean = shares.mean(axis=1)
+    top = str(mean.idxmax())
+    return f"{lead}{top} {verb} the largest share of credit, {float(mean[top]):.0%}, by {source}."
+
+
 def _headline(
     channels: pd.DataFrame,
     results: Sequence[AttributionResult],
@@ -213,10 +284,12 @@ def _headline(
     first = results[0]
     conv = float(first.total_conversions)
     value = float(first.total_value)
-    out: dict[str, tuple[Any, str]] = {
-        "Conversions": (conv, "count"),
-        "Conversion value": (value, "money"),
-    }
+    out: dict[str, tuple[Any, str]] = {}
+    period = _period(coverage)
+    if period is not None:
+        out["Period"] = (period, "text")
+    out["Conversions"] = (conv, "count")
+    out["Conversion value"] = (value, "money")
     if costs is not None:
         spend = float(costs.spend().sum())
         out["Spend"] = (spend, "money")
@@ -410,6 +483,7 @@ def build_report(
         created=created.replace(microsecond=0).isoformat(),
         channels=channels,
         headline=_headline(channels, results, costs, calibration, coverage),
+        decision=decision_sentence(channels, results, calibration, coverage),
         level=level,
         reallocation=reallocation,
         comparison=comparison,

@@ -116,18 +116,21 @@ def _ci(level: float | None) -> str:
 
 
 def channel_table(report: Report) -> Table:
-    """Credit, spend, CPA and ROAS per model and channel."""
+    """Credit per model and channel; spend, CPA and ROAS too when the report has costs."""
     ci = _ci(report.level)
-    return Table(
-        "channel-table",
-        [
-            Column("Model", "model", "text"),
-            Column("Channel", "channel", "text"),
-            Column("Conversions", "conversions", "count"),
+    columns = [
+        Column("Model", "model", "text"),
+        Column("Channel", "channel", "text"),
+        Column("Conversions", "conversions", "count"),
+    ]
+    if report.level is not None:
+        columns += [
             Column(f"{ci} low", "conversions_low", "count"),
             Column(f"{ci} high", "conversions_high", "count"),
-            Column("Share", "share", "share"),
-            Column("Value", "value", "money"),
+        ]
+    columns += [Column("Share", "share", "share"), Column("Value", "value", "money")]
+    if report.has_costs:
+        columns += [
             Column("Spend", "spend", "money"),
             Column("CPA", "cpa", "money"),
             Column("CPA low", "cpa_low", "money"),
@@ -135,9 +138,8 @@ def channel_table(report: Report) -> Table:
             Column("ROAS", "roas", "ratio"),
             Column("ROAS low", "roas_low", "ratio"),
             Column("ROAS high", "roas_high", "ratio"),
-        ],
-        report.channels,
-    )
+        ]
+    return Table("channel-table", columns, report.channels)
 
 
 def share_table(report: Report) -> Table:
@@ -329,6 +331,8 @@ h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 8px; padding-bottom: 4px;
   border-bottom: 2px solid var(--line); }
 p.meta, p.hint { color: var(--muted); margin: 4px 0 12px; }
+p.decision { font-size: 1.15rem; font-weight: 600; margin: 8px 0 16px; padding: 10px 14px;
+  border-left: 4px solid var(--accent); background: #eef5fb; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase;
@@ -448,6 +452,7 @@ def render_html(report: Report) -> str:
             else ""
         )
         + "</p>",
+        f'<p class="decision" data-test="decision">{escape(report.decision)}</p>',
         '<section id="headline"><h2>Headline</h2><div class="cards" data-test="headline">',
     ]
     for label, (value, kind) in report.headline.items():
@@ -466,12 +471,16 @@ def render_html(report: Report) -> str:
     )
     out.append(_credit_chart(report))
     out.append(_html_table(share_table(report)))
-    out.append("<h3>Credit, spend, CPA and ROAS</h3>")
-    out.append(
-        '<p class="hint">CPA = spend / attributed conversions, its interval is spend divided by '
-        "the credit interval bounds (swapped); ROAS = attributed value / spend. "
-        "∞: unbounded (the credit interval reaches 0); —: undefined.</p>"
-    )
+    if report.has_costs:
+        out.append("<h3>Credit, spend, CPA and ROAS</h3>")
+        out.append(
+            '<p class="hint">CPA = spend / attributed conversions, its interval is spend divided '
+            "by the credit interval bounds (swapped); ROAS = attributed value / spend. "
+            "∞: unbounded (the credit interval reaches 0); —: undefined.</p>"
+        )
+    else:
+        out.append("<h3>Credit and value</h3>")
+        out.append('<p class="hint">No cost data: pass costs for spend, CPA and ROAS.</p>')
     out.append(_html_table(channel_table(report)))
     out.append("</section>")
 
@@ -602,11 +611,17 @@ def render_markdown(report: Report) -> str:
     meta = f"Created {report.created}"
     if report.mlflow:
         meta += f" from MLflow run `{report.mlflow['run_id']}`"
-    out += [meta, "", "## Headline", ""]
+    out += [meta, "", f"**{_md_escape(report.decision)}**", "", "## Headline", ""]
     out.append(_md_kv([(label, v, kind) for label, (v, kind) in report.headline.items()]))
     out += ["", "## Credit per channel and model", "", "Share of credit:", ""]
     out.append(_md_table(share_table(report)))
-    out += ["", "Credit, spend, CPA and ROAS (CPA interval = spend / credit bounds, swapped):", ""]
+    out += [
+        "",
+        "Credit, spend, CPA and ROAS (CPA interval = spend / credit bounds, swapped):"
+        if report.has_costs
+        else "Credit and value (no cost data):",
+        "",
+    ]
     out.append(_md_table(channel_table(report)))
     table = reallocation_table(report)
     if table is not None and report.reallocation is not None:

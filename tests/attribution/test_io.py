@@ -21,6 +21,7 @@ from attribution._io import (
     atomic_write_files,
     atomic_write_text,
     check_destination,
+    csv_delimiter,
     csv_text,
     escape_formula,
     json_records,
@@ -29,6 +30,7 @@ from attribution._io import (
     read_table,
     resolve_files,
     to_jsonable,
+    use_delimiter,
 )
 
 
@@ -39,13 +41,34 @@ class _Refused(ValueError):
 # ----------------------------------------------------------------------------- atomic writes
 
 
-def test_atomic_write_replaces_the_file_readable_by_all(tmp_path):
+@pytest.fixture
+def umask():
+    """``umask(mask)`` sets the process umask for the test; the previous one is restored."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+def test_atomic_write_replaces_the_file_readable_by_all(tmp_path, umask):
+    umask(0o022)
     target = tmp_path / "sub" / "out.txt"
     atomic_write_text(target, "first\n")
     atomic_write_text(target, "second\n")
     assert target.read_text() == "second\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_written_files_honour_the_umask_like_open(tmp_path, umask, mask, mode):
+    umask(mask)
+    with open(tmp_path / "plain.txt", "w") as handle:  # what open() gives, for comparison
+        handle.write("x")
+    assert stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == mode
+    assert stat.S_IMODE(atomic_write_text(tmp_path / "out.txt", "x").stat().st_mode) == mode
+    paths = atomic_write_files(tmp_path / "docs", {"a.md": "x", "b.bin": b"y"})
+    assert {stat.S_IMODE(p.stat().st_mode) for p in paths.values()} == {mode}
 
 
 def test_a_failing_block_keeps_the_previous_file_and_removes_the_temporary(tmp_path):
@@ -291,3 +314,51 @@ def test_files_of_one_input_must_share_their_columns(tmp_path):
     (tmp_path / "dup.csv").write_text("a,b,a\n1,2,3\n")
     with pytest.raises(_Refused, match=r"column 'a' appears 2 times in the header"):
         resolve_files(tmp_path / "dup.csv", error=_Refused)
+
+
+# ----------------------------------------------------------------------------- CSV delimiters
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ("path,total_conversions\na > b,1\n", ","),
+        ("path;total_conversions;total_null\na > b;1;2\nc;0;3\n", ";"),
+        ("user\tchannel\n1\temail\n", "\t"),
+        ("a|b\n1|2\n", "|"),
+        # commas inside quotes do not count; the semicolon splits every line alike
+        ('name;value\n"Smith, J.";1\n"Doe, A.";2\n', ";"),
+        # a decimal comma on some lines only: the consistent semicolon wins
+        ("a;b\n1,5;2\n3;4\n", ";"),
+        ("only\n1\n", ","),
+    ],
+)
+def test_the_delimiter_is_detected(tmp_path, text, delimiter):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    assert csv_delimiter(path) == delimiter
+    table = read_table(path)
+    assert table.num_columns == text.splitlines()[0].count(delimiter) + 1
+
+
+def test_detection_reads_compressed_files(tmp_path):
+    import gzip
+
+    path = tmp_path / "t.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("a;b\n1;2\n")
+    assert csv_delimiter(path) == ";"
+    assert read_frame(path).to_dict("list") == {"a": [1], "b": [2]}
+
+
+def test_an_explicit_delimiter_overrides_detection(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a;b;c,d\n1;2;3,4\n")
+    assert csv_delimiter(path) == ";"  # both split every line alike; ';' splits more
+    with use_delimiter(","):
+        assert list(read_frame(path).columns) == ["a;b;c", "d"]
+    with use_delimiter("tab"):
+        assert csv_delimiter(path) == "\t"
+    assert csv_delimiter(path) == ";"
+    with pytest.raises(ValueError, match="one character"), use_delimiter(";;"):
+        pass

@@ -54,20 +54,28 @@ def test_attribution_run_params_metrics_artifacts(
     assert params["markov.order"] == "1"
     assert params["n_bootstrap"] == "20" and params["ci_level"] == "0.95"
     assert params["data_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
-    # hand-computed worked example: credit A = 1.2, B = 0.8; value 7.5 each
-    assert metrics["credit.markov.A"] == pytest.approx(1.2)
-    assert metrics["credit.markov.B"] == pytest.approx(0.8)
-    assert metrics["value_credit.markov.A"] == pytest.approx(7.5)
-    assert metrics["share.markov.A"] == pytest.approx(0.6)
-    assert metrics["removal_effect.markov.A"] == pytest.approx(0.75)
-    assert metrics["credit.first_touch.A"] == pytest.approx(2.0)  # A > B and A convert
+    # headline metrics only; per-channel numbers are in the table
     assert metrics["journeys"] == 4 and metrics["conversions"] == 2
+    assert metrics["top_share.markov"] == pytest.approx(0.6)
+    assert metrics["top_share.first_touch"] == pytest.approx(1.0)  # A > B and A convert
     ci = markov.result_.ci
     assert ci is not None
-    assert metrics["ci_width.markov.B"] == pytest.approx(
-        ci.conversions_high[1] - ci.conversions_low[1]
+    assert metrics["ci_width_mean.markov"] == round(
+        float(np.mean(ci.conversions_high - ci.conversions_low)), 4
     )
-    assert "ci_low.first_touch.A" not in metrics  # fitted without intervals
+    assert "ci_width_mean.first_touch" not in metrics  # fitted without intervals
+    assert not any(k.startswith(("credit.", "share.", "ci_low.")) for k in metrics)
+    # hand-computed worked example in the table: credit A = 1.2, B = 0.8; value 7.5 each
+    table_file = client.download_artifacts(tracked.run_id, "tables/credit.json", str(tmp_path))
+    logged = pd.read_json(table_file, orient="split")
+    rows = logged.set_index(["model", "channel"])
+    assert rows.loc[("markov", "A"), "conversions"] == pytest.approx(1.2)
+    assert rows.loc[("markov", "B"), "conversions"] == pytest.approx(0.8)
+    assert rows.loc[("markov", "A"), "value"] == pytest.approx(7.5)
+    assert rows.loc[("markov", "A"), "share"] == pytest.approx(0.6)
+    assert rows.loc[("markov", "A"), "removal_effect"] == pytest.approx(0.75)
+    assert rows.loc[("first_touch", "A"), "conversions"] == pytest.approx(2.0)
+    assert rows.loc[("markov", "B"), "ci_high"] == round(float(ci.conversions_high[1]), 4)
     top = {a.path for a in client.list_artifacts(tracked.run_id)}
     assert {"config.yaml", "figures", "report"} <= top
     report = {a.path for a in client.list_artifacts(tracked.run_id, "report")}
@@ -75,6 +83,7 @@ def test_attribution_run_params_metrics_artifacts(
         "report/attribution.csv",
         "report/attribution.json",
         "report/attribution.md",
+        "report/report.html",
         "report/transition_matrix.csv",
     } <= report
     figures = {a.path for a in client.list_artifacts(tracked.run_id, "figures")}
@@ -144,3 +153,28 @@ def test_markov_model_registered_and_served_from_alias(
     assert again.model_versions == {DEFAULT_MARKOV_NAME: "1"}
     client = MlflowClient(settings.tracking_uri, settings.registry_uri)
     assert len(client.search_model_versions(f"name='{DEFAULT_MARKOV_NAME}'")) == 1
+
+
+def test_a_run_with_every_model_stays_readable(settings: TrackingSettings, tmp_path: Path) -> None:
+    """13 models and 13 channels: at most 60 metrics, a one-line heading, a colour per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from attribution.catalog import MODELS
+    from attribution.simulate import SimulationConfig, proxy_covariates, simulate_journeys
+    from experiments.attribution_runs import MAX_METRICS, plot_credit
+
+    config = SimulationConfig(n_users=3000, seed=2, covariates=proxy_covariates(0.9))
+    sim = simulate_journeys(config)
+    journeys = Journeys.from_events(sim.events).with_users(sim.covariates)
+    results = [cls(n_bootstrap=0).fit(journeys).result_ for cls in MODELS.values()]
+    assert len(results) >= 11
+    tracked = track_attribution_run(results, journeys, settings=settings)
+    run = MlflowClient(settings.tracking_uri).get_run(tracked.run_id)
+    assert len(run.data.metrics) <= MAX_METRICS
+    heading = run.data.tags["mlflow.note.content"].splitlines()[0]
+    assert heading == f"# Attribution: {len(results)} models"
+    ax = plot_credit(results)
+    colours = {tuple(c.patches[0].get_facecolor()) for c in ax.containers if c.patches}
+    assert len(colours) == len(results)
+    assert ax.get_xlabel() == "credit (conversions)"

@@ -458,3 +458,48 @@ def test_retrain_on_hillstrom(tmp_path: Path, store_template: Path, shared_data)
     metrics = client.get_run(second.run_id).data.metrics
     for arm in ("Mens_E-Mail", "Womens_E-Mail"):
         assert f"qini.{arm}" in metrics and f"qini.{arm}.ci_width" in metrics
+
+
+@pytest.mark.slow
+def test_a_champion_of_another_model_is_named_not_dumped(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry name already used by a model with other features: one line naming them."""
+    wide = write_config(workdir, "wide")
+    assert run_retrain(RetrainConfig.from_yaml(wide)).decision == "promoted"
+    campaign().drop(columns=["x3"]).to_csv(workdir / "other.csv", index=False)
+    narrow = write_config(workdir, "narrow", data__path="other.csv")
+    assert run_cli(["retrain", "--config", str(narrow)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert "needs feature column(s) 'x3' that the held-out data lacks" in line
+    assert "registry name of its own" in line
+    assert "rows x" not in err  # no data frame printed
+    assert aliases(workdir) == {"champion": "1"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verbose", [False, True])
+def test_third_party_noise_is_quiet_unless_verbose(workdir: Path, verbose: bool) -> None:
+    """MLflow's INFO lines and registration messages reach standard error only with -v."""
+    config = write_config(workdir, "noise")
+    code = "from experiments.cli import main; main()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TQDM_"))}
+    argv = [sys.executable, "-c", code, *(["--verbose"] if verbose else []), "retrain"]
+    done = subprocess.run(
+        [*argv, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == EXIT_PROMOTED, done.stderr[-3000:]
+    noise = ("INFO mlflow", "Successfully registered model", "Created version", "it/s]")
+    found = [n for n in noise if n in done.stderr]
+    if verbose:
+        assert "Successfully registered model" in done.stderr  # as this package's INFO line
+        assert "INFO " in done.stderr
+    else:
+        assert not found, done.stderr[-3000:]
+        assert " INFO " not in done.stderr and not done.stderr.startswith("INFO")

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import mlflow
@@ -61,6 +62,7 @@ def test_default_store_is_sqlite_in_project_root(
     assert s.artifact_location.startswith("file:///")
     assert s.default_store and s.experiment == "pathlift"
     assert "mlflow ui --backend-store-uri sqlite:///" in s.ui_command()
+    assert s.ui_command().startswith(f"{Path(sys.executable).parent}/mlflow ui ")
     assert s.ui_url("7") == "http://127.0.0.1:5000/#/experiments/7/runs"
 
 
@@ -209,3 +211,27 @@ def test_interrupted_run_is_killed(settings: TrackingSettings) -> None:
         .info.status
         == "KILLED"
     )
+
+
+@pytest.mark.slow
+def test_ui_command_runs_as_printed(tmp_path: Path) -> None:
+    """The printed ``mlflow ui`` line starts the UI from another directory, no venv on PATH."""
+    import os
+    import shlex
+
+    from tests import servers
+
+    settings = resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "ui")
+    port = servers.free_port()
+    command = settings.ui_command(port=port)
+    assert shlex.split(command)[0] == str(Path(sys.executable).parent / "mlflow")
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    log = tmp_path / "ui.log"
+    server = servers.start(["/bin/sh", "-c", command], log=log, cwd=elsewhere, env=env)
+    try:
+        servers.wait_until_up(server, f"http://127.0.0.1:{port}/health", log=log)
+    finally:
+        servers.stop(server)

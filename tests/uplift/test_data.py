@@ -155,3 +155,57 @@ def test_load_csv_and_parquet(tmp_path, frame):
         assert len(d) == len(frame)
     with pytest.raises(InvalidUpliftDataError, match="does not exist"):
         load_uplift_data(tmp_path / "none.csv", treatment_col="arm", control="c", outcome_col="y")
+
+
+def _rct(n: int, seed: int) -> pd.DataFrame:
+    """A randomized campaign: pre-treatment x (numeric), tier (text); spend and upgraded are
+    changed by the treatment (spend +2 on average, upgraded 'yes' 10% -> 20%)."""
+    rng = np.random.default_rng(seed)
+    arm = rng.choice(["ctl", "A"], n)
+    treated = arm == "A"
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "tier": rng.choice(["gold", "silver", "bronze"], n),
+            "arm": arm,
+            "y": (rng.random(n) < 0.1 + 0.05 * treated).astype(int),
+            "spend": rng.exponential(10, n) + 2 * treated,
+            "upgraded": np.where(rng.random(n) < np.where(treated, 0.2, 0.1), "yes", "no"),
+        }
+    )
+
+
+def test_default_features_leave_out_post_treatment_columns():
+    from uplift.data import default_feature_columns
+    from uplift.errors import PostTreatmentWarning
+
+    frame = _rct(6000, seed=3)
+    default = default_feature_columns(frame, treatment_col="arm", outcome_col="y")
+    assert default.features == ["x", "tier"]
+    assert list(default.post_treatment) == ["spend", "upgraded"]
+    assert all(p < 1e-6 for p in default.post_treatment.values())
+    with pytest.warns(PostTreatmentWarning, match=r"'spend' \(p = .*'upgraded'.*--feature-cols"):
+        data = UpliftData.from_frame(frame, treatment_col="arm", control="ctl", outcome_col="y")
+    assert data.schema.names == ("x", "tier")
+    # chosen explicitly, a column is used as given; without randomization nothing is left out
+    explicit = UpliftData.from_frame(
+        frame, treatment_col="arm", control="ctl", outcome_col="y", feature_cols=["x", "spend"]
+    )
+    assert explicit.schema.names == ("x", "spend")
+    observational = default_feature_columns(
+        frame, treatment_col="arm", outcome_col="y", randomized=False
+    )
+    assert observational.features == ["x", "tier", "spend", "upgraded"]
+    assert observational.warning() is None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_randomized_pre_treatment_columns_are_kept(seed):
+    # seeds 0-19: columns independent of the arm are never taken for post-treatment
+    from uplift.data import default_feature_columns
+
+    frame = _rct(3000, seed=100 + seed).drop(columns=["spend", "upgraded"])
+    assert default_feature_columns(frame, treatment_col="arm", outcome_col="y").features == [
+        "x",
+        "tier",
+    ]

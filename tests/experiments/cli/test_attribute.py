@@ -258,7 +258,7 @@ def test_tracked_run_and_registered_markov(tmp_path, paths_csv, capsys):
     client = MlflowClient(uri, uri)
     (run,) = client.search_runs([client.get_experiment_by_name("cli-test").experiment_id])
     assert run.info.status == "FINISHED"
-    assert any(k.startswith("credit.markov.") for k in run.data.metrics)
+    assert "top_share.markov" in run.data.metrics
     assert str(client.get_model_version_by_alias("pathlift-markov", "champion").version) == "1"
 
 
@@ -309,3 +309,55 @@ def test_events_engines_agree(tmp_path, capsys, engine):
     linear = frame[frame["model"] == "linear"].set_index("channel")["conversions"]
     assert linear.to_dict() == pytest.approx({"a": 0.5, "b": 1.5, "c": 0.0})
     assert set(frame["model"]) >= {"shapley", "conversion_rate_shapley", "data_driven"}
+
+
+# ----------------------------------------------------------------------------- CSV delimiters
+
+
+def _credit(capsys, args):
+    capsys.readouterr()
+    assert run_cli([*args, "--format", "json", "--bootstrap", "0"]) == 0, capsys.readouterr().err
+    (model,) = json.loads(capsys.readouterr().out)["models"]
+    return {r["channel"]: r["conversions"] for r in model["channels"]}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_path_tables_and_event_logs_with_any_delimiter(tmp_path, capsys, delimiter):
+    reference = _credit(capsys, ["attribute", str(_write(tmp_path / "a.csv", HAND_CASE))])
+    other = _write(tmp_path / "b.csv", HAND_CASE.replace(",", delimiter))
+    assert _credit(capsys, ["attribute", str(other)]) == reference
+    events = (
+        "user_id,timestamp,channel,conversion,value\n"
+        "1,2024-01-01,a,0,0\n1,2024-01-02,b,1,10\n2,2024-01-01,b,0,0\n2,2024-01-03,,1,5\n"
+        "3,2024-01-01,a,0,0\n"
+    )
+    comma = _write(tmp_path / "e1.csv", events)
+    split = _write(tmp_path / "e2.csv", events.replace(",", delimiter))
+    for engine in ("duckdb", "pandas"):
+        expected = _credit(capsys, ["attribute", str(comma), "--events", "--engine", engine])
+        got = _credit(capsys, ["attribute", str(split), "--events", "--engine", engine])
+        assert got == expected
+        assert got["b"] > 0
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_an_explicit_delimiter_and_the_hint_of_a_wrong_one(tmp_path, capsys):
+    semi = _write(tmp_path / "p.csv", HAND_CASE.replace(",", ";"))
+    assert _credit(capsys, ["attribute", str(semi), "--delimiter", ";"])
+    assert run_cli(["attribute", str(semi), "--delimiter", ","]) == 2
+    err = capsys.readouterr().err
+    assert "looks delimited by ';'" in err and "--delimiter ';'" in err
+    assert run_cli(["attribute", str(semi), "--delimiter", ";;"]) == 2
+    assert "one character" in capsys.readouterr().err
+
+
+def test_channelattribution_sample_as_shipped(shared_data, capsys):
+    """ChannelAttribution's own Data.csv (';'-separated) is read as it comes."""
+    credit = _credit(capsys, ["attribute", str(shared_data("channelattribution_Data.csv"))])
+    assert len(credit) == 12
+    frame = pd.read_csv(shared_data("channelattribution_Data.csv"), sep=";")
+    assert sum(credit.values()) == pytest.approx(frame["total_conversions"].sum())

@@ -36,6 +36,7 @@ def test_simulate_writes_a_dataset_with_truth(dataset: Path) -> None:
     names = {p.name for p in dataset.iterdir()}
     assert names == {
         "events.parquet",
+        "paths.csv",
         "users.csv",
         "costs.csv",
         "truth.csv",
@@ -45,6 +46,14 @@ def test_simulate_writes_a_dataset_with_truth(dataset: Path) -> None:
     users = pd.read_csv(dataset / "users.csv")
     assert list(users.columns) == ["user_id", "crm_score", "segment", "tenure_years", "region"]
     assert len(users) == 15_000
+    # the path table holds the event log's journeys (untouched conversions are not journeys)
+    from attribution import Journeys
+
+    paths = Journeys.from_paths(dataset / "paths.csv")
+    events = Journeys.from_events(dataset / "events.parquet")
+    assert paths.n_journeys == events.n_journeys
+    assert paths.total_conversions == events.total_conversions
+    assert paths.total_value == pytest.approx(events.total_value)
     truth = pd.read_csv(dataset / "truth.csv")
     assert {"channel", "incremental_conversions", "shapley"} <= set(truth.columns)
     tests = pd.read_csv(dataset / "lift_tests.csv")
@@ -119,8 +128,12 @@ def test_attribute_table_reports_what_marketing_caused(dataset: Path, capsys) ->
     assert code == 0
     text = capsys.readouterr().out
     assert "causal: marketing caused" in text and "baseline" in text
-    header = next(line for line in text.splitlines() if line.strip().startswith("channel "))
-    assert "causal" in header and "markov" in header
+    # the table is wrapped into blocks of columns that fit 120 characters
+    headers = [line.split() for line in text.splitlines() if line.startswith("channel ")]
+    models = [name for header in headers for name in header[1:]]
+    assert "causal" in models and "markov" in models
+    table = [line for line in text.splitlines() if not line.startswith(("note", "causal:"))]
+    assert max(map(len, table)) <= 120
 
 
 @pytest.mark.parametrize(

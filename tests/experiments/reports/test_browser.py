@@ -7,8 +7,6 @@ Outside CI the test skips when Chromium is absent; with ``CI`` set it fails inst
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,30 +20,11 @@ from attribution.costs import CostTable
 from attribution.journeys import Provenance
 from attribution.result import AttributionResult, ConfidenceIntervals
 from experiments.reports import build_report, write_report
+from tests.browser import keep_screenshot, run_chromium
 
 pytestmark = pytest.mark.browser
 
 CHANNELS = ("display", "email", "paid_search", "social & <friends>")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-
-
-def _chromium() -> str:
-    candidates = [os.environ.get("PATHLIFT_CHROMIUM"), "/usr/bin/chromium"]
-    candidates += [shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")]
-    for path in candidates:
-        if path and Path(path).exists():
-            return path
-    if os.environ.get("CI"):
-        pytest.fail("Chromium not found but CI is set: CI must `apt-get install -y chromium`")
-    pytest.skip("Chromium not installed (apt-get install -y chromium); browser test skipped")
 
 
 def _result(model: str, conv: list[float]) -> AttributionResult:
@@ -113,15 +92,7 @@ def report_html(tmp_path_factory) -> Path:
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / "profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run(
-        [_chromium(), *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_chromium(args, tmp_path)
 
 
 class _DomParser(HTMLParser):
@@ -191,7 +162,4 @@ def test_screenshot_is_a_real_page(report_html: Path, tmp_path) -> None:
     # the chart's colours (Okabe-Ito blue #0072B2) appear on screen
     blue = np.abs(rgb - np.array([0x00, 0x72, 0xB2]) / 255).max(axis=2) < 0.05
     assert int(blue.sum()) > 500
-    keep = os.environ.get("PATHLIFT_SCREENSHOT_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(keep) / "report.png")
+    keep_screenshot(shot, "report.png")

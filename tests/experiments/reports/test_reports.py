@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -223,6 +224,28 @@ def test_all_formats_carry_identical_numbers(report: Report) -> None:
             assert cells[j][0] == md_shares[i][j] == fmt(rec[model], "share")
 
 
+def test_the_report_leads_with_the_period_and_the_calibrated_answer(report: Report) -> None:
+    # the calibrated model is the most trustworthy answer: its top channel leads, named as such
+    calibrated = report.channels[report.channels["model"] == "markov+calibrated"]
+    top = calibrated.loc[calibrated["conversions"].idxmax()]
+    share = top["conversions"] / calibrated["conversions"].sum()
+    assert report.decision.startswith(
+        f"2024-01-08 to 2024-01-14: {top['channel']} caused the most conversions, "
+        f"{top['conversions']:,.0f} ({share:.0%} of those the channels caused), by markov "
+        "calibrated with lift tests, the most trustworthy answer in this report"
+    )
+    assert report.headline["Period"] == ("2024-01-08 to 2024-01-14", "text")
+    html = report.to_html()
+    assert html.index('data-test="decision"') < html.index('id="headline"')
+    assert escape(report.decision) in html
+    assert (
+        report.to_markdown().split("\n")[4] == f"**{report.decision.replace('|', chr(92) + '|')}**"
+    )
+    assert json.loads(report.to_json())["decision"] == report.decision
+    assert report.has_costs
+    assert "ROAS high" in _html_tables(html).headers["channel-table"]
+
+
 def test_sections_and_numbers_in_json(report: Report) -> None:
     data = json.loads(report.to_json())
     assert data["models"] == ["last_touch", "markov", "markov+calibrated"]
@@ -274,6 +297,16 @@ def test_report_without_costs_or_intervals() -> None:
     assert report.reallocation is None and report.comparison is None and report.level is None
     data = json.loads(report.to_json())
     assert data["channels"][0]["spend"] is None
+    # no costs: no cost columns (no rows of dashes), and the lead says it is credit, not cause
+    assert not report.has_costs
+    parser = _html_tables(report.to_html())
+    assert parser.headers["channel-table"] == ["Model", "Channel", "Conversions", "Share", "Value"]
+    assert "CPA" not in report.to_markdown() and "ROAS" not in report.to_markdown()
+    assert report.decision == (
+        "B got the largest share of credit, 75%, by the mean share of the models; without lift "
+        "tests or a causal model this is credit (who touched converting journeys), not proof of "
+        "cause."
+    )
     assert "Not logged to MLflow" in report.to_html()
     assert list(report.csv_tables()) == ["channels"]
     with pytest.raises(ReportError, match="at least one"):
@@ -661,6 +694,9 @@ def test_report_with_the_causal_model_calibrated_by_transfer(with_users, tmp_pat
         <= inc["incremental_total_ci_high"]
     )
     assert "Top channel (causal, calibrated with lift tests)" in report.headline
+    assert "by causal calibrated with lift tests, the most trustworthy answer" in report.decision
+    top = report.headline["Top channel (causal, calibrated with lift tests)"][0]
+    assert report.decision.split(": ", 1)[1].startswith(f"{top} caused the most conversions")
     plan = report.test_plan
     assert plan is not None
     ranked = plan.table.dropna(subset=["rank"])
