@@ -137,9 +137,9 @@ PATH_TABLE_CASES = [
         {"bad.parquet": bytes(range(256)) * 4},
     ),
     Case(
-        "semicolon-file-read-as-csv",
-        ("attribute", "bad.csv", *NO_TRACK),
-        r"required column 'path' is missing",
+        "semicolon-file-read-with-a-comma-delimiter",
+        ("attribute", "bad.csv", "--delimiter", ",", *NO_TRACK),
+        r"required column 'path' is missing .*looks delimited by ';'.*--delimiter ';'",
         {"bad.csv": PATHS.to_csv(index=False, sep=";")},
     ),
     Case(
