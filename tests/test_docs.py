@@ -304,7 +304,7 @@ def test_document_runs(document: Path, project: Project, shared_data) -> None:  
     if document.name != "README.md" and not _README_DONE:
         pytest.skip("README.md did not run to its end, and it makes the data set data/")
     ports: dict[str, str] = {}
-    servers = Servers()
+    running = Servers()
     ran = 0
     try:
         for block in blocks:
@@ -330,7 +330,7 @@ def test_document_runs(document: Path, project: Project, shared_data) -> None:  
                 match = re.search(r":(\d+)", block.argument)
                 assert match, f"{block.where}: the server URL needs a port"
                 ports[match[1]] = str(servers.free_port())
-                servers.start(
+                running.start(
                     project,
                     block,
                     _with_ports(block.text, ports),
@@ -340,7 +340,7 @@ def test_document_runs(document: Path, project: Project, shared_data) -> None:  
                 _run_block(project, block, text)
             ran += 1
     finally:
-        servers.stop()
+        running.stop()
     if document.name == "README.md":
         _README_DONE.append(True)
     if ran == 0:
