@@ -157,7 +157,8 @@ class ChannelPresence:
         n = journeys.n_channels
         if n > MAX_MASK_CHANNELS:  # no bitmasks: every path is its own set
             return cls(journeys.channels, np.arange(journeys.n_paths), presence_matrix(journeys))
-        sets, path_set = np.unique(path_masks(journeys), return_inverse=True)
+        # the distinct sets, sorted, and each path's set (a hash table, not a sort of the paths)
+        path_set, sets = pd.factorize(path_masks(journeys), sort=True)
         rows, cols = [], []
         for c in range(n):
             members = np.flatnonzero((sets >> np.uint64(c)) & np.uint64(1))
