@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from attribution._events import CutJourneys, cut_journeys
 from attribution._io import read_frame
 from attribution._lazy import preload
-from attribution._memory import release_memory, small_pages
+from attribution._memory import release_memory
 from attribution._path_table import read_path_table
 from attribution._validation import require_columns, shown
 from attribution.covariates import UserCovariates
@@ -446,31 +446,28 @@ class Journeys:
 
         # numba's kernels load on another thread while Arrow reads the file
         preload("attribution._kernels")
-        with small_pages():  # large temporaries: see attribution._memory
-            table = read_path_table(
-                data, required=required, value_name=value_name, separator=separator
-            )
-            from attribution._kernels import unique_sequences
+        table = read_path_table(data, required=required, value_name=value_name, separator=separator)
+        from attribution._kernels import unique_sequences
 
-            codes, token_offsets = table.codes, table.offsets
-            conversions, nulls, value = table.conversions, table.nulls, table.value
-            inverse, first = unique_sequences(codes, token_offsets)
-            n_unique = first.shape[0]
-            journeys = _assemble(
-                table.channels,
-                codes,
-                token_offsets,
-                inverse,
-                first,
-                conversions=np.bincount(inverse, conversions, n_unique).astype(np.int64),
-                nulls=np.bincount(inverse, nulls, n_unique).astype(np.int64),
-                value=np.bincount(inverse, value, n_unique),
-                provenance=Provenance(
-                    source="paths",
-                    n_rows=table.n_rows,
-                    n_journeys=int(conversions.sum() + nulls.sum()),
-                ),
-            )
+        codes, token_offsets = table.codes, table.offsets
+        conversions, nulls, value = table.conversions, table.nulls, table.value
+        inverse, first = unique_sequences(codes, token_offsets)
+        n_unique = first.shape[0]
+        journeys = _assemble(
+            table.channels,
+            codes,
+            token_offsets,
+            inverse,
+            first,
+            conversions=np.bincount(inverse, conversions, n_unique).astype(np.int64),
+            nulls=np.bincount(inverse, nulls, n_unique).astype(np.int64),
+            value=np.bincount(inverse, value, n_unique),
+            provenance=Provenance(
+                source="paths",
+                n_rows=table.n_rows,
+                n_journeys=int(conversions.sum() + nulls.sum()),
+            ),
+        )
         _require_conversions(journeys, f"column {conversions_col!r} sums to zero")
         release_memory()
         return journeys

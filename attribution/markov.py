@@ -72,7 +72,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from attribution._kernels import chain_structure, edge_weights
-from attribution._memory import release_memory, small_pages
+from attribution._memory import release_memory
 from attribution._validation import renamed_options
 from attribution.base import AttributionModel, Credit
 from attribution.bootstrap import BatchCredit
@@ -518,10 +518,6 @@ class MarkovAttribution(AttributionModel):
             raise InvalidModelOptionError(f"order must be between 1 and 12, got {self.order}")
 
     def _prepare(self, journeys: Journeys) -> _Prepared:
-        with small_pages():  # large temporaries: see attribution._memory
-            return self._prepare_arrays(journeys)
-
-    def _prepare_arrays(self, journeys: Journeys) -> _Prepared:
         structure = _build_structure(journeys, int(self.order), self.keep_self_loops)
         release_memory()
         logger.info(
