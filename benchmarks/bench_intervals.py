@@ -18,7 +18,7 @@ adds the same commands from the checkout in ``DIR`` (e.g. the main branch) to th
 ``causal`` needs an event log with a user table and is not run here.
 
 **In process** (labelled as such), then: one fresh process per model reads the journeys, fits
-once with two replicates (untimed: loads the replicate kernels), then times ``fit`` with
+once with 20 replicates (untimed: loads the replicate kernels), then times ``fit`` with
 ``n_bootstrap=0`` and with ``n_bootstrap=200`` on two and on one thread
 (``attribution.bootstrap.MAX_WORKERS``); imports and the read are not timed.
 
@@ -73,7 +73,7 @@ journeys = Journeys.from_paths(sys.argv[1])
 cls = model_class(sys.argv[2])
 # untimed: load the replicate kernels (numba's cache) and the model's one-off state first, so
 # that the first timed configuration does not carry them
-cls(n_bootstrap=2).fit(journeys)
+cls(n_bootstrap=20).fit(journeys)
 out = {}
 for label, replicates, workers in (
     ("point", 0, 1),
