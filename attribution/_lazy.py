@@ -1,17 +1,21 @@
-"""Lazy package namespaces (PEP 562), shared by ``attribution`` and ``uplift``.
+"""Lazy imports: package namespaces (PEP 562) and modules loaded in the background.
 
-A package lists its public names with their defining modules; a name's module is imported on
-first use, so ``import attribution.errors`` or the command line's ``--help`` load neither NumPy
-nor the models.
+* :func:`lazy_namespace` -- shared by ``attribution`` and ``uplift``: a package lists its public
+  names with their defining modules; a name's module is imported on first use, so
+  ``import attribution.errors`` or the command line's ``--help`` load neither NumPy nor the
+  models.
+* :func:`preload` -- import a module on a background thread while the caller does other work.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import threading
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
-__all__ = ["lazy_namespace"]
+__all__ = ["lazy_namespace", "preload"]
 
 
 def lazy_namespace(
@@ -44,3 +48,27 @@ def lazy_namespace(
         return sorted({*namespace, *names})
 
     return __getattr__, __dir__
+
+
+def preload(module: str) -> None:
+    """Start importing ``module`` on a background thread, unless it is imported already.
+
+    For a module that costs a fixed load time and is needed after a step that does not hold the
+    GIL: loading numba's kernels (:mod:`attribution._kernels`, 0.5-0.7 s of numba's registries
+    and cached machine code) while Arrow reads a CSV file. The code that needs the module still
+    imports it as usual; Python's import lock makes that import wait for the background one, and
+    if the background import failed, it is tried again there and its error raised there. Start
+    it only where the calling thread imports nothing that the module imports meanwhile, so that
+    no import waits on the other thread's (Python then hands one side a partially initialised
+    module).
+    """
+    if module in sys.modules:
+        return
+
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: S110 - raised again where the module is imported
+            pass
+
+    threading.Thread(target=load, name=f"preload {module}").start()

@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution._io import csv_delimiter, read_table, resolve_files
-from attribution._kernels import split_encode
 from attribution._memory import release_memory
 from attribution._validation import require_columns
 from attribution.errors import InputWarning, InvalidJourneysError
@@ -284,6 +283,10 @@ class _PathTableReader:
         self.parts["conversions"].append(conv)
         self.parts["nulls"].append(nulls)
         self.parts["value"].append(value)
+        # imported here, not with the module: Journeys.from_paths loads the kernels on another
+        # thread while the file is read (attribution._lazy.preload), and this waits for it
+        from attribution._kernels import split_encode
+
         self.pending.append((self.pool.submit(split_encode, paths, self.separator), paths, start))
         if len(self.pending) > self.workers:
             self._collect()

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from attribution._events import CutJourneys, cut_journeys
 from attribution._io import read_frame
-from attribution._kernels import unique_sequences
+from attribution._lazy import preload
 from attribution._memory import release_memory
 from attribution._path_table import read_path_table
 from attribution._validation import require_columns, shown
@@ -444,7 +444,11 @@ class Journeys:
         if value_col is not _DEFAULT and value_col is not None:
             required["value_col"] = value_col
 
+        # numba's kernels load on another thread while Arrow reads the file
+        preload("attribution._kernels")
         table = read_path_table(data, required=required, value_name=value_name, separator=separator)
+        from attribution._kernels import unique_sequences
+
         codes, token_offsets = table.codes, table.offsets
         conversions, nulls, value = table.conversions, table.nulls, table.value
         inverse, first = unique_sequences(codes, token_offsets)
@@ -680,6 +684,8 @@ def _assemble(
 
 def _group_journeys(cut: CutJourneys, *, lookback: str | None, max_touches: int | None) -> Journeys:
     """Group individual journeys into unique paths (step 7 of :meth:`Journeys.from_events`)."""
+    from attribution._kernels import unique_sequences
+
     inverse, first = unique_sequences(cut.codes, cut.offsets)
     n_unique = first.shape[0]
     timing = JourneyTiming(

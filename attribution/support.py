@@ -71,6 +71,8 @@ LOW_SUPPORT_CONVERSIONS = 10
 BOUND_RTOL = 1e-9
 #: channel sets are 64-bit masks
 MAX_MASK_CHANNELS = 64
+#: paths whose masks are computed together
+_MASK_CHUNK = 1 << 16
 
 
 def path_masks(journeys: Journeys) -> np.ndarray:
@@ -83,8 +85,15 @@ def path_masks(journeys: Journeys) -> np.ndarray:
     """
     if journeys.n_channels > MAX_MASK_CHANNELS:
         raise ValueError(f"bitmasks hold at most {MAX_MASK_CHANNELS} channels")
-    bits = np.left_shift(np.uint64(1), journeys.touches.astype(np.uint64))
-    return np.bitwise_or.reduceat(bits, journeys.offsets[:-1].astype(np.intp))
+    bit = np.left_shift(np.uint64(1), np.arange(MAX_MASK_CHANNELS, dtype=np.uint64))
+    offsets = journeys.offsets.astype(np.intp)
+    masks = np.empty(journeys.n_paths, dtype=np.uint64)
+    # a chunk of paths at a time: the per-touch temporary stays small (every path has a touch)
+    for lo in range(0, journeys.n_paths, _MASK_CHUNK):
+        hi = min(lo + _MASK_CHUNK, journeys.n_paths)
+        touches = journeys.touches[offsets[lo] : offsets[hi]]
+        masks[lo:hi] = np.bitwise_or.reduceat(bit[touches], offsets[lo:hi] - offsets[lo])
+    return masks
 
 
 def presence_matrix(journeys: Journeys) -> sp.csr_matrix:
@@ -157,7 +166,8 @@ class ChannelPresence:
         n = journeys.n_channels
         if n > MAX_MASK_CHANNELS:  # no bitmasks: every path is its own set
             return cls(journeys.channels, np.arange(journeys.n_paths), presence_matrix(journeys))
-        sets, path_set = np.unique(path_masks(journeys), return_inverse=True)
+        # the distinct sets, sorted, and each path's set (a hash table, not a sort of the paths)
+        path_set, sets = pd.factorize(path_masks(journeys), sort=True)
         rows, cols = [], []
         for c in range(n):
             members = np.flatnonzero((sets >> np.uint64(c)) & np.uint64(1))

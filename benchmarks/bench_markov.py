@@ -166,19 +166,14 @@ step("import NumPy")
 import pandas
 
 step("import pandas (and pyarrow)")
-import numba
+from attribution.journeys import Journeys
 
-step("import numba")
-import attribution._kernels
-
-step("load the kernels (numba's registries, SciPy BLAS check, cached machine code)")
+step("import the Journeys module")
+journeys = Journeys.from_paths(sys.argv[1])
+step("read + parse the CSV (Journeys.from_paths; numba's kernels load on a thread meanwhile)")
 import attribution.markov
 
 step("import SciPy sparse and the Markov model")
-from attribution.journeys import Journeys
-
-journeys = Journeys.from_paths(sys.argv[1])
-step("read + parse the CSV (Journeys.from_paths)")
 (model,) = build_models(
     ("markov",), n_bootstrap=0, seed=0, options={"markov": {"order": int(sys.argv[2])}}
 )

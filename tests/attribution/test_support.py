@@ -149,3 +149,23 @@ def test_bound_interval_clamps_and_widens() -> None:
     np.testing.assert_array_equal(low, [0.0, 1.0, 0.5])
     np.testing.assert_array_equal(high, [2.0, 4.0, 0.8])
     np.testing.assert_array_equal(widened, [False, True, False])
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 16])
+def test_path_masks_match_a_python_reference_across_chunks(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bit c of a path's mask is set iff the path touches channel c, whatever the chunking."""
+    import attribution.support
+
+    monkeypatch.setattr(attribution.support, "_MASK_CHUNK", chunk)
+    rng = np.random.default_rng(7)
+    names = [f"ch{c:02d}" for c in range(64)]
+    paths = [[names[c] for c in rng.integers(0, 64, rng.integers(1, 6))] for _ in range(50)]
+    journeys = Journeys.from_sequences(paths, [1] * 50, [0] * 50)
+    masks = attribution.support.path_masks(journeys)
+    assert masks.dtype == np.uint64
+    assert masks.shape == (journeys.n_paths,)
+    for i, mask in enumerate(masks.tolist()):
+        codes = journeys.touches[journeys.offsets[i] : journeys.offsets[i + 1]].tolist()
+        assert mask == sum(1 << c for c in set(codes))
