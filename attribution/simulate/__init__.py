@@ -45,10 +45,13 @@ Modules: :mod:`~attribution.simulate.config` (channels, configuration, presets),
 :mod:`~attribution.simulate.game` (the exact channel game and its Shapley values),
 :mod:`~attribution.simulate.generate` (the draws and the output tables),
 :mod:`~attribution.simulate.result` (:class:`SimulationResult`),
-:mod:`~attribution.simulate.lift` (randomized holdout tests) and
+:mod:`~attribution.simulate.lift` (randomized holdout tests),
+:mod:`~attribution.simulate.adjusted` (:func:`covariate_adjusted_truth`: what an estimator that
+adjusts for the user table converges to, the truth plus the confounding it cannot remove) and
 :mod:`~attribution.simulate.compare` (benchmark comparisons with the truth).
 """
 
+from attribution.simulate.adjusted import covariate_adjusted_truth
 from attribution.simulate.compare import compare_to_truth, total_variation_distance
 from attribution.simulate.config import (
     DEFAULT_CHANNELS,
@@ -78,6 +81,7 @@ __all__ = [
     "SimulationConfigError",
     "SimulationResult",
     "compare_to_truth",
+    "covariate_adjusted_truth",
     "mean_reach",
     "proxy_covariates",
     "proxy_quality",
