@@ -3,6 +3,7 @@
 Run on demand (never in unit tests), one part at a time::
 
     .venv/bin/python benchmarks/bench_causal.py sweep    [--users 300000] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_causal.py limit    [--users 300000] [--seeds 0 1 2]
     .venv/bin/python benchmarks/bench_causal.py transfer [--users 1000000] [--seeds 0 1 2]
     .venv/bin/python benchmarks/bench_causal.py failure  [--users 300000] [--seeds 0 1 2]
     .venv/bin/python benchmarks/bench_causal.py timing   [--users 1000000]
@@ -18,6 +19,11 @@ the true incremental (removal) shares ``truth["removal_share"]``.
 * ``sweep``: every path model of the catalog (defaults, no intervals) and the causal model, by
   proxy quality, without lift tests; ``causal (negative control)`` declares direct navigation a
   channel that causes nothing (``untested="transfer"``, no lift test).
+* ``limit``: the exact no-unmeasured-confounding limit
+  (:func:`attribution.simulate.covariate_adjusted_truth`): the TV that the best estimator
+  adjusting for the user table reaches with unlimited data, by proxy quality; at ``q = 0.9`` and
+  the first seed, per channel: the truth, the limit and the causal model's estimate with its
+  interval.
 * ``transfer``: ``q = 0.9``; lift tests (:func:`attribution.simulate.simulate_lift_test`, 50%
   holdout over the whole population, an independent assignment per channel and replication,
   ten replications) on every subset
@@ -61,6 +67,7 @@ from attribution.simulate import (
     DEFAULT_CHANNELS,
     ChannelSpec,
     SimulationConfig,
+    covariate_adjusted_truth,
     proxy_covariates,
     simulate_journeys,
     simulate_lift_test,
@@ -166,6 +173,14 @@ def sweep(args: argparse.Namespace) -> None:
             rows.append({"model": "causal", "q": q, "seed": seed, "tv": tv(raw, sim.truth)})
             rows.append(
                 {
+                    "model": "covariate-adjusted limit (exact, unlimited data)",
+                    "q": q,
+                    "seed": seed,
+                    "tv": limit_tv(sim),
+                }
+            )
+            rows.append(
+                {
                     "model": "causal (negative control: direct)",
                     "q": q,
                     "seed": seed,
@@ -187,6 +202,50 @@ def sweep(args: argparse.Namespace) -> None:
     text.columns = [f"q = {c:g}" for c in text.columns]
     print(f"\n{args.users:,} users, seeds {args.seeds}: TV to the true incremental shares\n")
     print(markdown(text, index=True))
+
+
+def limit_tv(sim: Any) -> float:
+    """TV of the no-unmeasured-confounding limit (what no covariate adjustment removes)."""
+    return tv(covariate_adjusted_truth(sim)["adjusted_conversions"], sim.truth)
+
+
+def limit(args: argparse.Namespace) -> None:
+    rows: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        for q in args.qualities:
+            sim = simulate(args.users, seed, q)
+            rows.append({"q": q, "seed": seed, "tv": limit_tv(sim)})
+            print(f"seed {seed} q {q}: limit TV {rows[-1]['tv']:.3f}", flush=True)
+    stats = pd.DataFrame(rows).groupby("q")["tv"].agg(["mean", "std"])
+    text = pd.DataFrame(
+        {f"q = {q:g}": [f"{m:.3f} ± {s:.3f}"] for q, m, s in stats.itertuples()},
+        index=["covariate-adjusted limit (exact, unlimited data)"],
+    )
+    print(f"\n{args.users:,} users, seeds {args.seeds}: TV to the true incremental shares\n")
+    print(markdown(text, index=True))
+    sim = simulate(args.users, args.seeds[0], 0.9)
+    adjusted = covariate_adjusted_truth(sim)
+    adjusted.index = adjusted.index.astype(str)
+    result, _ = fit_causal(sim)
+    frame = result.to_frame().set_index("channel")
+    table = pd.DataFrame(
+        {
+            "truth": adjusted["incremental_conversions"],
+            "limit": adjusted["adjusted_conversions"].round(1),
+            "limit - truth": adjusted["bias"].round(1),
+            "causal": frame["conversions"].reindex(adjusted.index).round(1),
+            "causal 95% interval": [
+                f"[{lo:.0f}, {hi:.0f}]"
+                for lo, hi in zip(
+                    frame["ci_low"].reindex(adjusted.index),
+                    frame["ci_high"].reindex(adjusted.index),
+                    strict=True,
+                )
+            ],
+        }
+    )
+    print(f"\nq = 0.9, seed {args.seeds[0]}: incremental conversions by channel\n")
+    print(markdown(table, index=True))
 
 
 def transfer(args: argparse.Namespace) -> None:
@@ -369,7 +428,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("part", choices=["sweep", "transfer", "failure", "timing"])
+    parser.add_argument("part", choices=["sweep", "limit", "transfer", "failure", "timing"])
     parser.add_argument("--users", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--qualities", type=float, nargs="+", default=list(QUALITIES))
@@ -383,7 +442,9 @@ def main() -> None:
     if args.users is None:
         args.users = 1_000_000 if args.part in ("transfer", "timing") else 300_000
     print(f"Machine: {machine()}; date: {dt.date.today().isoformat()}; part {args.part}")
-    {"sweep": sweep, "transfer": transfer, "failure": failure, "timing": timing}[args.part](args)
+    {"sweep": sweep, "limit": limit, "transfer": transfer, "failure": failure, "timing": timing}[
+        args.part
+    ](args)
 
 
 if __name__ == "__main__":
