@@ -1,9 +1,9 @@
-"""Fixtures of the experiments tests: isolated MLflow stores and a simulated campaign."""
+"""Fixtures of the experiments tests: isolated MLflow stores, a simulated campaign, the CLI."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import mlflow
@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from experiments.cli import run_cli
 from experiments.tracking import TrackingSettings, resolve_tracking
 
 
@@ -59,3 +60,25 @@ def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     lift += np.where(frame["treatment"] == "sms", 0.1, 0.0)
     frame["conversion"] = (rng.random(n) < 0.05 + lift).astype(int)
     return frame
+
+
+def command(*parts: str | Path | Sequence[str]) -> list[str]:
+    """The arguments of a ``pathlift`` command line written as it is typed.
+
+    A string is split on white space, a path is one argument, and a list is taken as it is
+    (for a value holding a space): ``command("attribute", data, "-m markov --bootstrap 0")``.
+    """
+    argv: list[str] = []
+    for part in parts:
+        if isinstance(part, Path):
+            argv.append(str(part))
+        elif isinstance(part, str):
+            argv.extend(part.split())
+        else:
+            argv.extend(part)
+    return argv
+
+
+def pathlift(*parts: str | Path | Sequence[str]) -> int:
+    """Run the :func:`command` of ``parts`` in this process; the exit status."""
+    return run_cli(command(*parts))
