@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import Run
 
 from experiments.cli import run_cli
 from experiments.tracking import TrackingSettings, resolve_tracking
@@ -39,6 +40,14 @@ def settings(tmp_path: Path, store_template: Path) -> TrackingSettings:
     """Tracking settings of a fresh store of this test's own (experiment ``test``)."""
     shutil.copy(store_template, tmp_path / "mlflow.db")
     return resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "test")
+
+
+def finished_run(settings: TrackingSettings, run_id: str) -> tuple[MlflowClient, Run]:
+    """A client of the store of ``settings`` and its run ``run_id``, checked to have finished."""
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    return client, run
 
 
 def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
