@@ -43,13 +43,6 @@ def csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False)
 
 
-def paths_with(**changes: object) -> str:
-    frame = PATHS.copy()
-    for column, values in changes.items():
-        frame[column] = values
-    return csv(frame)
-
-
 def parquet(frame: pd.DataFrame):
     return lambda path: frame.to_parquet(path)
 
@@ -82,40 +75,44 @@ PATH_TABLE_CASES = [
             (
                 "negative-conversions",
                 r"total_conversions.*(negative|>= 0)",
-                paths_with(total_conversions=[30, -1, 20, 3, 25]),
+                csv(PATHS.assign(total_conversions=[30, -1, 20, 3, 25])),
             ),
             (
                 "text-conversions",
                 r"total_conversions",
-                paths_with(total_conversions=["30", "abc", "20", "3", "25"]),
+                csv(PATHS.assign(total_conversions=["30", "abc", "20", "3", "25"])),
             ),
             (
                 "missing-conversion-count",
                 r"total_conversions",
-                paths_with(total_conversions=[30, None, 20, 3, 25]),
+                csv(PATHS.assign(total_conversions=[30, None, 20, 3, 25])),
             ),
-            ("infinite-nulls", r"total_null", paths_with(total_null=[50, np.inf, 30, 60, 45])),
+            (
+                "infinite-nulls",
+                r"total_null",
+                csv(PATHS.assign(total_null=[50, np.inf, 30, 60, 45])),
+            ),
             (
                 "empty-path-cell",
                 r"missing path|empty path",
-                paths_with(path=["search > email", "", "social", "email", "search"]),
+                csv(PATHS.assign(path=["search > email", "", "social", "email", "search"])),
             ),
             (
                 "doubled-separator",
                 r"doubled separators",
-                paths_with(path=["search >> email", "email", "social", "a", "search"]),
+                csv(PATHS.assign(path=["search >> email", "email", "social", "a", "search"])),
             ),
             ("header-only", r"empty", "path,total_conversions,total_null\n"),
             ("zero-byte-file", r"bad.csv", b""),
             (
                 "all-rows-zero",
                 r"zero journeys",
-                paths_with(total_conversions=[0] * 5, total_null=[0] * 5),
+                csv(PATHS.assign(total_conversions=[0] * 5, total_null=[0] * 5)),
             ),
             (
                 "path-column-all-missing",
                 r"column 'path' has an empty path",
-                paths_with(path=[None] * 5),
+                csv(PATHS.assign(path=[None] * 5)),
             ),
             (
                 "duplicated-path-column",
@@ -160,6 +157,8 @@ PATH_TABLE_CASES = [
 ]
 
 # ------------------------------------------------------------------------------ attribute options
+POSITION = "-m position_based --position-weights"
+HALF_LIFE = "-m time_decay --half-life"
 OPTION_CASES = [
     Case(id_, f"attribute {args}", match)
     for id_, args, match in [
@@ -168,35 +167,15 @@ OPTION_CASES = [
         ("order-too-high", "paths.csv --order 13 --no-track", r"12"),
         (
             "position-weights-two",
-            "paths.csv -m position_based --position-weights 1,2 --no-track",
+            f"paths.csv {POSITION} 1,2 --no-track",
             r"three comma-separated numbers",
         ),
-        (
-            "position-weights-text",
-            "paths.csv -m position_based --position-weights a,b,c",
-            r"'a,b,c'",
-        ),
-        (
-            "position-weights-negative",
-            "paths.csv -m position_based --position-weights -1,0,5",
-            r"non-negative",
-        ),
-        (
-            "position-weights-no-ends",
-            "paths.csv -m position_based --position-weights 0,5,0",
-            r"first and last",
-        ),
-        (
-            "half-life-text-on-path-table",
-            "paths.csv -m time_decay --half-life soon --no-track",
-            r"half_life",
-        ),
-        ("half-life-zero", "paths.csv -m time_decay --half-life 0 --no-track", r"positive"),
-        (
-            "half-life-number-on-events",
-            "events.csv --events -m time_decay --half-life 3",
-            r"duration",
-        ),
+        ("position-weights-text", f"paths.csv {POSITION} a,b,c", r"'a,b,c'"),
+        ("position-weights-negative", f"paths.csv {POSITION} -1,0,5", r"non-negative"),
+        ("position-weights-no-ends", f"paths.csv {POSITION} 0,5,0", r"first and last"),
+        ("half-life-text-on-path-table", f"paths.csv {HALF_LIFE} soon --no-track", r"half_life"),
+        ("half-life-zero", f"paths.csv {HALF_LIFE} 0 --no-track", r"positive"),
+        ("half-life-number-on-events", f"events.csv --events {HALF_LIFE} 3", r"duration"),
         ("bootstrap-five", "paths.csv --bootstrap 5", r"at least 20"),
         ("lookback-on-path-table", "paths.csv --lookback 30d --no-track", r"--events"),
         (
@@ -204,11 +183,7 @@ OPTION_CASES = [
             "paths.csv --users users.csv --no-track",
             r"--users needs an event log",
         ),
-        (
-            "causal-without-users",
-            "events.csv --events -m causal --no-track",
-            r"needs a user table",
-        ),
+        ("causal-without-users", "events.csv --events -m causal --no-track", r"needs a user table"),
         ("register-without-markov", "paths.csv -m linear --register", r"add -m markov"),
         (
             "register-without-tracking",
@@ -264,13 +239,6 @@ TRACKING_CASES = [
 
 
 # ------------------------------------------------------------------------------ event logs
-def events_with(**changes: object) -> str:
-    frame = EVENTS.copy()
-    for column, values in changes.items():
-        frame[column] = values
-    return csv(frame)
-
-
 def _events_cases(engine: str) -> list[Case]:
     base = f"attribute bad.csv --events --engine {engine} --no-track"
     n = len(EVENTS)
@@ -287,27 +255,35 @@ def _events_cases(engine: str) -> list[Case]:
         (
             f"{engine}-conversion-two",
             r"conversion",
-            events_with(conversion=np.where(np.arange(n) == 3, 2, conv)),
+            csv(EVENTS.assign(conversion=np.where(np.arange(n) == 3, 2, conv))),
         ),
         (
             f"{engine}-conversion-text",
             r"conversion",
-            events_with(conversion=np.where(np.arange(n) == 3, "yes", conv)),
+            csv(EVENTS.assign(conversion=np.where(np.arange(n) == 3, "yes", conv))),
         ),
         (
             f"{engine}-unparseable-timestamp",
             r"timestamp",
-            events_with(timestamp=np.where(np.arange(n) == 5, "next tuesday", EVENTS["timestamp"])),
+            csv(
+                EVENTS.assign(
+                    timestamp=np.where(np.arange(n) == 5, "next tuesday", EVENTS["timestamp"])
+                )
+            ),
         ),
         (
             f"{engine}-missing-user",
             r"user_id",
-            events_with(user_id=np.where(np.arange(n) == 4, None, EVENTS["user_id"])),
+            csv(EVENTS.assign(user_id=np.where(np.arange(n) == 4, None, EVENTS["user_id"]))),
         ),
         (
             f"{engine}-empty-channel-on-touch",
             r"channel",
-            events_with(channel=np.where((np.arange(n) == 0) & (conv == 0), "", EVENTS["channel"])),
+            csv(
+                EVENTS.assign(
+                    channel=np.where((np.arange(n) == 0) & (conv == 0), "", EVENTS["channel"])
+                )
+            ),
         ),
         (
             f"{engine}-header-only",
@@ -387,13 +363,6 @@ USER_CASES = [
 
 
 # ------------------------------------------------------------------------------ uplift data
-def camp_with(**changes: object) -> str:
-    frame = CAMP.copy()
-    for column, values in changes.items():
-        frame[column] = values
-    return csv(frame)
-
-
 #: nine rows, three a arm: enough for the row checks, too few for the calibration's three folds
 TINY_CAMPAIGN = pd.DataFrame(
     {
@@ -422,26 +391,32 @@ UPLIFT_DATA_CASES = [
             (
                 "control-arm-absent",
                 r"'control'",
-                camp_with(treatment=CAMP["treatment"].replace("control", "ctrl")),
+                csv(CAMP.assign(treatment=CAMP["treatment"].replace("control", "ctrl"))),
             ),
             ("outcome-column-missing", r"'conversion'", csv(CAMP.drop(columns=["conversion"]))),
             (
                 "outcome-text",
                 r"conversion",
-                camp_with(conversion=np.where(np.arange(900) == 7, "yes", CAMP["conversion"])),
+                csv(
+                    CAMP.assign(conversion=np.where(np.arange(900) == 7, "yes", CAMP["conversion"]))
+                ),
             ),
             (
                 "outcome-missing-value",
                 r"conversion",
-                camp_with(conversion=np.where(np.arange(900) == 7, np.nan, CAMP["conversion"])),
+                csv(
+                    CAMP.assign(
+                        conversion=np.where(np.arange(900) == 7, np.nan, CAMP["conversion"])
+                    )
+                ),
             ),
-            ("outcome-constant", r"single value", camp_with(conversion=0)),
+            ("outcome-constant", r"single value", csv(CAMP.assign(conversion=0))),
             (
                 "treatment-missing-value",
                 r"treatment",
-                camp_with(treatment=np.where(np.arange(900) == 3, None, CAMP["treatment"])),
+                csv(CAMP.assign(treatment=np.where(np.arange(900) == 3, None, CAMP["treatment"]))),
             ),
-            ("only-the-control-arm", r"arm|treated", camp_with(treatment="control")),
+            ("only-the-control-arm", r"arm|treated", csv(CAMP.assign(treatment="control"))),
             ("tiny-data", r"row", csv(CAMP.head(12))),
             ("empty-data-file", r"bad.csv", b""),
             (
@@ -468,13 +443,13 @@ UPLIFT_DATA_CASES = [
         "binary-outcome-continuous",
         train("bad.csv", "--outcome-type binary"),
         r"conversion",
-        {"bad.csv": camp_with(conversion=CAMP["conversion"] * 2.5)},
+        {"bad.csv": csv(CAMP.assign(conversion=CAMP["conversion"] * 2.5))},
     ),
     Case(
         "uplift-forest-continuous",
         train("bad.csv", "--learner uplift_rf"),
         r"binary outcomes only",
-        {"bad.csv": camp_with(conversion=CAMP["conversion"] * 2.5 + 0.1)},
+        {"bad.csv": csv(CAMP.assign(conversion=CAMP["conversion"] * 2.5 + 0.1))},
     ),
     Case(
         "data-is-garbage-parquet",
@@ -530,7 +505,7 @@ UPLIFT_USE_CASES = [
             (
                 "evaluate-text-in-numeric-feature",
                 r"x1",
-                camp_with(x1=np.where(np.arange(900) == 2, "abc", CAMP["x1"])),
+                csv(CAMP.assign(x1=np.where(np.arange(900) == 2, "abc", CAMP["x1"]))),
             ),
             ("evaluate-missing-treatment", r"treatment", csv(CAMP.drop(columns=["treatment"]))),
         ],
@@ -717,6 +692,10 @@ MODEL_FILE_CASES = [
 ]
 
 # ------------------------------------------------------------------------------ other commands
+SIMULATE = "simulate new_sim"
+REPORT = "report paths.csv --out r2"
+EVENTS_REPORT = "report events.csv --events --out r2"
+PLAN_TESTS = "plan-tests events.csv --users users.csv"
 SCORE = "uplift score camp.csv --model models:/m@champion"
 OTHER_CASES = [
     Case("simulate-out-dir-is-a-file", "simulate afile --users 50", r"is a file"),
@@ -724,56 +703,40 @@ OTHER_CASES = [
     Case("simulate-existing-dataset", "simulate sim --users 50", r"--force"),
     Case(
         "simulate-unknown-lift-test",
-        "simulate new_sim --users 50 --lift-test 'carrier pigeon'",
+        f"{SIMULATE} --users 50 --lift-test 'carrier pigeon'",
         r"carrier pigeon",
     ),
-    Case("simulate-proxy-quality", "simulate new_sim --proxy-quality 2", r"proxy-quality"),
+    Case("simulate-proxy-quality", f"{SIMULATE} --proxy-quality 2", r"proxy-quality"),
     Case("report-out-is-a-file", "report paths.csv --out afile", r"is a file"),
-    Case("report-costs-missing", "report paths.csv --out r2 --costs nope.csv", r"nope.csv"),
-    Case("report-bootstrap-five", "report paths.csv --out r2 --bootstrap 5", r"at least 20"),
-    Case("report-arm-without-run", "report paths.csv --out r2 --arm x", r"go with --uplift-run"),
-    Case(
-        "report-transfer-without-causal",
-        "report paths.csv --out r2 --untested transfer",
-        r"add -m causal",
-    ),
+    Case("report-costs-missing", f"{REPORT} --costs nope.csv", r"nope.csv"),
+    Case("report-bootstrap-five", f"{REPORT} --bootstrap 5", r"at least 20"),
+    Case("report-arm-without-run", f"{REPORT} --arm x", r"go with --uplift-run"),
+    Case("report-transfer-without-causal", f"{REPORT} --untested transfer", r"add -m causal"),
     Case(
         "report-lift-tests-wrong-table",
-        "report paths.csv --out r2 --lift-tests paths.csv",
+        f"{REPORT} --lift-tests paths.csv",
         r"lift tests: required column 'channel' is missing",
     ),
     Case(
         "report-costs-wrong-table",
-        "report paths.csv --out r2 --costs paths.csv",
+        f"{REPORT} --costs paths.csv",
         r"cost table: required column 'channel' is missing",
     ),
     Case(
         "report-split-date-garbage",
-        "report events.csv --events --out r2 --split-date garbage",
+        f"{EVENTS_REPORT} --split-date garbage",
         r"'garbage' is not a date",
     ),
-    Case(
-        "report-cost-col-missing",
-        "report events.csv --events --out r2 --cost-col nope",
-        r"'nope' is missing",
-    ),
-    Case("report-max-shift", "report paths.csv --out r2 --max-shift 2", r"--max-shift"),
+    Case("report-cost-col-missing", f"{EVENTS_REPORT} --cost-col nope", r"'nope' is missing"),
+    Case("report-max-shift", f"{REPORT} --max-shift 2", r"--max-shift"),
     Case(
         "plan-tests-lift-tests-wrong-table",
-        "plan-tests events.csv --users users.csv --lift-tests paths.csv",
+        f"{PLAN_TESTS} --lift-tests paths.csv",
         r"lift tests: required column 'channel' is missing",
     ),
-    Case(
-        "plan-tests-holdout-zero",
-        "plan-tests events.csv --users users.csv --holdout 0",
-        r"--holdout",
-    ),
+    Case("plan-tests-holdout-zero", f"{PLAN_TESTS} --holdout 0", r"--holdout"),
     Case("plan-tests-users-missing", "plan-tests events.csv --users nope.csv", r"nope.csv"),
-    Case(
-        "plan-tests-output-below-file",
-        "plan-tests events.csv --users users.csv -o afile/plan.csv",
-        r"is a file",
-    ),
+    Case("plan-tests-output-below-file", f"{PLAN_TESTS} -o afile/plan.csv", r"is a file"),
     Case("demo-out-below-a-file", "demo --out afile/demo", r"is a file"),
     Case("demo-bad-tracking-uri", "demo --out d --tracking-uri ftp://x", r"unsupported scheme"),
     Case("retrain-config-missing", "retrain --config nope.yaml", r"nope.yaml"),
