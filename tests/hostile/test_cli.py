@@ -35,7 +35,7 @@ def train(data: str = "camp.csv", options: str = "", *, track: bool = False) -> 
 
 
 def with_file(argv: str | tuple[str, ...], rows, name: str = "bad.csv") -> list[Case]:
-    """A case a row ``(id, match, content)``: ``argv`` run with ``name`` holding ``content``."""
+    """One case per row ``(id, match, content)``: ``argv`` run with file ``name`` = ``content``."""
     return [Case(id_, argv, match, {name: content}) for id_, match, content in rows]
 
 
