@@ -21,6 +21,7 @@ from attribution.data_driven import (
     _touch_table,
 )
 from attribution.support import channel_support
+from tests.attribution.conftest import cover_permutation_sums
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +65,7 @@ def test_credit_equals_brute_force_over_the_fitted_model(causal_paths: Journeys)
                 kept = [c for c in path if c in subset]
                 x = _features(kept, chans)[None, :]
                 cache[frozenset(subset)] = float(model.model_.predict_proba(x)[0, 1])
-        cover = {s: max(v for u, v in cache.items() if u <= s) for s in cache}
-        phi = dict.fromkeys(members, 0.0)
-        for order in itertools.permutations(members):
-            s: frozenset[str] = frozenset()
-            for c in order:
-                phi[c] += cover[s | {c}] - cover[s]
-                s = s | {c}
+        phi = cover_permutation_sums(members, cache)
         total = sum(phi.values())
         for c in members:
             share = phi[c] / total

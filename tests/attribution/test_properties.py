@@ -82,7 +82,9 @@ def fit(name: str, journeys: Journeys, params: dict[str, Any] | None = None) -> 
     return MODELS[name](**options).fit(journeys).result_
 
 
-def by_channel(result: Any) -> pd.DataFrame:
+def credit_by_channel(name: str, table: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Conversions and value credited by model ``name`` on a path table, by channel."""
+    result = fit(name, Journeys.from_paths(table), params)
     return pd.DataFrame(
         {"conversions": result.conversions, "value": result.value}, index=list(result.channels)
     )
@@ -124,8 +126,8 @@ def test_renaming_channels_permutes_credit(name: str, params: dict[str, Any]) ->
             return " > ".join(new_names[int(c.strip()[2:])] for c in path.split(">"))
 
         renamed = table.assign(path=table["path"].map(rename))
-        a = by_channel(fit(name, Journeys.from_paths(table), params))
-        b = by_channel(fit(name, Journeys.from_paths(renamed), params))
+        a = credit_by_channel(name, table, params)
+        b = credit_by_channel(name, renamed, params)
         b.index = [f"ch{new_names.index(c)}" for c in b.index]
         b = b.loc[a.index]
         np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-8, atol=1e-9)
@@ -143,8 +145,8 @@ def test_shuffling_path_order_changes_nothing(name: str, params: dict[str, Any])
     def check(table: pd.DataFrame, seed: int) -> None:
         order = np.random.default_rng(seed).permutation(len(table))
         shuffled = table.iloc[order].reset_index(drop=True)
-        a = by_channel(fit(name, Journeys.from_paths(table), params))
-        b = by_channel(fit(name, Journeys.from_paths(shuffled), params))
+        a = credit_by_channel(name, table, params)
+        b = credit_by_channel(name, shuffled, params)
         tol = 1e-6 if name == "data_driven" else 1e-9
         np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=tol, atol=tol)
 

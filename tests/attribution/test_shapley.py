@@ -29,17 +29,13 @@ from attribution.shapley import (
     shapley_weights,
 )
 from attribution.support import channel_support
+from tests.attribution.conftest import cover_permutation_sums, permutation_sums
 
 
 def brute_force_shapley(v: dict[frozenset[int], float], n: int) -> np.ndarray:
     """Average marginal contribution over all n! orders (the definition)."""
-    phi = np.zeros(n)
-    for order in itertools.permutations(range(n)):
-        members: frozenset[int] = frozenset()
-        for i in order:
-            phi[i] += v[members | {i}] - v[members]
-            members = members | {i}
-    return phi / math.factorial(n)
+    phi = permutation_sums(range(n), v)
+    return np.array([phi[i] for i in range(n)]) / math.factorial(n)
 
 
 def all_sets(n: int) -> list[frozenset[int]]:
@@ -141,18 +137,7 @@ def per_set_reference(j: Journeys, v: dict[frozenset[int], float]) -> tuple[np.n
     conv, value = np.zeros(n), np.zeros(n)
     for p in range(j.n_paths):
         members = sorted({j.channels.index(c) for c in j.path(p)})
-        subsets = [
-            frozenset(t)
-            for r in range(len(members) + 1)
-            for t in itertools.combinations(members, r)
-        ]
-        cover = {t: max(v[u] for u in subsets if u <= t) for t in subsets}
-        phi = dict.fromkeys(members, 0.0)
-        for order in itertools.permutations(members):
-            before: frozenset[int] = frozenset()
-            for i in order:
-                phi[i] += cover[before | {i}] - cover[before]
-                before = before | {i}
+        phi = cover_permutation_sums(members, v)
         total = sum(phi.values())
         for i in members:
             share = phi[i] / total if total > 1e-12 else 1.0 / len(members)

@@ -30,6 +30,7 @@ from attribution.simulate import (
     simulate_lift_test,
     total_variation_distance,
 )
+from tests.attribution.conftest import permutation_sums
 
 SMALL_CHANNELS = (
     ChannelSpec("search", 0.3, 1.5, 0.05, 1.0, 1.5, 0.9),
@@ -96,17 +97,10 @@ def test_shapley_efficiency(small: SimulationResult, default_result: SimulationR
 def test_exact_shapley_equals_permutation_enumeration(small: SimulationResult) -> None:
     direct = _direct_values(small)
     names = small.config.channel_names
-    phi = dict.fromkeys(names, 0.0)
-    permutations = list(itertools.permutations(names))
-    for order in permutations:
-        before: frozenset[str] = frozenset()
-        for name in order:
-            after = before | {name}
-            phi[name] += direct[after] - direct[before]
-            before = after
+    phi = permutation_sums(names, direct)
     for name in names:
         assert small.truth.loc[name, "shapley"] == pytest.approx(
-            phi[name] / len(permutations), abs=1e-9
+            phi[name] / math.factorial(len(names)), abs=1e-9
         )
 
 

@@ -1,9 +1,9 @@
-"""Fixtures of the experiments tests: isolated MLflow stores and a simulated campaign."""
+"""Fixtures of the experiments tests: isolated MLflow stores, a simulated campaign, the CLI."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import mlflow
@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import Run
 
+from experiments.cli import run_cli
 from experiments.tracking import TrackingSettings, resolve_tracking
 
 
@@ -40,6 +42,14 @@ def settings(tmp_path: Path, store_template: Path) -> TrackingSettings:
     return resolve_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "test")
 
 
+def finished_run(settings: TrackingSettings, run_id: str) -> tuple[MlflowClient, Run]:
+    """A client of the store of ``settings`` and its run ``run_id``, checked to have finished."""
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    return client, run
+
+
 def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     """A randomized campaign with arms control, email and sms.
 
@@ -59,3 +69,25 @@ def campaign(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     lift += np.where(frame["treatment"] == "sms", 0.1, 0.0)
     frame["conversion"] = (rng.random(n) < 0.05 + lift).astype(int)
     return frame
+
+
+def command(*parts: str | Path | Sequence[str]) -> list[str]:
+    """The arguments of a ``pathlift`` command line written as it is typed.
+
+    A string is split on white space, a path is one argument, and a list is taken as it is
+    (for a value holding a space): ``command("attribute", data, "-m markov --bootstrap 0")``.
+    """
+    argv: list[str] = []
+    for part in parts:
+        if isinstance(part, Path):
+            argv.append(str(part))
+        elif isinstance(part, str):
+            argv.extend(part.split())
+        else:
+            argv.extend(part)
+    return argv
+
+
+def pathlift(*parts: str | Path | Sequence[str]) -> int:
+    """Run the :func:`command` of ``parts`` in this process; the exit status."""
+    return run_cli(command(*parts))

@@ -21,6 +21,7 @@ from experiments.attribution_runs import track_attribution_run
 from experiments.errors import ExperimentError
 from experiments.registry import CHAMPION, DEFAULT_MARKOV_NAME, get_alias_version
 from experiments.tracking import TrackingSettings
+from tests.experiments.conftest import finished_run
 
 pytestmark = pytest.mark.usefixtures("clean_mlflow_uris")
 
@@ -46,9 +47,7 @@ def test_attribution_run_params_metrics_artifacts(
         markov=markov,
         settings=settings,
     )
-    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
-    run = client.get_run(tracked.run_id)
-    assert run.info.status == "FINISHED"
+    client, run = finished_run(settings, tracked.run_id)
     params, metrics = run.data.params, run.data.metrics
     assert params["models"] == "markov,first_touch"
     assert params["markov.order"] == "1"

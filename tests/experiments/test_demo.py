@@ -7,28 +7,15 @@ import json
 import pytest
 from mlflow import MlflowClient
 
-from experiments.cli import run_cli
+from tests.experiments.conftest import pathlift
 
 
 @pytest.mark.slow
 def test_demo_tracks_registers_and_reports(tmp_path, capsys):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     out = tmp_path / "report"
-    code = run_cli(
-        [
-            "demo",
-            "--tracking-uri",
-            uri,
-            "--out",
-            str(out),
-            "--users",
-            "8000",
-            "--customers",
-            "6000",
-            "--bootstrap",
-            "20",
-        ]
-    )
+    demo = ("demo --tracking-uri", [uri], "--out", out, "--users 8000 --customers 6000")
+    code = pathlift(*demo, "--bootstrap 20")
     captured = capsys.readouterr()
     assert code == 0, captured.err
     stdout = captured.out
@@ -64,23 +51,6 @@ def test_demo_tracks_registers_and_reports(tmp_path, capsys):
         assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
     # a second run on the same data and config reuses the registered versions
-    assert (
-        run_cli(
-            [
-                "demo",
-                "--tracking-uri",
-                uri,
-                "--out",
-                str(out),
-                "--users",
-                "8000",
-                "--customers",
-                "6000",
-                "--bootstrap",
-                "20",
-            ]
-        )
-        == 0
-    )
+    assert pathlift(*demo, "--bootstrap 20") == 0
     for name in ("pathlift-markov", "pathlift-uplift"):
         assert [str(v.version) for v in client.search_model_versions(f"name='{name}'")] == ["1"]

@@ -37,7 +37,7 @@ from experiments.registry import (
 )
 from experiments.tracking import TrackingSettings, tracked_run
 from experiments.uplift_runs import evaluation_metrics, track_uplift_run, uplift_metric_name
-from tests.experiments.conftest import campaign
+from tests.experiments.conftest import campaign, finished_run
 from uplift.data import UpliftData
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_model
@@ -172,9 +172,7 @@ def test_uplift_run_logs_evaluation_and_registers(settings: TrackingSettings, fi
         settings=settings,
         register=True,
     )
-    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
-    run = client.get_run(tracked.run_id)
-    assert run.info.status == "FINISHED"
+    client, run = finished_run(settings, tracked.run_id)
     params, metrics = run.data.params, run.data.metrics
     assert params["learner"] == "t" and params["n_estimators"] == "15"
     assert params["arms"] == "email,sms" and params["control"] == "control"

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import re
+import shlex
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import run_cli
-from tests.experiments.conftest import campaign
+from tests.experiments.conftest import campaign, command
 
 #: what a case writes into its working directory: name -> bytes, text or a writer(path)
 Files = Mapping[str, bytes | str | Callable[[Path], None]]
@@ -32,13 +33,20 @@ Files = Mapping[str, bytes | str | Callable[[Path], None]]
 
 @dataclass(frozen=True)
 class Case:
-    """One hostile input: the command, extra files, the exit status and the message."""
+    """One hostile input: the command, extra files, the exit status and the message.
+
+    ``argv`` is the command's arguments, or the command line as typed (split like a shell).
+    """
 
     id: str
-    argv: tuple[str, ...]
+    argv: tuple[str, ...] | str
     match: str
     files: Files = field(default_factory=dict)
     code: int = 2
+
+    def __post_init__(self) -> None:
+        if isinstance(self.argv, str):
+            object.__setattr__(self, "argv", tuple(shlex.split(self.argv)))
 
     def param(self) -> object:
         return pytest.param(self, id=self.id)
@@ -67,6 +75,12 @@ def users_frame(events: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"user_id": users, "score": rng.normal(size=users.size)})
 
 
+def uplift_train(data: str | Path, *options: str | Path) -> list[str]:
+    """``uplift train`` of a campaign table like ``camp.csv``: its arms against ``control``."""
+    columns = "--treatment-col treatment --control control --outcome-col conversion"
+    return command("uplift train", data, columns, *options)
+
+
 PATHS = pd.DataFrame(
     {
         "path": ["search > email", "email", "social > search > email", "social", "search"],
@@ -87,30 +101,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     campaign(900, seed=1).to_csv(root / "camp.csv", index=False)
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = run_cli(
-            [
-                "uplift",
-                "train",
-                str(root / "camp.csv"),
-                "--treatment-col",
-                "treatment",
-                "--control",
-                "control",
-                "--outcome-col",
-                "conversion",
-                "--n-estimators",
-                "10",
-                "--num-leaves",
-                "7",
-                "--n-folds",
-                "2",
-                "--n-bootstrap",
-                "0",
-                "--no-track",
-                "--model-dir",
-                str(root / "model"),
-            ]
-        )
+        small = "--n-estimators 10 --num-leaves 7 --n-folds 2 --n-bootstrap 0 --no-track"
+        code = run_cli(uplift_train(root / "camp.csv", small, "--model-dir", root / "model"))
     assert code == 0, err.getvalue()
     # outputs of earlier runs, which a failed command must leave alone
     (root / "out.csv").write_text("channel,credit\nold,1\n")

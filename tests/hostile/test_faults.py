@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from experiments.cli import HTTP_RETRY_DEFAULTS, cli, run_cli
-from tests.hostile.conftest import tree_digest
+from tests.experiments.conftest import command
+from tests.hostile.conftest import tree_digest, uplift_train
 
 
 def run(argv: list[str]) -> tuple[int, str]:
@@ -32,6 +33,18 @@ def run(argv: list[str]) -> tuple[int, str]:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = run_cli(argv)
     return code, err.getvalue()
+
+
+def assert_no_crash(workdir: Path, argv: list[str]) -> None:
+    """``argv`` exits 0 or 2 with at most one error line and no traceback; a refusal (2)
+    changes no file."""
+    before = tree_digest(workdir)
+    code, err = run(argv)
+    assert code in (0, 2), err
+    assert "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("error")]) <= 1
+    if code == 2:
+        assert tree_digest(workdir) == before
 
 
 # ------------------------------------------------------------------------------ MLflow server
@@ -63,21 +76,7 @@ def test_a_server_that_never_answers_fails_within_20_seconds(workdir: Path, sile
 
 def test_a_refused_connection_fails_before_any_training(workdir: Path):
     t0 = time.monotonic()
-    code, err = run(
-        [
-            "uplift",
-            "train",
-            "camp.csv",
-            "--treatment-col",
-            "treatment",
-            "--control",
-            "control",
-            "--outcome-col",
-            "conversion",
-            "--tracking-uri",
-            "http://127.0.0.1:9",
-        ]
-    )
+    code, err = run(uplift_train("camp.csv", "--tracking-uri http://127.0.0.1:9"))
     assert code == 2 and time.monotonic() - t0 < 20
     assert "reading" not in err  # refused before the data was read
     assert err.strip().splitlines() == [
@@ -127,6 +126,12 @@ def test_a_bug_exits_1_naming_the_exception(monkeypatch):
 
 # ------------------------------------------------------------------------------ generated tables
 
+#: examples share the test's working directory (function-scoped), and a command may be slow
+IN_WORKDIR = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
 CELLS = st.one_of(
     st.none(),
     st.integers(-5, 50),
@@ -162,23 +167,13 @@ TABLES = HEADERS.flatmap(
 )
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(IN_WORKDIR, max_examples=60)
 @given(table=TABLES, raw=st.binary(max_size=64), use_raw=st.booleans())
 def test_generated_path_tables_never_crash(workdir: Path, table, raw, use_raw):
     header, rows = table
     data = raw if use_raw else _csv_text(header, rows).encode()
     (workdir / "gen.csv").write_bytes(data)
-    before = tree_digest(workdir)
-    code, err = run(["attribute", "gen.csv", "--no-track", "--format", "json", "-o", "out.csv"])
-    assert code in (0, 2), err
-    assert "Traceback" not in err
-    assert len([line for line in err.splitlines() if line.startswith("error")]) <= 1
-    if code == 2:
-        assert tree_digest(workdir) == before
+    assert_no_crash(workdir, command("attribute gen.csv --no-track --format json -o out.csv"))
 
 
 UPLIFT_CELLS = st.one_of(
@@ -189,46 +184,15 @@ UPLIFT_CELLS = st.one_of(
 )
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(IN_WORKDIR, max_examples=40)
 @given(
     rows=st.lists(st.lists(UPLIFT_CELLS, min_size=4, max_size=4), min_size=0, max_size=40),
     header=st.permutations(["x1", "x2", "treatment", "conversion"]),
 )
 def test_generated_uplift_tables_never_crash(workdir: Path, rows, header):
     (workdir / "gen.csv").write_text(_csv_text(list(header), rows))
-    before = tree_digest(workdir)
-    code, err = run(
-        [
-            "uplift",
-            "train",
-            "gen.csv",
-            "--treatment-col",
-            "treatment",
-            "--control",
-            "control",
-            "--outcome-col",
-            "conversion",
-            "--min-rows-per-arm",
-            "1",
-            "--n-estimators",
-            "3",
-            "--no-calibrate",
-            "--n-bootstrap",
-            "0",
-            "--no-track",
-            "--model-dir",
-            "model",
-        ]
-    )
-    assert code in (0, 2), err
-    assert "Traceback" not in err
-    assert len([line for line in err.splitlines() if line.startswith("error")]) <= 1
-    if code == 2:
-        assert tree_digest(workdir) == before
+    tiny = "--min-rows-per-arm 1 --n-estimators 3 --no-calibrate --n-bootstrap 0 --no-track"
+    assert_no_crash(workdir, uplift_train("gen.csv", tiny, "--model-dir model"))
 
 
 EVENT_CELLS = st.one_of(
@@ -252,11 +216,7 @@ EVENT_CELLS = st.one_of(
 )
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(IN_WORKDIR, max_examples=40)
 @given(
     rows=st.lists(st.lists(EVENT_CELLS, min_size=4, max_size=4), min_size=0, max_size=12),
     header=st.permutations(["user_id", "timestamp", "channel", "conversion"]),
@@ -264,12 +224,5 @@ EVENT_CELLS = st.one_of(
 )
 def test_generated_event_logs_never_crash(workdir: Path, rows, header, engine):
     (workdir / "gen.csv").write_text(_csv_text(list(header), rows))
-    before = tree_digest(workdir)
-    code, err = run(
-        ["attribute", "gen.csv", "--events", "--engine", engine, "--no-track", "-o", "out.csv"]
-    )
-    assert code in (0, 2), err
-    assert "Traceback" not in err
-    assert len([line for line in err.splitlines() if line.startswith("error")]) <= 1
-    if code == 2:
-        assert tree_digest(workdir) == before
+    argv = command("attribute gen.csv --events --engine", engine, "--no-track -o out.csv")
+    assert_no_crash(workdir, argv)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+
+if TYPE_CHECKING:
+    from uplift import UpliftData
+    from uplift.simulate import CampaignSimulation
 
 matplotlib.use("Agg")
 
@@ -43,6 +49,19 @@ def make_frame(n: int = 3000, seed: int = 0, *, continuous: bool = False) -> pd.
     else:
         frame["y"] = (rng.random(n) < p).astype(int)
     return frame
+
+
+def campaign_data(sim: CampaignSimulation, outcome_col: str = "converted") -> UpliftData:
+    """A simulated campaign as uplift data: its arms against its control, its features."""
+    from uplift import UpliftData
+
+    return UpliftData.from_frame(
+        sim.data,
+        treatment_col="arm",
+        control=sim.control,
+        outcome_col=outcome_col,
+        feature_cols=sim.feature_columns,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uplift import UpliftData
+from tests.uplift.conftest import campaign_data
 from uplift.multiarm import multiarm_qini
 from uplift.promise import promise_plan
 from uplift.selection import default_candidates
@@ -13,17 +13,14 @@ from uplift.simulate import simulate_campaign
 from uplift.targeting import evaluate_targeting, plan_targeting
 from uplift.workflow import train_and_evaluate
 
+#: the outcome is revenue, so a unit of outcome is worth 1; contact costs per arm
+ECONOMICS = {"value_per_conversion": 1.0, "cost_per_contact": {"email": 0.5, "push": 0.8}}
+
 
 @pytest.mark.slow
 def test_revenue_outcome_end_to_end():
     sim = simulate_campaign(12_000, seed=77)
-    data = UpliftData.from_frame(
-        sim.data,
-        treatment_col="arm",
-        control=sim.control,
-        outcome_col="revenue",
-        feature_cols=sim.feature_columns,
-    )
+    data = campaign_data(sim, "revenue")
     assert data.outcome_type == "continuous"
     result = train_and_evaluate(
         data,
@@ -31,8 +28,7 @@ def test_revenue_outcome_end_to_end():
         candidates=default_candidates("continuous", learners=["s", "t"]),
         n_folds=2,
         n_bootstrap=50,
-        value_per_conversion=1.0,
-        cost_per_contact={"email": 0.5, "push": 0.8},
+        **ECONOMICS,
     )
     assert result.selection is not None and result.selection.metric == "profit"
     ev = result.evaluation
@@ -40,13 +36,7 @@ def test_revenue_outcome_end_to_end():
     assert np.isfinite(ev.value("email", "calibration_error"))
     model, test = result.model, result.test
     pred = model.predict(test.features)
-    plan = plan_targeting(
-        pred,
-        control=sim.control,
-        budget=800,
-        value_per_conversion=1.0,
-        cost_per_contact={"email": 0.5, "push": 0.8},
-    )
+    plan = plan_targeting(pred, control=sim.control, budget=800, **ECONOMICS)
     promise = promise_plan(model, plan, test.features, n_draws=200)
     held = evaluate_targeting(plan, test.outcome, test.treatment, n_bootstrap=50, promise=promise)
     row = held.to_frame().iloc[0]
@@ -58,13 +48,7 @@ def test_revenue_outcome_end_to_end():
     assert promise.incremental_conversions > 10 * conversions
     assert row["promised_ci_low"] <= row["promised_incremental_conversions"]
     curve = multiarm_qini(
-        pred,
-        test.outcome,
-        test.treatment,
-        control=sim.control,
-        cost_per_contact={"email": 0.5, "push": 0.8},
-        value_per_conversion=1.0,
-        n_bootstrap=30,
+        pred, test.outcome, test.treatment, control=sim.control, n_bootstrap=30, **ECONOMICS
     )
     end = curve.curve.iloc[-1]
     assert end["profit"] == pytest.approx(end["gain"] - end["spend"])

@@ -65,25 +65,30 @@ def test_nan_treatment_names_first_row(frame):
         build(bad)
 
 
-def test_nan_outcome_names_first_row(frame):
+@pytest.mark.parametrize(
+    ("dtype", "row", "value", "message"),
+    [
+        pytest.param(
+            float,
+            11,
+            np.nan,
+            r"outcome column 'y' has 1 missing values at row 11 \(position 11\);",
+            id="nan-names-first-row",
+        ),
+        pytest.param(
+            object,
+            4,
+            "yes",
+            r"outcome column 'y' has 1 non-numeric values, first 'yes' at row 4 \(position 4\);",
+            id="text-names-the-value",
+        ),
+    ],
+)
+def test_bad_outcome_value_is_named_with_its_row(frame, dtype, row, value, message):
     bad = frame.copy()
-    bad["y"] = bad["y"].astype(float)
-    bad.loc[11, "y"] = np.nan
-    with pytest.raises(
-        InvalidUpliftDataError,
-        match=r"outcome column 'y' has 1 missing values at row 11 \(position 11\);",
-    ):
-        build(bad)
-
-
-def test_text_outcome_names_the_value(frame):
-    bad = frame.copy()
-    bad["y"] = bad["y"].astype(object)
-    bad.loc[4, "y"] = "yes"
-    with pytest.raises(
-        InvalidUpliftDataError,
-        match=r"outcome column 'y' has 1 non-numeric values, first 'yes' at row 4 \(position 4\);",
-    ):
+    bad["y"] = bad["y"].astype(dtype)
+    bad.loc[row, "y"] = value
+    with pytest.raises(InvalidUpliftDataError, match=message):
         build(bad)
 
 

@@ -7,16 +7,8 @@ import pytest
 
 from uplift import UpliftData, UpliftModel, evaluate_model, load_frame
 
-FEATURES = [
-    "recency",
-    "history_segment",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-]
+#: the assignment and the three outcomes; every other column is a pre-treatment feature
+NOT_FEATURES = ("segment", "visit", "conversion", "spend")
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +18,20 @@ def hillstrom(shared_data):
     return frame.iloc[np.random.default_rng(0).permutation(len(frame))[:24000]]
 
 
-def test_hillstrom_visit_uplift_with_intervals(hillstrom):
-    data = UpliftData.from_frame(
+def email_rct(hillstrom, outcome_col: str) -> UpliftData:
+    """Both e-mails against no e-mail, on the eight pre-treatment features."""
+    features = [c for c in hillstrom.columns if c not in NOT_FEATURES]
+    return UpliftData.from_frame(
         hillstrom,
         treatment_col="segment",
         control="No E-Mail",
-        outcome_col="visit",
-        feature_cols=FEATURES,
+        outcome_col=outcome_col,
+        feature_cols=features,
     )
+
+
+def test_hillstrom_visit_uplift_with_intervals(hillstrom):
+    data = email_rct(hillstrom, "visit")
     assert data.arms == ("Mens E-Mail", "Womens E-Mail")
     assert data.schema.categories["channel"] == ("Multichannel", "Phone", "Web")
     train, test = data.split(test_size=0.5, seed=0)
@@ -54,13 +52,7 @@ def test_hillstrom_visit_uplift_with_intervals(hillstrom):
 
 
 def test_hillstrom_spend_continuous(hillstrom):
-    data = UpliftData.from_frame(
-        hillstrom,
-        treatment_col="segment",
-        control="No E-Mail",
-        outcome_col="spend",
-        feature_cols=FEATURES,
-    )
+    data = email_rct(hillstrom, "spend")
     assert data.outcome_type == "continuous"
     train, test = data.split(test_size=0.5, seed=1)
     model = UpliftModel("s", n_estimators=20, num_leaves=15).fit(train)
@@ -80,13 +72,7 @@ def test_hillstrom_auto_is_as_good_as_the_best_hand_picked_learner(hillstrom):
     from uplift.selection import default_candidates
     from uplift.workflow import train_and_evaluate
 
-    data = UpliftData.from_frame(
-        hillstrom,
-        treatment_col="segment",
-        control="No E-Mail",
-        outcome_col="visit",
-        feature_cols=FEATURES,
-    )
+    data = email_rct(hillstrom, "visit")
     common = {"seed": 0, "n_bootstrap": 100, "calibrate": True}
     hand = {name: train_and_evaluate(data, learner=name, **common) for name in ("s", "t", "x")}
     auto = train_and_evaluate(
@@ -112,13 +98,7 @@ def test_hillstrom_spend_through_curve_and_promise(hillstrom):
     from uplift.targeting import plan_targeting
     from uplift.workflow import train_and_evaluate
 
-    data = UpliftData.from_frame(
-        hillstrom,
-        treatment_col="segment",
-        control="No E-Mail",
-        outcome_col="spend",
-        feature_cols=FEATURES,
-    )
+    data = email_rct(hillstrom, "spend")
     result = train_and_evaluate(
         data, learner="t", params={"n_estimators": 30, "num_leaves": 15}, n_bootstrap=20
     )

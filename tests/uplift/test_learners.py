@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -180,13 +181,19 @@ def test_uplift_forest_pickle_is_refused_when_its_hash_differs(tmp_path, small):
     assert not marker.exists()
 
 
+def _saved_with_format_version(model: UpliftModel, path: Path, version: int) -> Path:
+    """``model`` saved to ``path`` with ``version`` written over its metadata's format version."""
+    model.save(path)
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["format_version"] = version
+    (path / "metadata.json").write_text(json.dumps(meta))
+    return path
+
+
 def test_version_1_pickle_directories_are_refused(tmp_path, fitted_t):
-    fitted_t.save(tmp_path / "m")
-    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
-    meta["format_version"] = 1
-    (tmp_path / "m" / "metadata.json").write_text(json.dumps(meta))
+    saved = _saved_with_format_version(fitted_t, tmp_path / "m", 1)
     with pytest.raises(ModelStoreError, match="no longer loads because unpickling can run code"):
-        UpliftModel.load(tmp_path / "m")
+        UpliftModel.load(saved)
 
 
 def test_a_constant_outcome_is_refused_and_constant_features_flagged(small):
@@ -216,12 +223,9 @@ def test_a_constant_outcome_is_refused_and_constant_features_flagged(small):
 def test_load_errors(tmp_path, fitted_t):
     with pytest.raises(ModelStoreError, match="is not a saved uplift model directory"):
         UpliftModel.load(tmp_path / "missing")
-    fitted_t.save(tmp_path / "m")
-    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
-    meta["format_version"] = 99
-    (tmp_path / "m" / "metadata.json").write_text(json.dumps(meta))
+    saved = _saved_with_format_version(fitted_t, tmp_path / "m", 99)
     with pytest.raises(ModelStoreError, match="version 99"):
-        UpliftModel.load(tmp_path / "m")
+        UpliftModel.load(saved)
 
 
 def test_scoring_validation(frame, fitted_t):

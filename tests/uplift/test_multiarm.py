@@ -18,6 +18,19 @@ def _frame(reward: np.ndarray, arms=("A", "B")) -> pd.DataFrame:
     return pd.DataFrame({f"uplift_{a}": reward[:, j] for j, a in enumerate(arms)})
 
 
+def _one_arm(reward: np.ndarray, y: np.ndarray, treatment: np.ndarray, n_bootstrap: int):
+    """Arm A against control c: a contact costs 1, a conversion is worth 10."""
+    return multiarm_qini(
+        _frame(reward, ("A",)),
+        y,
+        treatment,
+        control="c",
+        cost_per_contact=1.0,
+        value_per_conversion=10.0,
+        n_bootstrap=n_bootstrap,
+    )
+
+
 def test_hull_hand_cases():
     # costs (1, 2, 3): rewards (1, 1.5, 3): slopes from origin 1, then 0.5 and 1 from A ->
     # B (slope 0.5 < 1) is under the hull once C (slope (3-1)/2 = 1 from A) comes; A then C
@@ -121,15 +134,7 @@ def test_gain_is_the_ipw_estimate_and_single_arm_end_is_the_difference_in_means(
     treatment = rng.choice(np.array(["c", "A"]), n)
     y = rng.random(n) < np.where(treatment == "A", 0.3, 0.2)
     reward = rng.uniform(0.01, 0.2, (n, 1))  # everyone has positive predicted uplift
-    res = multiarm_qini(
-        pd.DataFrame({"uplift_A": reward[:, 0]}),
-        y,
-        treatment,
-        control="c",
-        cost_per_contact=1.0,
-        value_per_conversion=10,
-        n_bootstrap=50,
-    )
+    res = _one_arm(reward, y, treatment, n_bootstrap=50)
     end = res.path.iloc[-1]
     dim = y[treatment == "A"].mean() - y[treatment == "c"].mean()
     assert end["gain"] == pytest.approx(dim) and end["spend"] == pytest.approx(1.0)
@@ -264,15 +269,7 @@ def test_recommended_profit_interval_is_that_of_the_same_allocation():
     y = (rng.random(n) < 0.1).astype(float)
     reward = np.full((n, 1), 0.001)
     reward[:5, 0] = 0.5  # only five customers are worth a contact at value 10, cost 1
-    res = multiarm_qini(
-        pd.DataFrame({"uplift_A": reward[:, 0]}),
-        y,
-        treatment,
-        control="c",
-        cost_per_contact=1.0,
-        value_per_conversion=10.0,
-        n_bootstrap=200,
-    )
+    res = _one_arm(reward, y, treatment, n_bootstrap=200)
     rec = res.recommendation
     assert rec["n_contacts"] == 5 and rec["spend_total"] == pytest.approx(5.0)
     e_a, e_c = np.mean(treatment == "A"), np.mean(treatment == "c")

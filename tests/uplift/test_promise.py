@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uplift import InvalidUpliftOptionError, UpliftData, UpliftModel
+from tests.uplift.conftest import campaign_data
+from uplift import InvalidUpliftOptionError, UpliftModel
 from uplift.calibration import fit_calibration
 from uplift.promise import promise_plan
 from uplift.simulate import simulate_campaign
@@ -18,13 +19,7 @@ COSTS = {"email": 0.5, "push": 0.8}
 @pytest.fixture(scope="module")
 def campaign():
     sim = simulate_campaign(12_000, seed=2024)
-    data = UpliftData.from_frame(
-        sim.data,
-        treatment_col="arm",
-        control=sim.control,
-        outcome_col="converted",
-        feature_cols=sim.feature_columns,
-    )
+    data = campaign_data(sim)
     result = train_and_evaluate(
         data, learner="t", params={"n_estimators": 60}, seed=1, n_bootstrap=0
     )

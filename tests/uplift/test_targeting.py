@@ -23,16 +23,22 @@ PRED = pd.DataFrame(
 )
 
 
+def _plan(budget: float, cost_per_contact, **options):
+    """The plan for the five customers of ``PRED`` (arms A and B), a conversion worth 10."""
+    return plan_targeting(
+        PRED,
+        control="c",
+        budget=budget,
+        value_per_conversion=10,
+        cost_per_contact=cost_per_contact,
+        **options,
+    )
+
+
 def test_contacts_budget_hand_case():
     # value 10, cost A 0.5, B 0.1 -> profit A: [0.5, -0.3, -1, 2.5, 0];
     # B: [0.4, 0.3, -0.2, 0.9, 1.9]
-    plan = plan_targeting(
-        PRED,
-        control="c",
-        budget=3,
-        value_per_conversion=10,
-        cost_per_contact={"A": 0.5, "B": 0.1},
-    )
+    plan = _plan(3, {"A": 0.5, "B": 0.1})
     a = plan.assignments
     # best arm: 10->A (0.5), 11->B (0.3), 12->none, 13->A (2.5), 14->B (1.9); top 3 by profit
     assert a["targeted"].tolist() == [True, False, False, True, True]
@@ -48,9 +54,7 @@ def test_contacts_budget_hand_case():
 
 
 def test_non_positive_profit_is_never_contacted():
-    plan = plan_targeting(
-        PRED, control="c", budget=100, value_per_conversion=10, cost_per_contact=0.45
-    )
+    plan = _plan(100, 0.45)
     # profits: 10: max(0.55, 0.05); 11: max(-0.25,-0.05)<0; 12 <0; 13: 2.55; 14: 1.55
     assert plan.assignments["targeted"].tolist() == [True, False, False, True, True]
 
@@ -58,14 +62,7 @@ def test_non_positive_profit_is_never_contacted():
 def test_money_budget_greedy_by_profit_per_cost():
     # profit/cost: 10: A 0.5/0.5=1 vs B 0.4/0.1=4 -> best by profit is A (ratio 1);
     # 13: A 2.5/0.5=5; 14: B 1.9/0.1=19; 11: B 0.3/0.1=3
-    plan = plan_targeting(
-        PRED,
-        control="c",
-        budget=0.7,
-        value_per_conversion=10,
-        cost_per_contact={"A": 0.5, "B": 0.1},
-        budget_type="money",
-    )
+    plan = _plan(0.7, {"A": 0.5, "B": 0.1}, budget_type="money")
     a = plan.assignments
     # order by ratio: 14 (0.1), 13 (0.5) -> 0.6 spent; 11 (0.1) -> 0.7; 10 (0.5) does not fit
     assert a.loc[a["targeted"]].sort_values("priority").index.tolist() == [14, 13, 11]
@@ -75,23 +72,9 @@ def test_money_budget_greedy_by_profit_per_cost():
 def test_a_money_budget_needs_a_contact_cost():
     for free in (0.0, {"A": 0.0, "B": 0.0}):
         with pytest.raises(InvalidUpliftOptionError, match="money budget needs a cost per contact"):
-            plan_targeting(
-                PRED,
-                control="c",
-                budget=5,
-                value_per_conversion=10,
-                cost_per_contact=free,
-                budget_type="money",
-            )
+            _plan(5, free, budget_type="money")
     # one free arm among paid ones is a real price list
-    plan = plan_targeting(
-        PRED,
-        control="c",
-        budget=0.1,
-        value_per_conversion=10,
-        cost_per_contact={"A": 0.0, "B": 0.1},
-        budget_type="money",
-    )
+    plan = _plan(0.1, {"A": 0.0, "B": 0.1}, budget_type="money")
     assert plan.total_cost <= 0.1
 
 

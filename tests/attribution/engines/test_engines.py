@@ -250,51 +250,49 @@ def test_bad_options_are_domain_errors(build):
 
 
 # ----------------------------------------------------------------------------- one rule per input
+#: user a touched by email, then converting after a search
+TWO_TOUCHES = pd.DataFrame(
+    {
+        "user_id": ["a", "a"],
+        "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00"],
+        "channel": ["email", "search"],
+        "conversion": [0, 1],
+    }
+)
 
 
-def test_empty_channel_on_a_conversion_row_is_a_conversion(build, tmp_path):
-    """A conversion row needs no channel: the journey converts (every engine, from a file)."""
-    log = pd.DataFrame(
-        {
-            "user_id": ["a", "a", "b"],
-            "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00", "2024-01-01 00:00:00"],
-            "channel": ["email", "", "search"],
-            "conversion": [0, 1, 0],
-        }
-    )
-    log.to_csv(tmp_path / "e.csv", index=False)
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # a conversion row needs no channel: the journey converts
+        pytest.param(
+            "a,2024-01-01 00:00:00,email,0\n"
+            "a,2024-01-02 00:00:00,,1\n"
+            "b,2024-01-01 00:00:00,search,0\n",
+            {"email": (1, 0, 0.0), "search": (0, 1, 0.0)},
+            id="empty-channel-on-a-conversion-row-is-a-conversion",
+        ),
+        # a column mixing naive and offset times: naive is UTC, an offset time is converted;
+        # 00:30+02:00 is 22:30 UTC the day before, so search (22:30) comes before email (23:00)
+        pytest.param(
+            "a,2024-01-01 23:00:00,email,0\n"
+            "a,2024-01-02T00:30:00+02:00,search,0\n"
+            "a,2024-01-02 01:00,,1\n",
+            {"search > email": (1, 0, 0.0)},
+            id="naive-times-are-utc-and-offsets-are-converted",
+        ),
+    ],
+)
+def test_event_file_rules(build, tmp_path, rows, expected):
+    """How the rows of a CSV event file read, the same for every engine."""
+    (tmp_path / "e.csv").write_text("user_id,timestamp,channel,conversion\n" + rows)
     journeys = build(str(tmp_path / "e.csv"))
-    assert path_dict(journeys) == {"email": (1, 0, 0.0), "search": (0, 1, 0.0)}
-
-
-def test_naive_times_are_utc_and_offsets_are_converted(build, tmp_path):
-    """A column mixing naive and offset times: naive is UTC, an offset time is converted.
-
-    00:30+02:00 is 22:30 UTC the day before, so search (22:30) comes before email (23:00).
-    """
-    log = pd.DataFrame(
-        {
-            "user_id": ["a", "a", "a"],
-            "timestamp": ["2024-01-01 23:00:00", "2024-01-02T00:30:00+02:00", "2024-01-02 01:00"],
-            "channel": ["email", "search", ""],
-            "conversion": [0, 0, 1],
-        }
-    )
-    log.to_csv(tmp_path / "e.csv", index=False)
-    journeys = build(str(tmp_path / "e.csv"))
-    assert path_dict(journeys) == {"search > email": (1, 0, 0.0)}
+    assert path_dict(journeys) == expected
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_a_file_missing_a_column_is_a_schema_mismatch(build, tmp_path, kind):
-    log = pd.DataFrame(
-        {
-            "user_id": ["a", "a"],
-            "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00"],
-            "channel": ["email", "search"],
-            "conversion": [0, 1],
-        }
-    )
+    log = TWO_TOUCHES
     (tmp_path / "logs").mkdir()
     for name, frame in (("a", log), ("b", log.drop(columns=["channel"]))):
         target = tmp_path / "logs" / f"{name}.{kind}"
@@ -309,14 +307,7 @@ def test_a_file_missing_a_column_is_a_schema_mismatch(build, tmp_path, kind):
 
 
 def test_a_directory_of_parquet_and_csv_is_refused(build, tmp_path):
-    log = pd.DataFrame(
-        {
-            "user_id": ["a", "a"],
-            "timestamp": ["2024-01-01 00:00:00", "2024-01-02 00:00:00"],
-            "channel": ["email", "search"],
-            "conversion": [0, 1],
-        }
-    )
+    log = TWO_TOUCHES
     (tmp_path / "logs").mkdir()
     log.to_csv(tmp_path / "logs" / "a.csv", index=False)
     log.to_parquet(tmp_path / "logs" / "b.parquet")

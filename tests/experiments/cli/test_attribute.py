@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli import run_cli as _run_cli
+from tests.experiments.conftest import command, pathlift
 
 
-def run_cli(args):
-    """The CLI without MLflow tracking (tracking has its own test below)."""
-    return _run_cli([*args, "--no-track"])
+def attribute(*parts: str | Path | list[str]) -> int:
+    """``pathlift attribute`` without MLflow tracking (tracking has its own tests below)."""
+    return pathlift("attribute", *parts, "--no-track")
 
 
 HAND_CASE = (
@@ -33,21 +33,8 @@ def paths_csv(tmp_path):
 
 def test_markov_order_2_json(paths_csv, tmp_path, capsys):
     out = tmp_path / "out.json"
-    code = run_cli(
-        [
-            "attribute",
-            str(paths_csv),
-            "--model",
-            "markov",
-            "--order",
-            "2",
-            "--format",
-            "json",
-            "--output",
-            str(out),
-            "--bootstrap",
-            "0",
-        ]
+    code = attribute(
+        paths_csv, "--model markov --order 2 --format json --output", out, "--bootstrap 0"
     )
     assert code == 0
     payload = json.loads(out.read_text())
@@ -65,9 +52,7 @@ def test_markov_order_2_json(paths_csv, tmp_path, capsys):
 def test_low_support_caveat_once_on_stderr_and_once_per_note(paths_csv, capsys):
     """The hand case has 2 conversions: both channels have low support. The warning is printed
     once on standard error, however many models, and the table's note names the models."""
-    code = run_cli(
-        ["attribute", str(paths_csv), "-m", "markov", "-m", "linear", "--bootstrap", "0"]
-    )
+    code = attribute(paths_csv, "-m markov -m linear --bootstrap 0")
     assert code == 0
     captured = capsys.readouterr()
     caveat = "A (3 journeys, 2 conversions), B (2 journeys, 1 conversion)"
@@ -78,9 +63,7 @@ def test_low_support_caveat_once_on_stderr_and_once_per_note(paths_csv, capsys):
 
 
 def test_all_models_csv_and_intervals(paths_csv, capsys):
-    code = run_cli(
-        ["attribute", str(paths_csv), "--model", "all", "--format", "csv", "--bootstrap", "50"]
-    )
+    code = attribute(paths_csv, "--model all --format csv --bootstrap 50")
     assert code == 0
     frame = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     assert set(frame["model"]) >= {
@@ -98,12 +81,7 @@ def test_all_models_csv_and_intervals(paths_csv, capsys):
 
 
 def test_table_side_by_side(paths_csv, capsys):
-    assert (
-        run_cli(
-            ["attribute", str(paths_csv), "-m", "first_touch", "-m", "markov", "--bootstrap", "0"]
-        )
-        == 0
-    )
+    assert attribute(paths_csv, "-m first_touch -m markov --bootstrap 0") == 0
     out = capsys.readouterr().out
     assert "first_touch" in out and "markov" in out
     assert "4 journeys (3 unique paths), 2 conversions" in out
@@ -121,30 +99,10 @@ def test_events_with_lookback(tmp_path, capsys):
     )
     f = tmp_path / "events.parquet"
     events.to_parquet(f)
-    code = run_cli(
-        [
-            "attribute",
-            str(f),
-            "--events",
-            "--user-col",
-            "uid",
-            "--time-col",
-            "ts",
-            "--channel-col",
-            "ch",
-            "--conversion-col",
-            "converted",
-            "--value-col",
-            "revenue",
-            "--lookback",
-            "7d",
-            "-m",
-            "first_touch",
-            "--format",
-            "json",
-            "--bootstrap",
-            "0",
-        ]
+    code = attribute(
+        f,
+        "--events --user-col uid --time-col ts --channel-col ch --conversion-col converted",
+        "--value-col revenue --lookback 7d -m first_touch --format json --bootstrap 0",
     )
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
@@ -165,7 +123,7 @@ def test_events_with_lookback(tmp_path, capsys):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(paths_csv, capsys, args, message):
-    code = run_cli(["attribute", str(paths_csv), *args])
+    code = attribute(paths_csv, args)
     err = capsys.readouterr().err
     assert code == 2
     assert message in err
@@ -176,16 +134,14 @@ def test_bad_input_is_one_line_and_exit_2(paths_csv, capsys, args, message):
 def test_bad_file_content(tmp_path, capsys):
     f = tmp_path / "bad.csv"
     f.write_text("path,total_conversions,total_null\nA,1,0\nB,x,1\n")
-    assert run_cli(["attribute", str(f)]) == 2
+    assert attribute(f) == 2
     assert "row 1 has 'x'" in capsys.readouterr().err
 
 
 def test_bad_tracking_store_fails_before_fitting(paths_csv, tmp_path, capsys):
     """A file-store URI is refused up front: no report is written, nothing is fitted."""
     out = tmp_path / "report.json"
-    code = _run_cli(
-        ["attribute", str(paths_csv), "--tracking-uri", tmp_path.as_uri(), "--output", str(out)]
-    )
+    code = pathlift("attribute", paths_csv, "--tracking-uri", [tmp_path.as_uri()], "--output", out)
     err = capsys.readouterr().err
     assert code == 2
     assert "is the MLflow file store" in err and err.count("\n") == 1
@@ -197,7 +153,7 @@ def test_failed_run_keeps_previous_output(paths_csv, tmp_path):
     out.write_text("previous good report")
     bad = tmp_path / "bad.csv"
     bad.write_text("path,total_conversions,total_null\nA,0,1\n")
-    assert run_cli(["attribute", str(bad), "--output", str(out)]) == 2
+    assert attribute(bad, "--output", out) == 2
     assert out.read_text() == "previous good report"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -205,16 +161,7 @@ def test_failed_run_keeps_previous_output(paths_csv, tmp_path):
 def test_console_script(paths_csv):
     exe = Path(sys.executable).parent / "pathlift"
     proc = subprocess.run(
-        [
-            str(exe),
-            "attribute",
-            str(paths_csv),
-            "--bootstrap",
-            "0",
-            "--order",
-            "auto",
-            "--no-track",
-        ],
+        command(exe, "attribute", paths_csv, "--bootstrap 0 --order auto --no-track"),
         capture_output=True,
         text=True,
         env={**os.environ},
@@ -224,7 +171,7 @@ def test_console_script(paths_csv):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: too few journeys")
     proc = subprocess.run(
-        [str(exe), "attribute", str(paths_csv), "--bootstrap", "0"],
+        command(exe, "attribute", paths_csv, "--bootstrap 0"),
         capture_output=True,
         text=True,
         check=False,
@@ -237,22 +184,12 @@ def test_tracked_run_and_registered_markov(tmp_path, paths_csv, capsys):
     from mlflow import MlflowClient
 
     uri = f"sqlite:///{tmp_path}/store.db"
-    code = _run_cli(
-        [
-            "attribute",
-            str(paths_csv),
-            "-m",
-            "markov",
-            "-m",
-            "linear",
-            "--bootstrap",
-            "20",
-            "--tracking-uri",
-            uri,
-            "--experiment",
-            "cli-test",
-            "--register",
-        ]
+    code = pathlift(
+        "attribute",
+        paths_csv,
+        "-m markov -m linear --bootstrap 20 --tracking-uri",
+        [uri],
+        "--experiment cli-test --register",
     )
     assert code == 0, capsys.readouterr().err
     client = MlflowClient(uri, uri)
@@ -285,26 +222,9 @@ def test_events_engines_agree(tmp_path, capsys, engine):
     )
     f = tmp_path / "events.parquet"
     events.to_parquet(f)
-    spill = ["--memory-limit", "512MB", "--temp-directory", str(tmp_path)]
-    assert (
-        run_cli(
-            [
-                "attribute",
-                str(f),
-                "--events",
-                *(spill if engine == "duckdb" else []),
-                "--engine",
-                engine,
-                "-m",
-                "all",
-                "--bootstrap",
-                "0",
-                "--format",
-                "csv",
-            ]
-        )
-        == 0
-    )
+    spill = ("--memory-limit 512MB --temp-directory", tmp_path) if engine == "duckdb" else ()
+    code = attribute(f, "--events", *spill, "--engine", engine, "-m all --bootstrap 0 --format csv")
+    assert code == 0
     frame = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     linear = frame[frame["model"] == "linear"].set_index("channel")["conversions"]
     assert linear.to_dict() == pytest.approx({"a": 0.5, "b": 1.5, "c": 0.0})
@@ -314,18 +234,18 @@ def test_events_engines_agree(tmp_path, capsys, engine):
 # ----------------------------------------------------------------------------- CSV delimiters
 
 
-def _credit(capsys, args):
+def _credit(capsys, *parts):
     capsys.readouterr()
-    assert run_cli([*args, "--format", "json", "--bootstrap", "0"]) == 0, capsys.readouterr().err
+    assert attribute(*parts, "--format json --bootstrap 0") == 0, capsys.readouterr().err
     (model,) = json.loads(capsys.readouterr().out)["models"]
     return {r["channel"]: r["conversions"] for r in model["channels"]}
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
 def test_path_tables_and_event_logs_with_any_delimiter(tmp_path, capsys, delimiter):
-    reference = _credit(capsys, ["attribute", str(_write(tmp_path / "a.csv", HAND_CASE))])
+    reference = _credit(capsys, _write(tmp_path / "a.csv", HAND_CASE))
     other = _write(tmp_path / "b.csv", HAND_CASE.replace(",", delimiter))
-    assert _credit(capsys, ["attribute", str(other)]) == reference
+    assert _credit(capsys, other) == reference
     events = (
         "user_id,timestamp,channel,conversion,value\n"
         "1,2024-01-01,a,0,0\n1,2024-01-02,b,1,10\n2,2024-01-01,b,0,0\n2,2024-01-03,,1,5\n"
@@ -334,8 +254,8 @@ def test_path_tables_and_event_logs_with_any_delimiter(tmp_path, capsys, delimit
     comma = _write(tmp_path / "e1.csv", events)
     split = _write(tmp_path / "e2.csv", events.replace(",", delimiter))
     for engine in ("duckdb", "pandas"):
-        expected = _credit(capsys, ["attribute", str(comma), "--events", "--engine", engine])
-        got = _credit(capsys, ["attribute", str(split), "--events", "--engine", engine])
+        expected = _credit(capsys, comma, "--events --engine", engine)
+        got = _credit(capsys, split, "--events --engine", engine)
         assert got == expected
         assert got["b"] > 0
 
@@ -347,17 +267,17 @@ def _write(path, text):
 
 def test_an_explicit_delimiter_and_the_hint_of_a_wrong_one(tmp_path, capsys):
     semi = _write(tmp_path / "p.csv", HAND_CASE.replace(",", ";"))
-    assert _credit(capsys, ["attribute", str(semi), "--delimiter", ";"])
-    assert run_cli(["attribute", str(semi), "--delimiter", ","]) == 2
+    assert _credit(capsys, semi, "--delimiter ;")
+    assert attribute(semi, "--delimiter ,") == 2
     err = capsys.readouterr().err
     assert "looks delimited by ';'" in err and "--delimiter ';'" in err
-    assert run_cli(["attribute", str(semi), "--delimiter", ";;"]) == 2
+    assert attribute(semi, "--delimiter ;;") == 2
     assert "one character" in capsys.readouterr().err
 
 
 def test_channelattribution_sample_as_shipped(shared_data, capsys):
     """ChannelAttribution's own Data.csv (';'-separated) is read as it comes."""
-    credit = _credit(capsys, ["attribute", str(shared_data("channelattribution_Data.csv"))])
+    credit = _credit(capsys, shared_data("channelattribution_Data.csv"))
     assert len(credit) == 12
     frame = pd.read_csv(shared_data("channelattribution_Data.csv"), sep=";")
     assert sum(credit.values()) == pytest.approx(frame["total_conversions"].sum())

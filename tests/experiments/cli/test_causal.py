@@ -8,25 +8,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli import run_cli
+from tests.experiments.conftest import pathlift
+
+
+def on_events(dataset: Path, *, users: bool = True) -> tuple[Path | str, ...]:
+    """The simulated event log (``--events``) and, with ``users``, its user table."""
+    with_users = ("--users", dataset / "users.csv") if users else ()
+    return (dataset / "events.parquet", "--events", *with_users)
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim") / "data"
-    code = run_cli(
-        [
-            "simulate",
-            str(out),
-            "--users",
-            "15000",
-            "--seed",
-            "3",
-            "--lift-test",
-            "email",
-            "--lift-test",
-            "paid_search",
-        ]
+    code = pathlift(
+        "simulate", out, "--users 15000 --seed 3 --lift-test email --lift-test paid_search"
     )
     assert code == 0
     return out
@@ -65,35 +60,24 @@ def test_simulate_writes_a_dataset_with_truth(dataset: Path) -> None:
 
 def test_simulate_refuses_to_overwrite_and_unknown_channels(dataset: Path, capsys) -> None:
     before = (dataset / "users.csv").read_bytes()
-    assert run_cli(["simulate", str(dataset), "--users", "100"]) == 2
+    assert pathlift("simulate", dataset, "--users 100") == 2
     err = capsys.readouterr().err
     assert "already holds" in err and "--force" in err
     assert (dataset / "users.csv").read_bytes() == before
     fresh = dataset.parent / "other"
-    assert run_cli(["simulate", str(fresh), "--lift-test", "tv"]) == 2
+    assert pathlift("simulate", fresh, "--lift-test tv") == 2
     assert "'tv' is not a simulated channel" in capsys.readouterr().err
     assert not fresh.exists()
 
 
 def test_attribute_causal_json(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "credit.json"
-    code = run_cli(
-        [
-            "attribute",
-            str(dataset / "events.parquet"),
-            "--events",
-            "--users",
-            str(dataset / "users.csv"),
-            "-m",
-            "causal",
-            "--bootstrap",
-            "30",
-            "--format",
-            "json",
-            "--output",
-            str(out),
-            "--no-track",
-        ]
+    code = pathlift(
+        "attribute",
+        *on_events(dataset),
+        "-m causal --bootstrap 30 --format json --output",
+        out,
+        "--no-track",
     )
     assert code == 0
     payload = json.loads(out.read_text())
@@ -109,21 +93,10 @@ def test_attribute_causal_json(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_attribute_table_reports_what_marketing_caused(dataset: Path, capsys) -> None:
-    code = run_cli(
-        [
-            "attribute",
-            str(dataset / "events.parquet"),
-            "--events",
-            "--users",
-            str(dataset / "users.csv"),
-            "--covariates",
-            "crm_score,segment",
-            "-m",
-            "all",
-            "--bootstrap",
-            "0",
-            "--no-track",
-        ]
+    code = pathlift(
+        "attribute",
+        *on_events(dataset),
+        "--covariates crm_score,segment -m all --bootstrap 0 --no-track",
     )
     assert code == 0
     text = capsys.readouterr().out
@@ -146,7 +119,7 @@ def test_attribute_table_reports_what_marketing_caused(dataset: Path, capsys) ->
 )
 def test_attribute_causal_bad_input_is_one_line(dataset, extra, message, capsys) -> None:
     args = [a.replace("USERS", str(dataset / "users.csv")) for a in extra]
-    code = run_cli(["attribute", str(dataset / "events.parquet"), "--events", *args, "--no-track"])
+    code = pathlift("attribute", *on_events(dataset, users=False), args, "--no-track")
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
@@ -155,45 +128,20 @@ def test_attribute_causal_bad_input_is_one_line(dataset, extra, message, capsys)
 def test_attribute_users_need_an_event_log(dataset, tmp_path, capsys) -> None:
     paths = tmp_path / "paths.csv"
     paths.write_text("path,total_conversions,total_null\na > b,1,2\n")
-    code = run_cli(
-        [
-            "attribute",
-            str(paths),
-            "--users",
-            str(dataset / "users.csv"),
-            "-m",
-            "causal",
-            "--no-track",
-        ]
-    )
+    code = pathlift("attribute", paths, "--users", dataset / "users.csv", "-m causal --no-track")
     assert code == 2
     assert "--users needs an event log (--events)" in capsys.readouterr().err
 
 
 def test_report_calibrates_the_causal_model_by_transfer(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    code = run_cli(
-        [
-            "report",
-            str(dataset / "events.parquet"),
-            "--events",
-            "--users",
-            str(dataset / "users.csv"),
-            "-m",
-            "causal",
-            "-m",
-            "markov",
-            "--cost-col",
-            "cost",
-            "--lift-tests",
-            str(dataset / "lift_tests.csv"),
-            "--negative-control",
-            "direct",
-            "--bootstrap",
-            "30",
-            "--out",
-            str(out),
-        ]
+    code = pathlift(
+        "report",
+        *on_events(dataset),
+        "-m causal -m markov --cost-col cost --lift-tests",
+        dataset / "lift_tests.csv",
+        "--negative-control direct --bootstrap 30 --out",
+        out,
     )
     assert code == 0
     calibration = pd.read_csv(out / "report_calibration.csv")
@@ -208,20 +156,13 @@ def test_report_calibrates_the_causal_model_by_transfer(dataset: Path, tmp_path:
 
 
 def test_report_transfer_needs_the_causal_model(dataset: Path, tmp_path: Path, capsys) -> None:
-    code = run_cli(
-        [
-            "report",
-            str(dataset / "events.parquet"),
-            "--events",
-            "-m",
-            "markov",
-            "--lift-tests",
-            str(dataset / "lift_tests.csv"),
-            "--untested",
-            "transfer",
-            "--out",
-            str(tmp_path / "r"),
-        ]
+    code = pathlift(
+        "report",
+        *on_events(dataset, users=False),
+        "-m markov --lift-tests",
+        dataset / "lift_tests.csv",
+        "--untested transfer --out",
+        tmp_path / "r",
     )
     assert code == 2
     assert "calibrate the causal model" in capsys.readouterr().err
@@ -230,23 +171,15 @@ def test_report_transfer_needs_the_causal_model(dataset: Path, tmp_path: Path, c
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
 def test_plan_tests(dataset: Path, fmt: str, capsys) -> None:
-    code = run_cli(
-        [
-            "plan-tests",
-            str(dataset / "events.parquet"),
-            "--users",
-            str(dataset / "users.csv"),
-            "--lift-tests",
-            str(dataset / "lift_tests.csv"),
-            "--negative-control",
-            "direct",
-            "--cost-col",
-            "cost",
-            "--bootstrap",
-            "30",
-            "--format",
-            fmt,
-        ]
+    code = pathlift(
+        "plan-tests",
+        dataset / "events.parquet",
+        "--users",
+        dataset / "users.csv",
+        "--lift-tests",
+        dataset / "lift_tests.csv",
+        "--negative-control direct --cost-col cost --bootstrap 30 --format",
+        fmt,
     )
     assert code == 0
     out = capsys.readouterr().out
@@ -261,17 +194,14 @@ def test_plan_tests(dataset: Path, fmt: str, capsys) -> None:
 
 
 def test_plan_tests_refuses_bad_options_before_fitting(dataset: Path, capsys) -> None:
-    code = run_cli(
-        [
-            "plan-tests",
-            str(dataset / "events.parquet"),
-            "--users",
-            str(dataset / "users.csv"),
-            "--costs",
-            str(dataset / "costs.csv"),
-            "--cost-col",
-            "cost",
-        ]
+    code = pathlift(
+        "plan-tests",
+        dataset / "events.parquet",
+        "--users",
+        dataset / "users.csv",
+        "--costs",
+        dataset / "costs.csv",
+        "--cost-col cost",
     )
     assert code == 2
     assert "either --costs or --cost-col" in capsys.readouterr().err

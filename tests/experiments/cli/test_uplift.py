@@ -7,23 +7,15 @@ import json
 import pandas as pd
 import pytest
 
-from experiments.cli import run_cli
+from tests.experiments.conftest import command, pathlift
 from tests.uplift.conftest import make_frame
 
 
 def train_args(csv_path, control="ctl"):
     """``pathlift uplift train`` on the test campaign: arms A and B against control ``ctl``."""
-    return [
-        "uplift",
-        "train",
-        str(csv_path),
-        "--treatment-col",
-        "arm",
-        "--control",
-        control,
-        "--outcome-col",
-        "y",
-    ]
+    return command(
+        "uplift train", csv_path, "--treatment-col arm --control", [control], "--outcome-col y"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,22 +28,12 @@ def csv_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model_dir(csv_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "m"
-    code = run_cli(
-        [
-            *train_args(csv_path),
-            "--learner",
-            "x",
-            "--n-estimators",
-            "20",
-            "--model-dir",
-            str(out),
-            "--n-bootstrap",
-            "20",
-            "--format",
-            "csv",
-            "--output",
-            str(out.parent / "train.csv"),
-        ]
+    code = pathlift(
+        train_args(csv_path),
+        "--learner x --n-estimators 20 --model-dir",
+        out,
+        "--n-bootstrap 20 --format csv --output",
+        out.parent / "train.csv",
     )
     assert code == 0
     return out
@@ -68,18 +50,8 @@ def test_train_writes_model_and_evaluation(model_dir, capsys):
 
 
 def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
-    code = run_cli(
-        [
-            *train_args(csv_path),
-            "--learner",
-            "t",
-            "--n-estimators",
-            "10",
-            "--n-bootstrap",
-            "10",
-            "--format",
-            "json",
-        ]
+    code = pathlift(
+        train_args(csv_path), "--learner t --n-estimators 10 --n-bootstrap 10 --format json"
     )
     out, err = capsys.readouterr()
     assert code == 0
@@ -91,14 +63,8 @@ def test_train_progress_on_stderr_and_json_on_stdout(csv_path, capsys):
 def test_train_with_a_bad_tracking_store_fails_before_fitting(csv_path, tmp_path, capsys):
     """A file-store URI is refused before the data is read: no model directory is written."""
     out = tmp_path / "m"
-    code = run_cli(
-        [
-            *train_args(csv_path),
-            "--model-dir",
-            str(out),
-            "--tracking-uri",
-            (tmp_path / "mlruns").as_uri(),
-        ]
+    code = pathlift(
+        train_args(csv_path), "--model-dir", out, "--tracking-uri", [(tmp_path / "mlruns").as_uri()]
     )
     err = capsys.readouterr().err
     assert code == 2
@@ -107,41 +73,18 @@ def test_train_with_a_bad_tracking_store_fails_before_fitting(csv_path, tmp_path
 
 
 def test_evaluate_uses_held_out_rows_of_the_training_file(csv_path, model_dir, capsys):
-    code = run_cli(
-        [
-            "uplift",
-            "evaluate",
-            str(csv_path),
-            "--model-dir",
-            str(model_dir),
-            "--n-bootstrap",
-            "20",
-            "--format",
-            "json",
-        ]
-    )
+    evaluate = ("uplift evaluate", csv_path, "--model-dir", model_dir)
+    code = pathlift(*evaluate, "--n-bootstrap 20 --format json")
     out, err = capsys.readouterr()
     assert code == 0
     assert "held-out rows" in err
     metrics = json.loads(out)["metrics"]
     train_table = pd.read_csv(model_dir.parent / "train.csv")
     assert {m["n"] for m in metrics} == set(train_table["n"])
-    code = run_cli(
-        [
-            "uplift",
-            "evaluate",
-            str(csv_path),
-            "--model-dir",
-            str(model_dir),
-            "--n-bootstrap",
-            "0",
-            "--all-rows",
-            "--deciles",
-            "--format",
-            "table",
-            "--plot",
-            str(model_dir.parent / "evaluate.png"),
-        ]
+    code = pathlift(
+        *evaluate,
+        "--n-bootstrap 0 --all-rows --deciles --format table --plot",
+        model_dir.parent / "evaluate.png",
     )
     out, _ = capsys.readouterr()
     assert code == 0 and "observed_uplift" in out.splitlines()[0]
@@ -151,28 +94,15 @@ def test_evaluate_uses_held_out_rows_of_the_training_file(csv_path, model_dir, c
 
 def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys):
     plan_csv = tmp_path / "plan.csv"
-    code = run_cli(
-        [
-            "uplift",
-            "target",
-            str(csv_path),
-            "--model-dir",
-            str(model_dir),
-            "--budget",
-            "200",
-            "--value-per-conversion",
-            "20",
-            "--cost-per-contact",
-            "A=0.5",
-            "--cost-per-contact",
-            "B=0.2",
-            "--plan-output",
-            str(plan_csv),
-            "--n-bootstrap",
-            "20",
-            "--format",
-            "csv",
-        ]
+    code = pathlift(
+        "uplift target",
+        csv_path,
+        "--model-dir",
+        model_dir,
+        "--budget 200 --value-per-conversion 20 --cost-per-contact A=0.5 --cost-per-contact B=0.2",
+        "--plan-output",
+        plan_csv,
+        "--n-bootstrap 20 --format csv",
     )
     out, _ = capsys.readouterr()
     assert code == 0
@@ -192,24 +122,13 @@ def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys)
 
     fresh = tmp_path / "fresh.csv"
     make_frame(300, seed=8).drop(columns=["arm", "y"]).to_csv(fresh, index=False)
-    code = run_cli(
-        [
-            "uplift",
-            "target",
-            str(fresh),
-            "--model-dir",
-            str(model_dir),
-            "--budget",
-            "50",
-            "--budget-type",
-            "money",
-            "--value-per-conversion",
-            "20",
-            "--cost-per-contact",
-            "0.5",
-            "--format",
-            "json",
-        ]
+    code = pathlift(
+        "uplift target",
+        fresh,
+        "--model-dir",
+        model_dir,
+        "--budget 50 --budget-type money --value-per-conversion 20 --cost-per-contact 0.5",
+        "--format json",
     )
     out, _ = capsys.readouterr()
     assert code == 0
@@ -218,7 +137,7 @@ def test_target_with_and_without_outcomes(csv_path, model_dir, tmp_path, capsys)
 
 
 def test_bad_input_gives_one_line_error_and_status_2(csv_path, model_dir, tmp_path, capsys):
-    code = run_cli(train_args(csv_path, control="No E-Mail"))
+    code = pathlift(train_args(csv_path, control="No E-Mail"))
     _, err = capsys.readouterr()
     assert code == 2
     last = err.strip().splitlines()[-1]
@@ -226,29 +145,19 @@ def test_bad_input_gives_one_line_error_and_status_2(csv_path, model_dir, tmp_pa
 
     missing = tmp_path / "missing.csv"
     make_frame(100, seed=8).drop(columns=["region"]).to_csv(missing, index=False)
-    code = run_cli(["uplift", "evaluate", str(missing), "--model-dir", str(model_dir)])
+    code = pathlift("uplift evaluate", missing, "--model-dir", model_dir)
     _, err = capsys.readouterr()
     assert code == 2
     assert err.strip().splitlines()[-1].startswith("error: the frame to score lacks 1 feature")
     assert "'region'" in err
 
-    code = run_cli(["uplift", "evaluate", str(csv_path), "--model-dir", str(tmp_path / "nope")])
+    code = pathlift("uplift evaluate", csv_path, "--model-dir", tmp_path / "nope")
     _, err = capsys.readouterr()
     assert code == 2 and "not a saved uplift model directory" in err
     assert len(err.strip().splitlines()) == 1
 
-    code = run_cli(
-        [
-            "uplift",
-            "target",
-            str(csv_path),
-            "--model-dir",
-            str(model_dir),
-            "--budget",
-            "-3",
-            "--value-per-conversion",
-            "1",
-        ]
+    code = pathlift(
+        "uplift target", csv_path, "--model-dir", model_dir, "--budget -3 --value-per-conversion 1"
     )
     _, err = capsys.readouterr()
     assert code == 2 and "budget must be a positive number" in err
@@ -258,21 +167,9 @@ def test_train_is_tracked_and_registered(csv_path, tmp_path, capsys):
     from mlflow import MlflowClient
 
     uri = f"sqlite:///{tmp_path}/store.db"
-    args = [
-        *train_args(csv_path),
-        "--learner",
-        "t",
-        "--n-estimators",
-        "10",
-        "--n-bootstrap",
-        "20",
-        "--tracking-uri",
-        uri,
-        "--experiment",
-        "uplift-cli",
-        "--register",
-    ]
-    assert run_cli(args) == 0, capsys.readouterr().err
+    learner = "--learner t --n-estimators 10 --n-bootstrap 20"
+    args = (train_args(csv_path), learner, "--tracking-uri", [uri], "--experiment uplift-cli")
+    assert pathlift(*args, "--register") == 0, capsys.readouterr().err
     client = MlflowClient(uri, uri)
     (run,) = client.search_runs([client.get_experiment_by_name("uplift-cli").experiment_id])
     assert run.info.status == "FINISHED"
@@ -286,26 +183,9 @@ def test_train_auto_records_the_selection_and_calibration(csv_path, tmp_path, ca
 
     uri = f"sqlite:///{tmp_path}/store.db"
     out = tmp_path / "auto"
-    args = [
-        *train_args(csv_path),
-        "--learner",
-        "auto",
-        "--auto-learners",
-        "s,t",
-        "--n-folds",
-        "2",
-        "--n-bootstrap",
-        "20",
-        "--model-dir",
-        str(out),
-        "--format",
-        "json",
-        "--tracking-uri",
-        uri,
-        "--experiment",
-        "uplift-auto",
-    ]
-    assert run_cli(args) == 0
+    learner = "--learner auto --auto-learners s,t --n-folds 2 --n-bootstrap 20"
+    args = (train_args(csv_path), learner, "--model-dir", out, "--format json")
+    assert pathlift(*args, "--tracking-uri", [uri], "--experiment uplift-auto") == 0
     stdout, err = capsys.readouterr()
     payload = json.loads(stdout)
     chosen = payload["selection"]["chosen"]
@@ -341,30 +221,13 @@ def test_curve_with_per_customer_costs(csv_path, model_dir, tmp_path, capsys):
     data = tmp_path / "with_cost.csv"
     frame.to_csv(data, index=False)
     png = tmp_path / "curve.png"
-    code = run_cli(
-        [
-            "uplift",
-            "curve",
-            str(data),
-            "--model-dir",
-            str(model_dir),
-            "--cost-per-contact",
-            "A=0.5",
-            "--cost-per-contact",
-            "B=0.2",
-            "--cost-col",
-            "handling",
-            "--value-per-conversion",
-            "20",
-            "--n-bootstrap",
-            "20",
-            "--grid-size",
-            "11",
-            "--plot",
-            str(png),
-            "--format",
-            "json",
-        ]
+    curve = ("uplift curve", data, "--model-dir", model_dir)
+    code = pathlift(
+        *curve,
+        "--cost-per-contact A=0.5 --cost-per-contact B=0.2 --cost-col handling",
+        "--value-per-conversion 20 --n-bootstrap 20 --grid-size 11 --plot",
+        png,
+        "--format json",
     )
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -372,9 +235,6 @@ def test_curve_with_per_customer_costs(csv_path, model_dir, tmp_path, capsys):
     assert len(payload["curve"]) == 11 and payload["curve"][0]["spend"] == 0.0
     assert {"spend_total", "profit_total", "profit_total_ci_low"} <= set(payload["recommendation"])
     assert png.stat().st_size > 1000 and "MultiArmQini(" in err
-    code = run_cli(
-        ["uplift", "curve", str(data), "--model-dir", str(model_dir), "--cost-per-contact",
-         "1", "--cost-col", "nope"]
-    )  # fmt: skip
+    code = pathlift(*curve, "--cost-per-contact 1 --cost-col nope")
     _, err = capsys.readouterr()
     assert code == 2 and "cost column(s) ['nope'] not found" in err

@@ -12,10 +12,10 @@ pytest.importorskip(
     "pyspark", reason="PySpark is not installed: pip install 'pathlift[spark]' to run Spark tests"
 )
 
-from experiments.cli import run_cli
 from experiments.tracking import resolve_tracking
 from experiments.uplift_runs import track_uplift_run
-from uplift.data import UpliftData
+from tests.experiments.conftest import pathlift
+from tests.uplift.conftest import campaign_data
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_uplift
 from uplift.simulate import simulate_campaign
@@ -26,13 +26,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 def test_score_parquet_with_registered_champion(tmp_path, capsys):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     sim = simulate_campaign(3000, seed=2)
-    data = UpliftData.from_frame(
-        sim.data,
-        treatment_col="arm",
-        control="control",
-        outcome_col="converted",
-        feature_cols=sim.feature_columns,
-    )
+    data = campaign_data(sim)
     model = UpliftModel("t", n_estimators=20, seed=0).fit(data)
     evaluation = evaluate_uplift(
         model.predict(data.features), data.outcome, data.treatment, "control", n_bootstrap=20
@@ -49,19 +43,9 @@ def test_score_parquet_with_registered_champion(tmp_path, capsys):
     source = tmp_path / "customers.parquet"
     to_score.to_parquet(source)
     out = tmp_path / "scores"
-    code = run_cli(
-        [
-            "uplift",
-            "score",
-            str(source),
-            "--model",
-            "models:/pathlift-uplift@champion",
-            "--output",
-            str(out),
-            "--tracking-uri",
-            uri,
-        ]
-    )
+    champion = "--model models:/pathlift-uplift@champion"
+    score = ("uplift score", source, champion, "--output", out, "--tracking-uri", [uri])
+    code = pathlift(*score)
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out)
@@ -80,19 +64,7 @@ def test_score_parquet_with_registered_champion(tmp_path, capsys):
     assert (merged["best_arm"] == local["best_arm"]).all()
 
     # an existing output directory is refused with one line and exit 2
-    code = run_cli(
-        [
-            "uplift",
-            "score",
-            str(source),
-            "--model",
-            "models:/pathlift-uplift@champion",
-            "--output",
-            str(out),
-            "--tracking-uri",
-            uri,
-        ]
-    )
+    code = pathlift(*score)
     err = capsys.readouterr().err
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("error: ")]

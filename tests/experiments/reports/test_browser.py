@@ -12,15 +12,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from attribution.calibration import LiftTests
-from attribution.costs import CostTable
-from attribution.journeys import Provenance
-from attribution.result import AttributionResult, ConfidenceIntervals
-from experiments.reports import build_report, write_report
+from attribution.result import AttributionResult
+from experiments.reports import write_report
 from tests.browser import keep_screenshot, run_chromium
+from tests.experiments.reports.conftest import credit, weekly_report
 
 pytestmark = pytest.mark.browser
 
@@ -28,17 +25,8 @@ CHANNELS = ("display", "email", "paid_search", "social & <friends>")
 
 
 def _result(model: str, conv: list[float]) -> AttributionResult:
-    c = np.array(conv, dtype=float)
-    return AttributionResult(
-        model=model,
-        params={},
-        channels=CHANNELS,
-        conversions=c,
-        value=c * 80,
-        total_conversions=float(c.sum()),
-        total_value=float(c.sum() * 80),
-        ci=ConfidenceIntervals(c * 0.9, c * 1.1, c * 72, c * 88, 0.95, 200, "poisson", 0),
-    )
+    """Credit worth 80 a conversion, its interval +-10%."""
+    return credit(model, conv, CHANNELS, value_per_conversion=80, spread=np.array(conv) * 0.1)
 
 
 @pytest.fixture(scope="module")
@@ -53,37 +41,13 @@ def report_html(tmp_path_factory) -> Path:
         _result("last_touch", [80, 190, 200, 150]),
         _result("markov", [190, 170, 110, 150]),
     ]
-    costs = CostTable.from_frame(
-        pd.DataFrame(
-            {"channel": list(CHANNELS), "period": ["2024-03-04"] * 4, "cost": [900, 40, 7000, 500]}
-        )
-    )
-    lift = LiftTests.from_frame(
-        pd.DataFrame(
-            {
-                "channel": ["paid_search"],
-                "incremental_conversions": [60.0],
-                "ci_low": [30.0],
-                "ci_high": [90.0],
-            }
-        )
-    )
-    report = build_report(
+    report = weekly_report(
         current,
-        costs=costs,
-        previous=previous,
-        costs_previous=costs,
-        lift_tests=lift,
-        calibration_options={"n_draws": 400},
-        provenance=Provenance(
-            source="events",
-            n_rows=52_000,
-            n_users=9_800,
-            n_journeys=10_400,
-            start=pd.Timestamp("2024-02-05"),
-            end=pd.Timestamp("2024-03-10 23:59"),
-            lookback="30d",
-        ),
+        previous,
+        costs=dict(zip(CHANNELS, [900, 40, 7000, 500], strict=True)),
+        week="2024-03-04",
+        lift_tests={"paid_search": (60.0, 30.0, 90.0)},
+        coverage=(52_000, 9_800, 10_400, "2024-02-05", "2024-03-10 23:59"),
         mlflow_run={"run_id": "5f2c0a", "experiment_id": "3"},
         title="Weekly attribution report",
     )

@@ -15,11 +15,9 @@ import pandas as pd
 import pytest
 
 from attribution.calibration import LiftTests
-from attribution.costs import CostTable
-from attribution.journeys import Journeys, Provenance
-from attribution.result import AttributionResult, ConfidenceIntervals
+from attribution.journeys import Journeys
+from attribution.result import AttributionResult
 from attribution.simulate import SimulationConfig, simulate_journeys, simulate_lift_test
-from experiments.cli import run_cli
 from experiments.reports import (
     Report,
     ReportError,
@@ -29,24 +27,20 @@ from experiments.reports import (
     write_report,
 )
 from experiments.reports.render import fmt
+from tests.experiments.conftest import pathlift
+from tests.experiments.reports.conftest import credit, weekly_report
 
 EVIL = "<script>alert('x')</script> | pipe"
 
 
-def _result(model: str, conv: list[float], spread: float, channels=("A", "B", EVIL)):
-    conv_a = np.array(conv, dtype=float)
-    value = conv_a * 12.5
-    return AttributionResult(
-        model=model,
-        params={},
-        channels=tuple(channels),
-        conversions=conv_a,
-        value=value,
-        total_conversions=float(conv_a.sum()),
-        total_value=float(value.sum()),
-        ci=ConfidenceIntervals(
-            conv_a - spread, conv_a + spread, value * 0.9, value * 1.1, 0.95, 200, "poisson", 0
-        ),
+def _result(model: str, conv: list[float], spread: float) -> AttributionResult:
+    """Credit worth 12.5 a conversion, with a note of the model's."""
+    return credit(
+        model,
+        conv,
+        ("A", "B", EVIL),
+        value_per_conversion=12.5,
+        spread=spread,
         notes=(f"{model} note",),
     )
 
@@ -55,32 +49,13 @@ def _result(model: str, conv: list[float], spread: float, channels=("A", "B", EV
 def report() -> Report:
     current = [_result("last_touch", [50, 30, 20], 4.0), _result("markov", [40, 35, 25], 2.0)]
     previous = [_result("last_touch", [30, 30, 20], 4.0), _result("markov", [30, 30, 20], 2.0)]
-    costs = CostTable.from_frame(
-        pd.DataFrame(
-            {"channel": ["A", "B", EVIL], "period": ["2024-01-08"] * 3, "cost": [100, 400, 0]}
-        )
-    )
-    tests = LiftTests.from_frame(
-        pd.DataFrame(
-            {"channel": ["B"], "incremental_conversions": [10.0], "ci_low": [6], "ci_high": [14]}
-        )
-    )
-    return build_report(
+    return weekly_report(
         current,
-        costs=costs,
-        costs_previous=costs,
-        previous=previous,
-        lift_tests=tests,
-        calibration_options={"n_draws": 400},
-        provenance=Provenance(
-            source="events",
-            n_rows=1000,
-            n_users=300,
-            n_journeys=350,
-            start=pd.Timestamp("2024-01-08"),
-            end=pd.Timestamp("2024-01-14 23:00"),
-            lookback="30d",
-        ),
+        previous,
+        costs={"A": 100, "B": 400, EVIL: 0},
+        week="2024-01-08",
+        lift_tests={"B": (10.0, 6, 14)},
+        coverage=(1000, 300, 350, "2024-01-08", "2024-01-14 23:00"),
         mlflow_run={"run_id": "0123abc", "experiment_id": "7"},
         title="Weekly <report>",
     )
@@ -342,12 +317,16 @@ def test_write_report_writes_all_files(report: Report, tmp_path: Path) -> None:
     assert len(comparison) == 6
 
 
-def test_failed_render_leaves_previous_report_intact(
-    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def previous(report: Report, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A report written earlier: its directory and the bytes of its files."""
     out = tmp_path / "out"
     write_report(report, out)
-    before = _snapshot(out)
+    return out, _snapshot(out)
+
+
+def test_failed_render_leaves_previous_report_intact(report: Report, previous, monkeypatch) -> None:
+    out, before = previous
     import experiments.reports.render as render
 
     def broken(_report):  # rendering fails after HTML and Markdown were rendered
@@ -360,11 +339,9 @@ def test_failed_render_leaves_previous_report_intact(
 
 
 def test_failed_write_midway_leaves_previous_report_intact(
-    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    report: Report, previous, monkeypatch
 ) -> None:
-    out = tmp_path / "out"
-    write_report(report, out)
-    before = _snapshot(out)
+    out, before = previous
     calls = {"n": 0}
     real_fsync = os.fsync
 
@@ -427,30 +404,17 @@ def test_report_from_events_with_period_split(simulated) -> None:
 def test_cli_report_end_to_end(simulated, tmp_path: Path, capsys) -> None:
     _, root = simulated
     out = tmp_path / "report"
-    status = run_cli(
-        [
-            "report",
-            str(root / "events.parquet"),
-            "--events",
-            "--out",
-            str(out),
-            "--costs",
-            str(root / "costs.csv"),
-            "--lift-tests",
-            str(root / "lift.csv"),
-            "--split-date",
-            "2024-01-29",
-            "--lookback",
-            "30d",
-            "-m",
-            "linear",
-            "-m",
-            "markov",
-            "--bootstrap",
-            "20",
-            "--mlflow-run-id",
-            "feedbeef",
-        ]
+    status = pathlift(
+        "report",
+        root / "events.parquet",
+        "--events --out",
+        out,
+        "--costs",
+        root / "costs.csv",
+        "--lift-tests",
+        root / "lift.csv",
+        "--split-date 2024-01-29 --lookback 30d -m linear -m markov --bootstrap 20",
+        "--mlflow-run-id feedbeef",
     )
     assert status == 0
     printed = capsys.readouterr().out.split()
@@ -466,35 +430,22 @@ def test_cli_report_bad_input_is_one_line(simulated, tmp_path: Path, capsys) -> 
     _, root = simulated
     bad = tmp_path / "costs.csv"
     bad.write_text("channel,period,cost\npaid_search,2024-01-01,-5\n")
-    status = run_cli(
-        [
-            "report",
-            str(root / "events.parquet"),
-            "--events",
-            "--out",
-            str(tmp_path / "o"),
-            "--costs",
-            str(bad),
-            "--bootstrap",
-            "0",
-            "-m",
-            "linear",
-        ]
+    status = pathlift(
+        "report",
+        root / "events.parquet",
+        "--events --out",
+        tmp_path / "o",
+        "--costs",
+        bad,
+        "--bootstrap 0 -m linear",
     )
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("error: column 'cost' must be non-negative; row 0")
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "report.html").exists()
-    status = run_cli(
-        [
-            "report",
-            str(root / "costs.csv"),
-            "--out",
-            str(tmp_path / "o"),
-            "--split-date",
-            "2024-01-01",
-        ]
+    status = pathlift(
+        "report", root / "costs.csv", "--out", tmp_path / "o", "--split-date 2024-01-01"
     )
     assert status == 2
     assert "add --events" in capsys.readouterr().err
@@ -575,28 +526,16 @@ def test_lift_tests_from_uplift_run_in_mlflow(mlflow_store, simulated, tmp_path:
         )
     # the same from the command line: arms mapped to channels of the event log
     _, root = simulated
-    status = run_cli(
-        [
-            "report",
-            str(root / "events.parquet"),
-            "--events",
-            "--out",
-            str(tmp_path / "r"),
-            "-m",
-            "linear",
-            "--bootstrap",
-            "0",
-            "--uplift-run",
-            run.info.run_id,
-            "--arm",
-            "email offer=email",
-            "--arm",
-            "sms=app_push",
-            "--arm-population",
-            "8000",
-            "--tracking-uri",
-            uri,
-        ]
+    status = pathlift(
+        "report",
+        root / "events.parquet",
+        "--events --out",
+        tmp_path / "r",
+        "-m linear --bootstrap 0 --uplift-run",
+        run.info.run_id,
+        ["--arm", "email offer=email", "--arm", "sms=app_push"],
+        "--arm-population 8000 --tracking-uri",
+        [uri],
     )
     assert status == 0
     data = json.loads((tmp_path / "r" / "report.json").read_text())
@@ -611,44 +550,15 @@ def test_cli_report_from_path_table_and_cost_column(simulated, tmp_path: Path) -
     sim, root = simulated
     journeys = Journeys.from_events(sim.events)
     journeys.to_path_table().to_csv(tmp_path / "paths.csv", index=False)
-    assert (
-        run_cli(
-            [
-                "report",
-                str(tmp_path / "paths.csv"),
-                "--out",
-                str(tmp_path / "p"),
-                "-m",
-                "linear",
-                "--bootstrap",
-                "0",
-            ]
-        )
-        == 0
-    )
+    linear = "-m linear --bootstrap 0"
+    assert pathlift("report", tmp_path / "paths.csv", "--out", tmp_path / "p", linear) == 0
     data = json.loads((tmp_path / "p" / "report.json").read_text())
     assert data["coverage"]["source"] == "paths"
     assert data["headline"]["Conversions"] == journeys.total_conversions
     assert data["reallocation"] is None  # no costs, no suggestion
     # spend summed from the event log's per-touch cost column
-    assert (
-        run_cli(
-            [
-                "report",
-                str(root / "events.parquet"),
-                "--events",
-                "--cost-col",
-                "cost",
-                "--out",
-                str(tmp_path / "e"),
-                "-m",
-                "linear",
-                "--bootstrap",
-                "0",
-            ]
-        )
-        == 0
-    )
+    events = ("report", root / "events.parquet", "--events --cost-col cost")
+    assert pathlift(*events, "--out", tmp_path / "e", linear) == 0
     data = json.loads((tmp_path / "e" / "report.json").read_text())
     spend = {r["channel"]: r["spend"] for r in data["channels"]}
     expected = sim.events.groupby("channel")["cost"].sum()
