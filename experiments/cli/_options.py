@@ -18,6 +18,7 @@ __all__ = [
     "output_options",
     "parse_list",
     "seed_option",
+    "stack_options",
     "users_options",
     "value_kwargs",
 ]
@@ -101,7 +102,7 @@ def delimiter_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def journey_input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add the column, separator, lookback, touch-cap and delimiter options of both formats."""
-    return _stack(*_INPUT_OPTIONS, delimiter_option)(fn)
+    return stack_options(*_INPUT_OPTIONS, delimiter_option)(fn)
 
 
 def value_kwargs(value_col: str | None) -> dict[str, Any]:
@@ -126,7 +127,9 @@ def parse_list(text: str | None) -> list[str] | None:
     return None if text is None else [part.strip() for part in text.split(",")]
 
 
-def _stack(*options: Decorator) -> Decorator:
+def stack_options(*options: Decorator) -> Decorator:
+    """Combine option decorators into one, applied in the order listed (top to bottom)."""
+
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):
             fn = option(fn)
@@ -137,7 +140,7 @@ def _stack(*options: Decorator) -> Decorator:
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--format table|csv|json`` and ``--output/-o FILE`` (see :mod:`._output`)."""
-    return _stack(
+    return stack_options(
         click.option(
             "--format",
             "fmt",
@@ -176,7 +179,7 @@ def seed_option(help: str = "Random seed (bootstrap, splits, simulations).") -> 
 def users_options(*, required: bool = False) -> Decorator:
     """``--users FILE`` (parameter ``users_path``) and ``--covariates a,b`` of a user table."""
     scope = "" if required else "Event logs: "
-    return _stack(
+    return stack_options(
         click.option(
             "--users",
             "users_path",
