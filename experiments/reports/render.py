@@ -116,6 +116,23 @@ def _ci(level: float | None) -> str:
     return f"{level:.0%}" if level is not None else "CI"
 
 
+def _with_interval(
+    header: str,
+    key: str,
+    kind: str,
+    *,
+    labels: tuple[str, str] = ("low", "high"),
+    stem: str | None = None,
+) -> list[Column]:
+    """Return the column of an estimate and those of its bounds, ``<stem>_low``/``<stem>_high``."""
+    stem = stem or key
+    return [
+        Column(header, key, kind),
+        Column(labels[0], f"{stem}_low", kind),
+        Column(labels[1], f"{stem}_high", kind),
+    ]
+
+
 def channel_table(report: Report) -> Table:
     """Credit per model and channel; spend, CPA and ROAS too when the report has costs."""
     ci = _ci(report.level)
@@ -133,12 +150,8 @@ def channel_table(report: Report) -> Table:
     if report.has_costs:
         columns += [
             Column("Spend", "spend", "money"),
-            Column("CPA", "cpa", "money"),
-            Column("CPA low", "cpa_low", "money"),
-            Column("CPA high", "cpa_high", "money"),
-            Column("ROAS", "roas", "ratio"),
-            Column("ROAS low", "roas_low", "ratio"),
-            Column("ROAS high", "roas_high", "ratio"),
+            *_with_interval("CPA", "cpa", "money", labels=("CPA low", "CPA high")),
+            *_with_interval("ROAS", "roas", "ratio", labels=("ROAS low", "ROAS high")),
         ]
     return Table("channel-table", columns, report.channels)
 
@@ -166,15 +179,9 @@ def reallocation_table(report: Report) -> Table | None:
             Column("From", "from_channel", "text"),
             Column("To", "to_channel", "text"),
             Column("Amount", "amount", "money"),
-            Column(f"From {metric}", "from_metric", "factor"),
-            Column("low", "from_low", "factor"),
-            Column("high", "from_high", "factor"),
-            Column(f"To {metric}", "to_metric", "factor"),
-            Column("low", "to_low", "factor"),
-            Column("high", "to_high", "factor"),
-            Column(f"Expected change ({unit})", "expected_change", kind),
-            Column("low", "expected_low", kind),
-            Column("high", "expected_high", kind),
+            *_with_interval(f"From {metric}", "from_metric", "factor", stem="from"),
+            *_with_interval(f"To {metric}", "to_metric", "factor", stem="to"),
+            *_with_interval(f"Expected change ({unit})", "expected_change", kind, stem="expected"),
             Column("Expected conversions", "expected_conversions", "count"),
             Column("Intervals overlap", "intervals_overlap", "bool"),
         ],
@@ -227,22 +234,16 @@ def calibration_table(report: Report) -> Table | None:
     cal = report.calibration
     if cal is None:
         return None
-    ci = _ci(cal.level)
+    bounds = (f"{_ci(cal.level)} low", f"{_ci(cal.level)} high")
     return Table(
         "calibration-table",
         [
             Column("Channel", "channel", "text"),
             Column("Tested", "tested", "bool"),
             Column("Attributed", "attributed", "count"),
-            Column("Measured (lift)", "measured", "count"),
-            Column(f"{ci} low", "measured_low", "count"),
-            Column(f"{ci} high", "measured_high", "count"),
-            Column("Factor", "factor", "factor"),
-            Column("low", "factor_low", "factor"),
-            Column("high", "factor_high", "factor"),
-            Column("Calibrated", "calibrated", "count"),
-            Column(f"{ci} low", "calibrated_low", "count"),
-            Column(f"{ci} high", "calibrated_high", "count"),
+            *_with_interval("Measured (lift)", "measured", "count", labels=bounds),
+            *_with_interval("Factor", "factor", "factor"),
+            *_with_interval("Calibrated", "calibrated", "count", labels=bounds),
             Column("Calibrated share", "calibrated_share", "share"),
         ],
         cal.table,
@@ -291,9 +292,7 @@ def test_plan_table(report: Report) -> Table | None:
     columns = [
         Column("Rank", "rank", "int"),
         Column("Channel", "channel", "text"),
-        Column("Incremental", "incremental", "count"),
-        Column("95% low", "incremental_low", "count"),
-        Column("95% high", "incremental_high", "count"),
+        *_with_interval("Incremental", "incremental", "count", labels=("95% low", "95% high")),
         Column("Reach selection", "selection_slope", "ratio"),
         Column("Interval of total: shrinks by", "width_reduction", "count"),
     ]
