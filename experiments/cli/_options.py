@@ -19,6 +19,7 @@ __all__ = [
     "JourneyInput",
     "bootstrap_option",
     "check_bootstrap",
+    "count_option",
     "delimiter_option",
     "journey_input_options",
     "output_options",
@@ -232,6 +233,13 @@ def bootstrap_option(*, default: int = 200, minimum: int = 0, help: str | None =
         show_default=True,
         type=click.IntRange(min=minimum),
         help=help or "Bootstrap replicates for 95% intervals (0: none).",
+    )
+
+
+def count_option(flag: str, name: str, *, default: int, minimum: int, help: str) -> Decorator:
+    """Return a count option such as ``--users N`` (parameter ``name``, at least ``minimum``)."""
+    return click.option(
+        flag, name, default=default, show_default=True, type=click.IntRange(minimum), help=help
     )
 
 
