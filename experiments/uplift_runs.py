@@ -222,6 +222,8 @@ def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axe
     """Plot observed uplift per decile of predicted uplift (with intervals) for every arm."""
     import matplotlib.pyplot as plt
 
+    from uplift.plots import interval_errors
+
     table = evaluation.deciles_frame()
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
@@ -231,11 +233,9 @@ def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axe
         part = table[table["arm"] == arm]
         x = np.arange(len(part)) + k * width - 0.4 + width / 2
         y = part["observed_uplift"].to_numpy(dtype=float)
-        lo = part["ci_low"].to_numpy(dtype=float)
-        hi = part["ci_high"].to_numpy(dtype=float)
-        err = None
-        if np.isfinite(lo).any():
-            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        err = interval_errors(
+            y, part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
+        )
         ax.bar(x, y, width=width, yerr=err, label=arm)
     n_bins = int(table.groupby("arm").size().max())
     ax.set_xticks(np.arange(n_bins), [str(b) for b in range(1, n_bins + 1)])

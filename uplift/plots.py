@@ -18,7 +18,7 @@ from uplift.metrics import UpliftEvaluation
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_calibration", "plot_gain", "plot_qini"]
+__all__ = ["interval_errors", "plot_calibration", "plot_gain", "plot_qini"]
 
 _MAX_POINTS = 2000
 
@@ -76,6 +76,16 @@ def plot_gain(
     return _plot(evaluation, "gain", arms, ax)
 
 
+def interval_errors(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray | None:
+    """Return matplotlib's ``yerr`` for intervals ``[low, high]`` around ``estimate``.
+
+    ``None`` when no interval is finite (no bootstrap), so that no error bars are drawn.
+    """
+    if not np.isfinite(low).any():
+        return None
+    return np.vstack([np.clip(estimate - low, 0, None), np.clip(high - estimate, 0, None)])
+
+
 def plot_calibration(
     evaluation: UpliftEvaluation, *, arms: list[str] | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -100,11 +110,9 @@ def plot_calibration(
         dec = ev.deciles
         x = dec["mean_predicted_uplift"].to_numpy(dtype=float)
         y = dec["observed_uplift"].to_numpy(dtype=float)
-        lo = dec["ci_low"].to_numpy(dtype=float)
-        hi = dec["ci_high"].to_numpy(dtype=float)
-        err = None
-        if np.isfinite(lo).any():
-            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        err = interval_errors(
+            y, dec["ci_low"].to_numpy(dtype=float), dec["ci_high"].to_numpy(dtype=float)
+        )
         value = ev.metrics.get("calibration_error", np.nan)
         c_lo, c_hi = ev.intervals.get("calibration_error", (np.nan, np.nan))
         ax.errorbar(
