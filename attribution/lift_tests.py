@@ -298,8 +298,8 @@ class LiftTests:
                 "from_uplift expects an uplift evaluation with 'arms' and 'ci' "
                 f"(uplift.metrics.UpliftEvaluation), got {type(evaluation).__name__}"
             )
-        rows = []
-        for arm, channel in channels.items():
+        effects = {}
+        for arm in channels:
             if arm not in arms:
                 raise InvalidLiftTestError(
                     f"from_uplift: arm {arm!r} is not in the evaluation (arms: {list(arms)})"
@@ -310,27 +310,63 @@ class LiftTests:
                     f"from_uplift: metric {metric!r} is not in the evaluation of arm {arm!r} "
                     f"(metrics: {list(ev.metrics)})"
                 )
+            effects[arm] = (ev.metrics[metric], *ev.intervals[metric])
+        return cls.from_arm_effects(
+            effects,
+            channels,
+            population=population,
+            level=level,
+            source="uplift",
+            period_start=period_start,
+            period_end=period_end,
+            population_share=population_share,
+            context="from_uplift: ",
+        )
+
+    @classmethod
+    def from_arm_effects(
+        cls,
+        effects: Mapping[str, tuple[float, float, float]],
+        channels: Mapping[str, str],
+        *,
+        population: float | Mapping[str, float],
+        level: float,
+        source: str,
+        period_start: Any = None,
+        period_end: Any = None,
+        population_share: float = 1.0,
+        context: str = "",
+    ) -> LiftTests:
+        """Build from per-customer effects of uplift arms scaled to customers (``population``).
+
+        ``effects`` maps each arm of ``channels`` (arm -> channel) to its effect per customer
+        and the bounds of its interval at ``level``; incremental conversions and their bounds
+        are those times ``population`` (one number, or a mapping by arm). The ``source`` of a
+        test is ``"<source> arm <arm>"``; ``context`` prefixes the error messages.
+        """
+        rows = []
+        for arm, channel in channels.items():
             n = population.get(arm) if isinstance(population, Mapping) else population
             if n is None or not n > 0:
                 raise InvalidLiftTestError(
-                    f"from_uplift: population for arm {arm!r} must be positive, got {n!r}"
+                    f"{context}population for arm {arm!r} must be positive, got {n!r}"
                 )
-            lo, hi = ev.intervals[metric]
+            estimate, lo, hi = effects[arm]
             rows.append(
                 {
                     "channel": channel,
-                    "incremental_conversions": float(ev.metrics[metric]) * float(n),
+                    "incremental_conversions": float(estimate) * float(n),
                     "ci_low": float(lo) * float(n),
                     "ci_high": float(hi) * float(n),
                     "level": float(level),
                     "period_start": period_start,
                     "period_end": period_end,
                     "population_share": population_share,
-                    "source": f"uplift arm {arm}",
+                    "source": f"{source} arm {arm}",
                 }
             )
         if not rows:
-            raise InvalidLiftTestError("from_uplift: no arm mapped to a channel")
+            raise InvalidLiftTestError(f"{context}no arm mapped to a channel")
         return cls.from_frame(pd.DataFrame(rows))
 
     @classmethod
