@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from attribution._io import csv_delimiter, read_table, resolve_files
 from attribution._memory import release_memory
-from attribution._validation import require_columns
+from attribution._validation import first_true, require_columns
 from attribution.errors import InputWarning, InvalidJourneysError
 
 __all__ = ["PathTable", "read_path_table"]
@@ -170,9 +170,8 @@ def _count_column(column: pa.ChunkedArray, name: str, option: str, offset: int =
             f"{_cell(array, bad)!r}: fix the value or point {option} at the right column"
         )
     values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    bad_mask = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
-    if bad_mask.any():
-        row = int(np.flatnonzero(bad_mask)[0])
+    row = first_true(~np.isfinite(values) | (values < 0) | (values != np.floor(values)))
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} must hold non-negative integer counts; row {row + offset} has "
             f"{values[row]:g}: fix or drop that row"
@@ -192,9 +191,8 @@ def _value_column(column: pa.ChunkedArray, name: str, offset: int = 0) -> np.nda
             f"{_cell(array, bad)!r}: fix the value or pass value_col=None to ignore value"
         )
     values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    bad_mask = ~np.isfinite(values) | (values < 0)
-    if bad_mask.any():
-        row = int(np.flatnonzero(bad_mask)[0])
+    row = first_true(~np.isfinite(values) | (values < 0))
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} must hold finite non-negative values; row {row + offset} has "
             f"{values[row]:g}: fix or drop that row"

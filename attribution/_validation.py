@@ -13,7 +13,14 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["did_you_mean", "renamed", "renamed_options", "require_columns", "shown"]
+__all__ = [
+    "did_you_mean",
+    "first_true",
+    "renamed",
+    "renamed_options",
+    "require_columns",
+    "shown",
+]
 
 
 def did_you_mean(name: str, candidates: Iterable[str], *, fallback: str = "") -> str:
@@ -73,6 +80,14 @@ def _other_delimiter(available: list[str]) -> str | None:
         if delimiter in available[0]:
             return delimiter
     return None
+
+
+def first_true(mask: Any) -> int | None:
+    """Return the position of the first true entry of a boolean mask (the row to name), or None."""
+    import numpy as np
+
+    rows = np.flatnonzero(mask)
+    return int(rows[0]) if rows.size else None
 
 
 def shown(value: Any) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from attribution._io import json_records, read_frame
-from attribution._validation import require_columns
+from attribution._validation import first_true, require_columns
 from attribution.errors import AttributionError
 
 __all__ = ["LIFT_COLUMNS", "InvalidLiftTestError", "LiftTests"]
@@ -45,9 +45,8 @@ class InvalidLiftTestError(AttributionError):
 
 def _numeric(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(~np.isfinite(values))
+    if row is not None:
         raise InvalidLiftTestError(
             f"lift tests: column {name!r} ({what}) must be a finite number; row {row} has "
             f"{frame[name].iloc[row]!r}"
@@ -60,9 +59,8 @@ def _dates(frame: pd.DataFrame, name: str | None) -> pd.Series:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     column = frame[name]
     parsed = pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
-    bad = parsed.isna().to_numpy() & column.notna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(parsed.isna().to_numpy() & column.notna().to_numpy())
+    if row is not None:
         raise InvalidLiftTestError(
             f"lift tests: column {name!r} has an unparseable date at row {row} "
             f"({column.iloc[row]!r}): use ISO 8601, e.g. '2024-05-01'"
@@ -153,9 +151,8 @@ class LiftTests:
             raise InvalidLiftTestError("the lift-test table is empty: it has a header but no rows")
         frame = frame.reset_index(drop=True)
         channel = frame[channel_col].astype("string").str.strip()
-        bad = (channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = first_true((channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: column {channel_col!r} has a missing channel at row {row}"
             )
@@ -169,9 +166,8 @@ class LiftTests:
         est = _numeric(frame, incremental_col, "incremental conversions")
         lo = _numeric(frame, ci_low_col, "lower bound")
         hi = _numeric(frame, ci_high_col, "upper bound")
-        unordered = (lo > est) | (est > hi)
-        if unordered.any():
-            row = int(np.flatnonzero(unordered)[0])
+        row = first_true((lo > est) | (est > hi))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: row {row} ({channel.iloc[row]!r}) has interval [{lo[row]}, "
                 f"{hi[row]}] that does not contain its estimate {est[row]}: check "
@@ -181,9 +177,8 @@ class LiftTests:
             levels = _numeric(frame, level_col, "interval level")
         else:
             levels = np.full(len(frame), float(level))
-        out_of_range = (levels <= 0) | (levels >= 1)
-        if out_of_range.any():
-            row = int(np.flatnonzero(out_of_range)[0])
+        row = first_true((levels <= 0) | (levels >= 1))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: interval level must be in (0, 1), e.g. 0.95; row {row} has "
                 f"{levels[row]}"
@@ -192,18 +187,16 @@ class LiftTests:
             share = _numeric(frame, population_share_col, "population share")
         else:
             share = np.ones(len(frame))
-        bad_share = (share <= 0) | (share > 1)
-        if bad_share.any():
-            row = int(np.flatnonzero(bad_share)[0])
+        row = first_true((share <= 0) | (share > 1))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: population share must be in (0, 1]; row {row} has {share[row]} "
                 "(the share of the attributed population the test covered)"
             )
         start = _dates(frame, period_start_col)
         end = _dates(frame, period_end_col)
-        backwards = (end <= start).fillna(False).to_numpy(dtype=bool)
-        if backwards.any():
-            row = int(np.flatnonzero(backwards)[0])
+        row = first_true((end <= start).fillna(False).to_numpy(dtype=bool))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: row {row} ends ({end.iloc[row]}) before it starts ({start.iloc[row]})"
             )
