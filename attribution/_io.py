@@ -62,6 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from attribution._validation import repeated
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -417,10 +419,10 @@ def _check_same_columns(
     first: list[str] = []
     for i, file in enumerate(files):
         names = _column_names(kind, file, what=what, error=error)
-        repeated = sorted({c for c in names if names.count(c) > 1})
-        if repeated:
+        twice = repeated(names)
+        if twice:
             raise error(
-                f"{what} file {file!r}: column {repeated[0]!r} appears {names.count(repeated[0])} "
+                f"{what} file {file!r}: column {twice[0]!r} appears {names.count(twice[0])} "
                 "times in the header: rename or drop the duplicates so that it names one column"
             )
         if i == 0:

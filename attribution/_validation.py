@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "first_true",
     "renamed",
     "renamed_options",
+    "repeated",
     "require_columns",
     "shown",
 ]
@@ -88,6 +90,11 @@ def first_true(mask: Any) -> int | None:
 
     rows = np.flatnonzero(mask)
     return int(rows[0]) if rows.size else None
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """Return the names that occur more than once in ``names``, sorted."""
+    return sorted(name for name, count in Counter(names).items() if count > 1)
 
 
 def shown(value: Any) -> Any:
