@@ -222,7 +222,7 @@ def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axe
     """Plot observed uplift per decile of predicted uplift (with intervals) for every arm."""
     import matplotlib.pyplot as plt
 
-    from uplift.plots import interval_errors
+    from uplift.plots import finish_axes, interval_errors
 
     table = evaluation.deciles_frame()
     if ax is None:
@@ -239,12 +239,12 @@ def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axe
         ax.bar(x, y, width=width, yerr=err, label=arm)
     n_bins = int(table.groupby("arm").size().max())
     ax.set_xticks(np.arange(n_bins), [str(b) for b in range(1, n_bins + 1)])
-    ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.set_xlabel("decile of predicted uplift (1 = highest)")
-    ax.set_ylabel("observed uplift (treated - control mean)")
-    ax.set_title("Observed uplift by decile (bars: bootstrap intervals)")
-    ax.legend(fontsize="small")
-    return ax
+    return finish_axes(
+        ax,
+        xlabel="decile of predicted uplift (1 = highest)",
+        ylabel="observed uplift (treated - control mean)",
+        title="Observed uplift by decile (bars: bootstrap intervals)",
+    )
 
 
 def _log_data(
