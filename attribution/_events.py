@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from attribution._io import naive_utc
 from attribution._validation import first_true, shown
 from attribution.errors import InvalidJourneysError
 
@@ -94,9 +95,7 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
             f"column {name!r} has an unparseable timestamp at row {row} "
             f"({shown(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return naive_utc(parsed).to_numpy().astype(np.int64)
 
 
 def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:

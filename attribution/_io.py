@@ -80,6 +80,7 @@ __all__ = [
     "is_parquet",
     "json_records",
     "json_value",
+    "naive_utc",
     "read_frame",
     "read_table",
     "reset_delimiter",
@@ -98,6 +99,15 @@ _DELIMITER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def naive_utc(times: pd.Series) -> pd.Series:
+    """Return parsed times as naive UTC ``datetime64[ns]`` (times with an offset converted)."""
+    import pandas as pd
+
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    return times.astype("datetime64[ns]")
 _GLOB_CHARS = frozenset("*?[")
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution._io import json_records, read_frame
+from attribution._io import json_records, naive_utc, read_frame
 from attribution._validation import first_true, require_columns
 from attribution.errors import AttributionError
 
@@ -65,9 +65,7 @@ def _dates(frame: pd.DataFrame, name: str | None) -> pd.Series:
             f"lift tests: column {name!r} has an unparseable date at row {row} "
             f"({column.iloc[row]!r}): use ISO 8601, e.g. '2024-05-01'"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    return naive_utc(parsed)
 
 
 @dataclass(frozen=True, eq=False)

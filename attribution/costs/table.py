@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from attribution._io import read_frame
+from attribution._io import naive_utc, read_frame
 from attribution._validation import first_true, require_columns
 from attribution.errors import AttributionError
 
@@ -49,9 +49,7 @@ def _parse_periods(column: pd.Series, name: str) -> pd.Series:
             f"column {name!r} has an unparseable period at row {row} ({column.iloc[row]!r}): "
             "use the period's first day in ISO 8601, e.g. '2024-05-06'"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    return naive_utc(parsed)
 
 
 def _as_timestamp(value: Any, what: str) -> pd.Timestamp:
