@@ -108,6 +108,8 @@ def naive_utc(times: pd.Series) -> pd.Series:
     if isinstance(times.dtype, pd.DatetimeTZDtype):
         times = times.dt.tz_convert("UTC").dt.tz_localize(None)
     return times.astype("datetime64[ns]")
+
+
 _GLOB_CHARS = frozenset("*?[")
 
 # --------------------------------------------------------------------------------------------
