@@ -101,15 +101,6 @@ _DELIMITER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def naive_utc(times: pd.Series) -> pd.Series:
-    """Return parsed times as naive UTC ``datetime64[ns]`` (times with an offset converted)."""
-    import pandas as pd
-
-    if isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    return times.astype("datetime64[ns]")
-
-
 _GLOB_CHARS = frozenset("*?[")
 
 # --------------------------------------------------------------------------------------------
@@ -323,6 +314,15 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 # Reading tables
 # --------------------------------------------------------------------------------------------
+
+
+def naive_utc(times: pd.Series) -> pd.Series:
+    """Return parsed times as naive UTC ``datetime64[ns]`` (times with an offset converted)."""
+    import pandas as pd
+
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    return times.astype("datetime64[ns]")
 
 
 def is_parquet(path: str | os.PathLike[str]) -> bool:
