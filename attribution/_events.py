@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from attribution._validation import shown
+from attribution._io import naive_utc
+from attribution._validation import first_true, shown
 from attribution.errors import InvalidJourneysError
 
 __all__ = ["CutJourneys", "cut_journeys", "journey_end_times"]
@@ -73,8 +74,8 @@ class CutJourneys:
 
 def _timestamps(column: pd.Series, name: str) -> np.ndarray:
     """Return timestamps as int64 nanoseconds (naive UTC), refusing missing or unparseable ones."""
-    if column.isna().any():
-        row = int(np.flatnonzero(column.isna().to_numpy())[0])
+    row = first_true(column.isna().to_numpy())
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} has a missing timestamp at row {row}: fill it or drop the row"
         )
@@ -88,16 +89,13 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
         # naive times are UTC and times with an offset are converted to UTC, as in the DuckDB
         # and Spark engines (a column may mix both)
         parsed = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(parsed.isna().to_numpy())
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} has an unparseable timestamp at row {row} "
             f"({shown(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return naive_utc(parsed).to_numpy().astype(np.int64)
 
 
 def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:
@@ -105,9 +103,8 @@ def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:
         return column.to_numpy(dtype=bool)
     numeric = pd.to_numeric(column, errors="coerce")
     values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isin(values, (0.0, 1.0))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(~np.isin(values, (0.0, 1.0)))
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} must be 0/1 or true/false; row {row} has "
             f"{shown(column.iloc[row])!r}: mark conversion events with 1 and touches with 0"
@@ -120,23 +117,21 @@ def _values(column: pd.Series | None, name: str | None, converted: np.ndarray) -
         return np.zeros(converted.shape[0])
     numeric = pd.to_numeric(column, errors="coerce")
     values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    non_numeric = np.isnan(values) & column.notna().to_numpy()
-    if non_numeric.any():
-        row = int(np.flatnonzero(non_numeric)[0])
+    row = first_true(np.isnan(values) & column.notna().to_numpy())
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} must hold numeric conversion values; row {row} has "
             f"{shown(column.iloc[row])!r}: fix the value or pass value_col=None to ignore value"
         )
-    missing_on_conversion = np.isnan(values) & converted
-    if missing_on_conversion.any():
-        row = int(np.flatnonzero(missing_on_conversion)[0])
+    row = first_true(np.isnan(values) & converted)
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} is missing on conversion row {row}: give every conversion a value "
             "(0 if unknown) or pass value_col=None"
         )
     values = np.where(converted, np.nan_to_num(values, nan=0.0), 0.0)
-    if (values < 0).any() or not np.isfinite(values).all():
-        row = int(np.flatnonzero((values < 0) | ~np.isfinite(values))[0])
+    row = first_true((values < 0) | ~np.isfinite(values))
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} must be finite and non-negative; row {row} has {float(values[row])!r}"
         )
@@ -152,9 +147,8 @@ def _channels(
     # CSV readers turn a missing channel into "": on a conversion row both mean "marker only"
     missing = column.isna().to_numpy() | (empty & converted)
     as_str = as_str.mask(pd.Series(missing, index=as_str.index))
-    bad = (missing & ~converted) | (empty & ~converted)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true((missing & ~converted) | (empty & ~converted))
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} has a missing or empty channel at row {row}, which is not a "
             "conversion: every touch needs a channel name"
@@ -173,8 +167,8 @@ def _channels(
 
 def _user_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
     """Factorize user keys (codes in order of first appearance), refusing a missing one."""
-    if column.isna().any():
-        row = int(np.flatnonzero(column.isna().to_numpy())[0])
+    row = first_true(column.isna().to_numpy())
+    if row is not None:
         raise InvalidJourneysError(
             f"column {name!r} has a missing user id at row {row}: fill it or drop the row"
         )

@@ -62,6 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from attribution._validation import repeated
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -78,6 +80,7 @@ __all__ = [
     "is_parquet",
     "json_records",
     "json_value",
+    "naive_utc",
     "read_frame",
     "read_table",
     "reset_delimiter",
@@ -96,6 +99,8 @@ _DELIMITER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 _GLOB_CHARS = frozenset("*?[")
 
 # --------------------------------------------------------------------------------------------
@@ -311,6 +316,15 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 
 
+def naive_utc(times: pd.Series) -> pd.Series:
+    """Return parsed times as naive UTC ``datetime64[ns]`` (times with an offset converted)."""
+    import pandas as pd
+
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    return times.astype("datetime64[ns]")
+
+
 def is_parquet(path: str | os.PathLike[str]) -> bool:
     """Whether a file is read as Parquet (its name ends in ``.parquet`` or ``.pq``)."""
     return os.fspath(path).lower().endswith(PARQUET_SUFFIXES)
@@ -417,10 +431,10 @@ def _check_same_columns(
     first: list[str] = []
     for i, file in enumerate(files):
         names = _column_names(kind, file, what=what, error=error)
-        repeated = sorted({c for c in names if names.count(c) > 1})
-        if repeated:
+        twice = repeated(names)
+        if twice:
             raise error(
-                f"{what} file {file!r}: column {repeated[0]!r} appears {names.count(repeated[0])} "
+                f"{what} file {file!r}: column {twice[0]!r} appears {names.count(twice[0])} "
                 "times in the header: rename or drop the duplicates so that it names one column"
             )
         if i == 0:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from attribution._io import csv_delimiter, read_table, resolve_files
 from attribution._memory import release_memory
-from attribution._validation import require_columns
+from attribution._validation import first_true, require_columns
 from attribution.errors import InputWarning, InvalidJourneysError
 
 __all__ = ["PathTable", "read_path_table"]
@@ -161,45 +161,44 @@ def _as_string_array(column: pa.ChunkedArray, name: str, offset: int = 0) -> pa.
 
 
 def _count_column(column: pa.ChunkedArray, name: str, option: str, offset: int = 0) -> np.ndarray:
-    array = _numeric_or_none(column)
-    if array is None:
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        bad = _first_non_numeric(array)
-        raise InvalidJourneysError(
-            f"column {name!r} must hold non-negative integer counts; row {bad + offset} has "
-            f"{_cell(array, bad)!r}: fix the value or point {option} at the right column"
-        )
-    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    bad_mask = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
-    if bad_mask.any():
-        row = int(np.flatnonzero(bad_mask)[0])
-        raise InvalidJourneysError(
-            f"column {name!r} must hold non-negative integer counts; row {row + offset} has "
-            f"{values[row]:g}: fix or drop that row"
-        )
+    what = "non-negative integer counts"
+    fix = f"fix the value or point {option} at the right column"
+    values = _numbers(column, name, offset, what=what, fix=fix)
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+    _refuse_rows(values, bad, name, offset, what=what)
     return values.astype(np.int64)
 
 
 def _value_column(column: pa.ChunkedArray, name: str, offset: int = 0) -> np.ndarray:
     if pa.types.is_null(column.type):
         return np.zeros(len(column))
+    fix = "fix the value or pass value_col=None to ignore value"
+    values = _numbers(column, name, offset, what="numeric conversion values", fix=fix)
+    bad = ~np.isfinite(values) | (values < 0)
+    _refuse_rows(values, bad, name, offset, what="finite non-negative values")
+    return values
+
+
+def _numbers(column: pa.ChunkedArray, name: str, offset: int, *, what: str, fix: str) -> np.ndarray:
+    """Return the column as float64, refusing the first cell that is not a number."""
     array = _numeric_or_none(column)
     if array is None:
         array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         bad = _first_non_numeric(array)
         raise InvalidJourneysError(
-            f"column {name!r} must hold numeric conversion values; row {bad + offset} has "
-            f"{_cell(array, bad)!r}: fix the value or pass value_col=None to ignore value"
+            f"column {name!r} must hold {what}; row {bad + offset} has {_cell(array, bad)!r}: {fix}"
         )
-    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    bad_mask = ~np.isfinite(values) | (values < 0)
-    if bad_mask.any():
-        row = int(np.flatnonzero(bad_mask)[0])
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _refuse_rows(values: np.ndarray, bad: np.ndarray, name: str, offset: int, *, what: str) -> None:
+    """Refuse the first row of ``bad``, showing its value."""
+    row = first_true(bad)
+    if row is not None:
         raise InvalidJourneysError(
-            f"column {name!r} must hold finite non-negative values; row {row + offset} has "
+            f"column {name!r} must hold {what}; row {row + offset} has "
             f"{values[row]:g}: fix or drop that row"
         )
-    return values
 
 
 def _numeric_or_none(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:

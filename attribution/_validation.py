@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["did_you_mean", "renamed", "renamed_options", "require_columns", "shown"]
+__all__ = [
+    "did_you_mean",
+    "first_true",
+    "renamed",
+    "renamed_options",
+    "repeated",
+    "require_columns",
+    "shown",
+]
 
 
 def did_you_mean(name: str, candidates: Iterable[str], *, fallback: str = "") -> str:
@@ -73,6 +82,19 @@ def _other_delimiter(available: list[str]) -> str | None:
         if delimiter in available[0]:
             return delimiter
     return None
+
+
+def first_true(mask: Any) -> int | None:
+    """Return the position of the first true entry of a boolean mask (the row to name), or None."""
+    import numpy as np
+
+    rows = np.flatnonzero(mask)
+    return int(rows[0]) if rows.size else None
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """Return the names that occur more than once in ``names``, sorted."""
+    return sorted(name for name, count in Counter(names).items() if count > 1)
 
 
 def shown(value: Any) -> Any:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from attribution._io import read_frame
-from attribution._validation import require_columns, shown
+from attribution._validation import first_true, require_columns, shown
 from attribution.errors import AttributionWarning, InvalidCovariatesError
 from uplift.data import FeatureSchema
 
@@ -136,15 +136,14 @@ class UserCovariates:
                 "such as tenure, segment or past visits"
             )
         keys = frame[user_col]
-        if keys.isna().any():
-            row = int(np.flatnonzero(keys.isna().to_numpy())[0])
+        row = first_true(keys.isna().to_numpy())
+        if row is not None:
             raise InvalidCovariatesError(
                 f"user table: column {user_col!r} has a missing user id at row {row}: fill it or "
                 "drop the row"
             )
-        duplicated = keys.duplicated().to_numpy()
-        if duplicated.any():
-            row = int(np.flatnonzero(duplicated)[0])
+        row = first_true(keys.duplicated().to_numpy())
+        if row is not None:
             raise InvalidCovariatesError(
                 f"user table: user {shown(keys.iloc[row])!r} appears more than once (row {row}); "
                 "give each user one row"
@@ -219,9 +218,8 @@ def _check_column(column: pd.Series, name: str) -> bool:
         )
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.isinf(values)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = first_true(np.isinf(values))
+        if row is not None:
             raise InvalidCovariatesError(
                 f"user table: column {name!r} has an infinite value at row {row}; use a finite "
                 "number or leave the cell empty"

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution._io import json_records, read_frame
-from attribution._validation import require_columns
+from attribution._io import json_records, naive_utc, read_frame
+from attribution._validation import first_true, require_columns
 from attribution.errors import AttributionError
 
 __all__ = ["LIFT_COLUMNS", "InvalidLiftTestError", "LiftTests"]
@@ -45,9 +45,8 @@ class InvalidLiftTestError(AttributionError):
 
 def _numeric(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(~np.isfinite(values))
+    if row is not None:
         raise InvalidLiftTestError(
             f"lift tests: column {name!r} ({what}) must be a finite number; row {row} has "
             f"{frame[name].iloc[row]!r}"
@@ -60,16 +59,13 @@ def _dates(frame: pd.DataFrame, name: str | None) -> pd.Series:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     column = frame[name]
     parsed = pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
-    bad = parsed.isna().to_numpy() & column.notna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(parsed.isna().to_numpy() & column.notna().to_numpy())
+    if row is not None:
         raise InvalidLiftTestError(
             f"lift tests: column {name!r} has an unparseable date at row {row} "
             f"({column.iloc[row]!r}): use ISO 8601, e.g. '2024-05-01'"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    return naive_utc(parsed)
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,9 +149,8 @@ class LiftTests:
             raise InvalidLiftTestError("the lift-test table is empty: it has a header but no rows")
         frame = frame.reset_index(drop=True)
         channel = frame[channel_col].astype("string").str.strip()
-        bad = (channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = first_true((channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: column {channel_col!r} has a missing channel at row {row}"
             )
@@ -169,9 +164,8 @@ class LiftTests:
         est = _numeric(frame, incremental_col, "incremental conversions")
         lo = _numeric(frame, ci_low_col, "lower bound")
         hi = _numeric(frame, ci_high_col, "upper bound")
-        unordered = (lo > est) | (est > hi)
-        if unordered.any():
-            row = int(np.flatnonzero(unordered)[0])
+        row = first_true((lo > est) | (est > hi))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: row {row} ({channel.iloc[row]!r}) has interval [{lo[row]}, "
                 f"{hi[row]}] that does not contain its estimate {est[row]}: check "
@@ -181,9 +175,8 @@ class LiftTests:
             levels = _numeric(frame, level_col, "interval level")
         else:
             levels = np.full(len(frame), float(level))
-        out_of_range = (levels <= 0) | (levels >= 1)
-        if out_of_range.any():
-            row = int(np.flatnonzero(out_of_range)[0])
+        row = first_true((levels <= 0) | (levels >= 1))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: interval level must be in (0, 1), e.g. 0.95; row {row} has "
                 f"{levels[row]}"
@@ -192,18 +185,16 @@ class LiftTests:
             share = _numeric(frame, population_share_col, "population share")
         else:
             share = np.ones(len(frame))
-        bad_share = (share <= 0) | (share > 1)
-        if bad_share.any():
-            row = int(np.flatnonzero(bad_share)[0])
+        row = first_true((share <= 0) | (share > 1))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: population share must be in (0, 1]; row {row} has {share[row]} "
                 "(the share of the attributed population the test covered)"
             )
         start = _dates(frame, period_start_col)
         end = _dates(frame, period_end_col)
-        backwards = (end <= start).fillna(False).to_numpy(dtype=bool)
-        if backwards.any():
-            row = int(np.flatnonzero(backwards)[0])
+        row = first_true((end <= start).fillna(False).to_numpy(dtype=bool))
+        if row is not None:
             raise InvalidLiftTestError(
                 f"lift tests: row {row} ends ({end.iloc[row]}) before it starts ({start.iloc[row]})"
             )
@@ -298,8 +289,8 @@ class LiftTests:
                 "from_uplift expects an uplift evaluation with 'arms' and 'ci' "
                 f"(uplift.metrics.UpliftEvaluation), got {type(evaluation).__name__}"
             )
-        rows = []
-        for arm, channel in channels.items():
+        effects = {}
+        for arm in channels:
             if arm not in arms:
                 raise InvalidLiftTestError(
                     f"from_uplift: arm {arm!r} is not in the evaluation (arms: {list(arms)})"
@@ -310,27 +301,63 @@ class LiftTests:
                     f"from_uplift: metric {metric!r} is not in the evaluation of arm {arm!r} "
                     f"(metrics: {list(ev.metrics)})"
                 )
+            effects[arm] = (ev.metrics[metric], *ev.intervals[metric])
+        return cls.from_arm_effects(
+            effects,
+            channels,
+            population=population,
+            level=level,
+            source="uplift",
+            period_start=period_start,
+            period_end=period_end,
+            population_share=population_share,
+            context="from_uplift: ",
+        )
+
+    @classmethod
+    def from_arm_effects(
+        cls,
+        effects: Mapping[str, tuple[float, float, float]],
+        channels: Mapping[str, str],
+        *,
+        population: float | Mapping[str, float],
+        level: float,
+        source: str,
+        period_start: Any = None,
+        period_end: Any = None,
+        population_share: float = 1.0,
+        context: str = "",
+    ) -> LiftTests:
+        """Build from per-customer effects of uplift arms scaled to customers (``population``).
+
+        ``effects`` maps each arm of ``channels`` (arm -> channel) to its effect per customer
+        and the bounds of its interval at ``level``; incremental conversions and their bounds
+        are those times ``population`` (one number, or a mapping by arm). The ``source`` of a
+        test is ``"<source> arm <arm>"``; ``context`` prefixes the error messages.
+        """
+        rows = []
+        for arm, channel in channels.items():
             n = population.get(arm) if isinstance(population, Mapping) else population
             if n is None or not n > 0:
                 raise InvalidLiftTestError(
-                    f"from_uplift: population for arm {arm!r} must be positive, got {n!r}"
+                    f"{context}population for arm {arm!r} must be positive, got {n!r}"
                 )
-            lo, hi = ev.intervals[metric]
+            estimate, lo, hi = effects[arm]
             rows.append(
                 {
                     "channel": channel,
-                    "incremental_conversions": float(ev.metrics[metric]) * float(n),
+                    "incremental_conversions": float(estimate) * float(n),
                     "ci_low": float(lo) * float(n),
                     "ci_high": float(hi) * float(n),
                     "level": float(level),
                     "period_start": period_start,
                     "period_end": period_end,
                     "population_share": population_share,
-                    "source": f"uplift arm {arm}",
+                    "source": f"{source} arm {arm}",
                 }
             )
         if not rows:
-            raise InvalidLiftTestError("from_uplift: no arm mapped to a channel")
+            raise InvalidLiftTestError(f"{context}no arm mapped to a channel")
         return cls.from_frame(pd.DataFrame(rows))
 
     @classmethod

@@ -61,11 +61,7 @@ def load(args: argparse.Namespace) -> UpliftData:
             outcome_col=args.outcome,
             feature_cols=FEATURES,
         )
-    sim = simulate_campaign(args.sim_customers, seed=args.sim_seed)
-    return UpliftData.from_frame(
-        sim.data, treatment_col="arm", control=sim.control, outcome_col="converted",
-        feature_cols=sim.feature_columns,
-    )  # fmt: skip
+    return simulate_campaign(args.sim_customers, seed=args.sim_seed).uplift_data()
 
 
 def summary_of(name: str, result, seconds: float) -> dict:

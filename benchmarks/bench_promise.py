@@ -32,7 +32,6 @@ import time
 
 import numpy as np
 
-from uplift import UpliftData
 from uplift.promise import promise_plan
 from uplift.simulate import simulate_campaign
 from uplift.targeting import evaluate_targeting, plan_targeting
@@ -46,13 +45,7 @@ def one_campaign(c: int, args: argparse.Namespace) -> dict[str, float]:
     """Train, plan, promise and compare with the truth for campaign ``c``."""
     t0 = time.perf_counter()
     sim = simulate_campaign(args.customers, seed=args.seed0 + c)
-    data = UpliftData.from_frame(
-        sim.data,
-        treatment_col="arm",
-        control=sim.control,
-        outcome_col="converted",
-        feature_cols=sim.feature_columns,
-    )
+    data = sim.uplift_data()
     result = train_and_evaluate(
         data,
         learner=args.learner,

@@ -44,28 +44,23 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from attribution._io import csv_text, to_jsonable
 from experiments.errors import ExperimentError
-from experiments.registry import (
-    DEFAULT_MARKOV_NAME,
-    log_markov_model,
-    register_if_new,
-)
+from experiments.registry import DEFAULT_MARKOV_NAME, log_markov_model, register_run_model
 from experiments.tracking import (
     DatasetInfo,
     TrackedRun,
     TrackingSettings,
-    config_hash,
-    log_artifact_files,
     log_dataset,
+    log_figures,
+    log_report,
     metric_key,
     resolve_tracking,
     tracked_run,
@@ -408,10 +403,6 @@ def log_attribution_results(
     DatasetInfo
         The logged input (name, source, SHA-256, rows).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import mlflow
 
     items = _as_list(results)
@@ -441,28 +432,17 @@ def log_attribution_results(
         "report/attribution.json": json.dumps(to_jsonable(payload), indent=2),
         "report/attribution.md": summary,
     }
-    if config is not None:
-        files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
-    log_artifact_files(files)
+    figures: dict[str, Callable[[], Axes]] = {"figures/credit.png": lambda: plot_credit(items)}
+    if markov is not None and hasattr(markov, "chain_"):
+        chain = markov
+        files["report/transition_matrix.csv"] = csv_text(chain.transition_matrix(), index=True)
+        figures["figures/transition_matrix.png"] = lambda: plot_transition_matrix(chain)
+    log_report(files, config=config, summary=summary, kind="attribution")
     shown = frame.copy()
     numbers = shown.select_dtypes("number").columns
     shown[numbers] = shown[numbers].round(4)
     mlflow.log_table(shown, artifact_file="tables/credit.json")
-
-    tight = {"bbox_inches": "tight", "dpi": 110}
-    with plt.style.context("default"):  # independent of styles other libraries set
-        ax = plot_credit(items)
-        mlflow.log_figure(ax.figure, "figures/credit.png", save_kwargs=tight)
-        plt.close(ax.get_figure(root=True))
-        if markov is not None and hasattr(markov, "chain_"):
-            ax = plot_transition_matrix(markov)
-            mlflow.log_figure(ax.figure, "figures/transition_matrix.png", save_kwargs=tight)
-            plt.close(ax.get_figure(root=True))
-    if markov is not None and hasattr(markov, "chain_"):
-        matrix = csv_text(markov.transition_matrix(), index=True)
-        mlflow.log_text(matrix, "report/transition_matrix.csv")
-    mlflow.set_tag("mlflow.note.content", summary)
-    mlflow.set_tag("pathlift.kind", "attribution")
+    log_figures(figures, save_kwargs={"bbox_inches": "tight", "dpi": 110})
     return dataset
 
 
@@ -508,8 +488,6 @@ def track_attribution_run(
     TrackedRun
         Run id, experiment id, store, and ``model_versions`` (``{model_name: version}``).
     """
-    import mlflow
-
     items = _as_list(results)
     if register and markov is None:
         raise ExperimentError("register=True needs the fitted Markov model: pass markov=<model>")
@@ -521,26 +499,17 @@ def track_attribution_run(
             items, journeys, source=source, config=config, markov=markov
         )
         if register and markov is not None:
-            cfg = {"model": "markov", **markov.result_.params, "separator": separator}
             chosen = markov
 
             def _log() -> str:
                 return log_markov_model(chosen, separator=separator).model_uri
 
-            versions[model_name] = register_if_new(
+            versions = register_run_model(
                 _log,
                 model_name,
                 data_sha256=dataset.sha256,
-                config_sha256=config_hash(cfg),
+                config={"model": "markov", **markov.result_.params, "separator": separator},
                 alias=alias,
                 force=force,
             )
-            mlflow.set_tag(f"pathlift.registered.{model_name}", versions[model_name])
-        info = run.info
-    return TrackedRun(
-        run_id=info.run_id,
-        experiment_id=info.experiment_id,
-        settings=settings,
-        artifact_uri=info.artifact_uri,
-        model_versions=versions,
-    )
+    return TrackedRun.from_run(run, settings, versions)

@@ -49,7 +49,6 @@ from experiments.tracking import (
     resolve_tracking,
 )
 from experiments.uplift_runs import track_uplift_run
-from uplift.data import UpliftData
 from uplift.simulate import simulate_campaign
 from uplift.targeting import evaluate_targeting, plan_targeting
 from uplift.workflow import train_and_evaluate
@@ -182,13 +181,7 @@ def run_demo(
     # 3. uplift
     say(f"simulating a randomized campaign for {n_customers:,} customers (email, push, control)")
     campaign = simulate_campaign(n_customers, seed=seed)
-    data = UpliftData.from_frame(
-        campaign.data,
-        treatment_col="arm",
-        control=campaign.control,
-        outcome_col="converted",
-        feature_cols=campaign.feature_columns,
-    )
+    data = campaign.uplift_data()
     say("training a calibrated T-learner on 70% of the customers")
     trained = train_and_evaluate(
         data,

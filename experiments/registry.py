@@ -41,7 +41,7 @@ import pandas as pd
 
 from experiments.errors import RegistryError
 from experiments.pyfunc_models import MARKOV_MODEL_FILE, UPLIFT_MODEL_FILE
-from experiments.tracking import TrackingSettings, metric_key
+from experiments.tracking import TrackingSettings, config_hash, metric_key
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -71,6 +71,7 @@ __all__ = [
     "model_uri",
     "register_if_new",
     "register_model",
+    "register_run_model",
     "set_alias",
 ]
 
@@ -426,6 +427,34 @@ def register_if_new(
     target = alias or (CHAMPION if get_alias_version(name, CHAMPION) is None else CHALLENGER)
     set_alias(name, target, version.version)
     return str(version.version)
+
+
+def register_run_model(
+    log_and_get_uri: Callable[[], str],
+    name: str,
+    *,
+    data_sha256: str,
+    config: Mapping[str, Any],
+    alias: str | None,
+    force: bool,
+) -> dict[str, str]:
+    """:func:`register_if_new` from the active run, tagged ``pathlift.registered.<name>`` there.
+
+    ``config`` is what defines the model besides its data (its hash identifies the version).
+    Returns ``{name: version}``.
+    """
+    import mlflow
+
+    version = register_if_new(
+        log_and_get_uri,
+        name,
+        data_sha256=data_sha256,
+        config_sha256=config_hash(config),
+        alias=alias,
+        force=force,
+    )
+    mlflow.set_tag(f"pathlift.registered.{name}", version)
+    return {name: version}
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,16 +50,19 @@ import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import pandas as pd
 
 from experiments.errors import TrackingStoreError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -74,6 +77,8 @@ __all__ = [
     "git_commit",
     "log_artifact_files",
     "log_dataset",
+    "log_figures",
+    "log_report",
     "metric_key",
     "resolve_tracking",
     "run_tags",
@@ -478,6 +483,20 @@ class TrackedRun:
     artifact_uri: str
     model_versions: Mapping[str, str]
 
+    @classmethod
+    def from_run(
+        cls, run: Any, settings: TrackingSettings, model_versions: Mapping[str, str]
+    ) -> TrackedRun:
+        """Describe the MLflow ``run`` (an ``ActiveRun`` of :func:`tracked_run`) once it ended."""
+        info = run.info
+        return cls(
+            run_id=info.run_id,
+            experiment_id=info.experiment_id,
+            settings=settings,
+            artifact_uri=info.artifact_uri,
+            model_versions=model_versions,
+        )
+
     @property
     def ui_url(self) -> str:
         """URL of the run in the MLflow UI."""
@@ -574,6 +593,50 @@ def log_artifact_files(files: Mapping[str, str | bytes], artifact_path: str | No
             else:
                 target.write_text(content, encoding="utf-8")
         mlflow.log_artifacts(tmp, artifact_path=artifact_path)
+
+
+def log_report(
+    files: Mapping[str, str | bytes],
+    *,
+    config: Mapping[str, Any] | None,
+    summary: str,
+    kind: str,
+) -> None:
+    """Log a run's report ``files`` and ``config`` (as ``config.yaml``) into the active run.
+
+    ``summary`` (Markdown) becomes the run's description, ``kind`` its ``pathlift.kind`` tag.
+    """
+    import mlflow
+
+    files = dict(files)
+    if config is not None:
+        import yaml
+
+        files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
+    log_artifact_files(files)
+    mlflow.set_tag("mlflow.note.content", summary)
+    mlflow.set_tag("pathlift.kind", kind)
+
+
+def log_figures(
+    figures: Mapping[str, Callable[[], Axes]], save_kwargs: Mapping[str, Any] | None = None
+) -> None:
+    """Draw ``{artifact path: draw()}`` and log each figure into the active run as a PNG.
+
+    The figures are drawn with matplotlib's default style: other libraries (shap via causalml)
+    change the global one on import.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    with plt.style.context("default"):
+        for path, draw in figures.items():
+            ax = draw()
+            mlflow.log_figure(ax.figure, path, save_kwargs=dict(save_kwargs or {}) or None)
+            plt.close(ax.get_figure(root=True))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ Inputs
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -40,18 +41,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from attribution._io import csv_text
 from experiments.errors import ExperimentError
-from experiments.registry import DEFAULT_UPLIFT_NAME, log_uplift_model, register_if_new
+from experiments.registry import DEFAULT_UPLIFT_NAME, log_uplift_model, register_run_model
 from experiments.tracking import (
     DatasetInfo,
     TrackedRun,
     TrackingSettings,
-    config_hash,
-    log_artifact_files,
     log_dataset,
+    log_figures,
+    log_report,
     metric_key,
     resolve_tracking,
     tracked_run,
@@ -222,6 +222,8 @@ def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axe
     """Plot observed uplift per decile of predicted uplift (with intervals) for every arm."""
     import matplotlib.pyplot as plt
 
+    from uplift.plots import finish_axes, interval_errors
+
     table = evaluation.deciles_frame()
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
@@ -231,20 +233,18 @@ def plot_deciles(evaluation: UpliftEvaluation, *, ax: Axes | None = None) -> Axe
         part = table[table["arm"] == arm]
         x = np.arange(len(part)) + k * width - 0.4 + width / 2
         y = part["observed_uplift"].to_numpy(dtype=float)
-        lo = part["ci_low"].to_numpy(dtype=float)
-        hi = part["ci_high"].to_numpy(dtype=float)
-        err = None
-        if np.isfinite(lo).any():
-            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        err = interval_errors(
+            y, part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float)
+        )
         ax.bar(x, y, width=width, yerr=err, label=arm)
     n_bins = int(table.groupby("arm").size().max())
     ax.set_xticks(np.arange(n_bins), [str(b) for b in range(1, n_bins + 1)])
-    ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.set_xlabel("decile of predicted uplift (1 = highest)")
-    ax.set_ylabel("observed uplift (treated - control mean)")
-    ax.set_title("Observed uplift by decile (bars: bootstrap intervals)")
-    ax.legend(fontsize="small")
-    return ax
+    return finish_axes(
+        ax,
+        xlabel="decile of predicted uplift (1 = highest)",
+        ylabel="observed uplift (treated - control mean)",
+        title="Observed uplift by decile (bars: bootstrap intervals)",
+    )
 
 
 def _log_data(
@@ -315,10 +315,6 @@ def log_uplift_results(
     DatasetInfo or None
         The logged training input.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import mlflow
 
     from uplift.plots import plot_calibration, plot_gain, plot_qini
@@ -407,22 +403,18 @@ def log_uplift_results(
             files["report/targeting_plan.json"] = json.dumps(plan.to_dict(), indent=2, default=str)
     if targeting is not None:
         files["report/targeting_evaluation.csv"] = csv_text(targeting.to_frame())
-    if config is not None:
-        files["config.yaml"] = yaml.safe_dump(dict(config), sort_keys=False)
-    log_artifact_files(files)
-    # the default style: other libraries (shap via causalml) change the global one on import
-    with plt.style.context("default"):
-        for name, draw in (
-            ("qini", plot_qini),
-            ("gain", plot_gain),
-            ("deciles", plot_deciles),
-            ("calibration", plot_calibration),
-        ):
-            ax = draw(evaluation)
-            mlflow.log_figure(ax.figure, f"figures/{name}.png")
-            plt.close(ax.get_figure(root=True))
-    mlflow.set_tag("mlflow.note.content", summary)
-    mlflow.set_tag("pathlift.kind", "uplift")
+    log_report(files, config=config, summary=summary, kind="uplift")
+    log_figures(
+        {
+            f"figures/{name}.png": functools.partial(draw, evaluation)
+            for name, draw in (
+                ("qini", plot_qini),
+                ("gain", plot_gain),
+                ("deciles", plot_deciles),
+                ("calibration", plot_calibration),
+            )
+        }
+    )
     return dataset
 
 
@@ -486,8 +478,6 @@ def track_uplift_run(
     TrackedRun
         Run id, experiment id, store and ``model_versions``.
     """
-    import mlflow
-
     if register and input_example is None:
         if not isinstance(data, pd.DataFrame):
             raise ExperimentError(
@@ -521,21 +511,12 @@ def track_uplift_run(
             def _log() -> str:
                 return log_uplift_model(model, example).model_uri
 
-            data_sha = dataset.sha256 if dataset is not None else "unknown"
-            versions[model_name] = register_if_new(
+            versions = register_run_model(
                 _log,
                 model_name,
-                data_sha256=data_sha,
-                config_sha256=config_hash(model_config(model)),
+                data_sha256=dataset.sha256 if dataset is not None else "unknown",
+                config=model_config(model),
                 alias=alias,
                 force=force or dataset is None,
             )
-            mlflow.set_tag(f"pathlift.registered.{model_name}", versions[model_name])
-        info = run.info
-    return TrackedRun(
-        run_id=info.run_id,
-        experiment_id=info.experiment_id,
-        settings=settings,
-        artifact_uri=info.artifact_uri,
-        model_versions=versions,
-    )
+    return TrackedRun.from_run(run, settings, versions)

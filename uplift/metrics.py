@@ -224,30 +224,25 @@ def qini_curve(score: Any, outcome: Any, treated: Any) -> pd.DataFrame:
     """
     _s, y, t = _ranked(score, outcome, treated)
     q, _, (k, *_rest) = _curves(y, t)
-    n = y.shape[0]
-    return pd.DataFrame(
-        {
-            "n_targeted": k.astype(np.int64),
-            "fraction": k / n,
-            "qini": q,
-            "random": k / n * q[n],
-            "qini_per_customer": q / n,
-        }
-    )
+    return _curve_frame("qini", q, k, y.shape[0])
 
 
 def gain_curve(score: Any, outcome: Any, treated: Any) -> pd.DataFrame:
     """Cumulative gain curve ``G(k)`` of one arm; columns as :func:`qini_curve` (``gain``)."""
     _s, y, t = _ranked(score, outcome, treated)
     _, g, (k, *_rest) = _curves(y, t)
-    n = y.shape[0]
+    return _curve_frame("gain", g, k, y.shape[0])
+
+
+def _curve_frame(name: str, curve: np.ndarray, k: np.ndarray, n: int) -> pd.DataFrame:
+    """Frame of a curve over ``k = 0..n`` targeted: the curve, random targeting, per customer."""
     return pd.DataFrame(
         {
             "n_targeted": k.astype(np.int64),
             "fraction": k / n,
-            "gain": g,
-            "random": k / n * g[n],
-            "gain_per_customer": g / n,
+            name: curve,
+            "random": k / n * curve[n],
+            f"{name}_per_customer": curve / n,
         }
     )
 

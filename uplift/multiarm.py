@@ -331,12 +331,9 @@ def multiarm_qini(
         raise InvalidUpliftOptionError(
             f"n_bootstrap must be >= 0 and grid_size >= 2, got {n_bootstrap} and {grid_size}"
         )
-    cols = [c for c in predictions.columns if str(c).startswith("uplift_")]
-    if not cols:
-        raise InvalidUpliftDataError(
-            "predictions have no uplift_<arm> columns; pass the frame of UpliftModel.predict"
-        )
-    arms = tuple(str(c)[len("uplift_") :] for c in cols)
+    from uplift.targeting import _uplift_columns
+
+    cols, arms = _uplift_columns(predictions)
     reward = predictions[cols].to_numpy(dtype=np.float64)
     n = reward.shape[0]
     y = np.asarray(outcome, dtype=np.float64).ravel()

@@ -18,9 +18,39 @@ from uplift.metrics import UpliftEvaluation
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_calibration", "plot_gain", "plot_qini"]
+__all__ = ["finish_axes", "interval_errors", "plot_calibration", "plot_gain", "plot_qini"]
 
 _MAX_POINTS = 2000
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """Return ``ax``, or the axes of a new figure of ``figsize``."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _arms(evaluation: UpliftEvaluation, arms: list[str] | None) -> list[str]:
+    """Return the arms to plot (default all), refusing one the evaluation does not have."""
+    chosen = arms if arms is not None else list(evaluation.arms)
+    for arm in chosen:
+        if arm not in evaluation.arms:
+            raise InvalidUpliftOptionError(
+                f"no arm {arm!r} in the evaluation; arms are {list(evaluation.arms)!r}"
+            )
+    return chosen
+
+
+def finish_axes(ax: Axes, *, xlabel: str, ylabel: str, title: str) -> Axes:
+    """Label the axes, draw the zero line and the legend of an uplift plot; return the axes."""
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
 
 
 def _plot(
@@ -29,16 +59,8 @@ def _plot(
     arms: list[str] | None,
     ax: Axes | None,
 ) -> Axes:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    chosen = arms if arms is not None else list(evaluation.arms)
-    for arm in chosen:
-        if arm not in evaluation.arms:
-            raise InvalidUpliftOptionError(
-                f"no arm {arm!r} in the evaluation; arms are {list(evaluation.arms)!r}"
-            )
+    ax = _axes(ax, (6, 4))
+    for arm in _arms(evaluation, arms):
         ev = evaluation.arms[arm]
         curve: pd.DataFrame = ev.curve
         step = max(1, len(curve) // _MAX_POINTS)
@@ -54,12 +76,12 @@ def _plot(
             label=f"{arm} ({metric} {ev.metrics[metric]:.4g} [{lo:.3g}, {hi:.3g}])",
         )
         ax.plot(x, y0, linestyle="--", color=line.get_color())
-    ax.set_xlabel("share of customers targeted (ranked by predicted uplift)")
-    ax.set_ylabel("Qini curve Q(k)/N" if kind == "qini" else "cumulative gain G(k)/N")
-    ax.set_title(("Qini" if kind == "qini" else "Cumulative gain") + " curve (dashed: random)")
-    ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.legend(fontsize="small")
-    return ax
+    return finish_axes(
+        ax,
+        xlabel="share of customers targeted (ranked by predicted uplift)",
+        ylabel="Qini curve Q(k)/N" if kind == "qini" else "cumulative gain G(k)/N",
+        title=("Qini" if kind == "qini" else "Cumulative gain") + " curve (dashed: random)",
+    )
 
 
 def plot_qini(
@@ -76,6 +98,16 @@ def plot_gain(
     return _plot(evaluation, "gain", arms, ax)
 
 
+def interval_errors(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray | None:
+    """Return matplotlib's ``yerr`` for intervals ``[low, high]`` around ``estimate``.
+
+    ``None`` when no interval is finite (no bootstrap), so that no error bars are drawn.
+    """
+    if not np.isfinite(low).any():
+        return None
+    return np.vstack([np.clip(estimate - low, 0, None), np.clip(high - estimate, 0, None)])
+
+
 def plot_calibration(
     evaluation: UpliftEvaluation, *, arms: list[str] | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -85,26 +117,16 @@ def plot_calibration(
     bootstrap interval as a vertical bar; the dashed diagonal is perfect calibration. The legend
     gives each arm's ``calibration_error`` with its interval. Returns the axes.
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
-    chosen = arms if arms is not None else list(evaluation.arms)
+    ax = _axes(ax, (5, 5))
     lows, highs = [], []
-    for arm in chosen:
-        if arm not in evaluation.arms:
-            raise InvalidUpliftOptionError(
-                f"no arm {arm!r} in the evaluation; arms are {list(evaluation.arms)!r}"
-            )
+    for arm in _arms(evaluation, arms):
         ev = evaluation.arms[arm]
         dec = ev.deciles
         x = dec["mean_predicted_uplift"].to_numpy(dtype=float)
         y = dec["observed_uplift"].to_numpy(dtype=float)
-        lo = dec["ci_low"].to_numpy(dtype=float)
-        hi = dec["ci_high"].to_numpy(dtype=float)
-        err = None
-        if np.isfinite(lo).any():
-            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        err = interval_errors(
+            y, dec["ci_low"].to_numpy(dtype=float), dec["ci_high"].to_numpy(dtype=float)
+        )
         value = ev.metrics.get("calibration_error", np.nan)
         c_lo, c_hi = ev.intervals.get("calibration_error", (np.nan, np.nan))
         ax.errorbar(
@@ -123,9 +145,9 @@ def plot_calibration(
     if lows:
         lo_all, hi_all = min(lows), max(highs)
         ax.plot([lo_all, hi_all], [lo_all, hi_all], linestyle="--", color="grey", linewidth=1)
-    ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.set_xlabel("mean predicted uplift of the bin")
-    ax.set_ylabel("observed uplift of the bin (treated - control mean)")
-    ax.set_title("Calibration by decile of predicted uplift (dashed: perfect)")
-    ax.legend(fontsize="small")
-    return ax
+    return finish_axes(
+        ax,
+        xlabel="mean predicted uplift of the bin",
+        ylabel="observed uplift of the bin (treated - control mean)",
+        title="Calibration by decile of predicted uplift (dashed: perfect)",
+    )

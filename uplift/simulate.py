@@ -24,11 +24,15 @@ control)``. ``revenue`` is the conversion times a log-normal order value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from uplift.errors import InvalidUpliftOptionError
+
+if TYPE_CHECKING:
+    from uplift.data import UpliftData
 
 __all__ = ["CampaignSimulation", "simulate_campaign"]
 
@@ -59,6 +63,18 @@ class CampaignSimulation:
     def feature_columns(self) -> list[str]:
         """The pre-treatment feature columns."""
         return ["age", "tenure_years", "recent_visits", "is_dormant", "preferred_channel", "region"]
+
+    def uplift_data(self, outcome_col: Literal["converted", "revenue"] = "converted") -> UpliftData:
+        """Return the campaign as :class:`~uplift.data.UpliftData`: arm, outcome, features."""
+        from uplift.data import UpliftData
+
+        return UpliftData.from_frame(
+            self.data,
+            treatment_col="arm",
+            control=self.control,
+            outcome_col=outcome_col,
+            feature_cols=self.feature_columns,
+        )
 
     def __repr__(self) -> str:
         arms = ", ".join(self.true_uplift.columns)

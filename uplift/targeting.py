@@ -161,6 +161,16 @@ class TargetingPlan:
         )
 
 
+def _uplift_columns(predictions: pd.DataFrame) -> tuple[list[Any], tuple[str, ...]]:
+    """Return the ``uplift_<arm>`` columns of a prediction frame and their arms."""
+    cols = [c for c in predictions.columns if str(c).startswith("uplift_")]
+    if not cols:
+        raise InvalidUpliftDataError(
+            "predictions have no uplift_<arm> columns; pass the frame of UpliftModel.predict"
+        )
+    return cols, tuple(str(c)[len("uplift_") :] for c in cols)
+
+
 def _costs(cost_per_contact: float | Mapping[str, float], arms: Sequence[str]) -> dict[str, float]:
     if isinstance(cost_per_contact, int | float):
         costs = {a: float(cost_per_contact) for a in arms}
@@ -222,12 +232,7 @@ def plan_targeting(
         raise InvalidUpliftOptionError(
             f"value_per_conversion must be a finite number >= 0, got {value_per_conversion!r}"
         )
-    cols = [c for c in predictions.columns if str(c).startswith("uplift_")]
-    if not cols:
-        raise InvalidUpliftDataError(
-            "predictions have no uplift_<arm> columns; pass the frame of UpliftModel.predict"
-        )
-    arms = tuple(str(c)[len("uplift_") :] for c in cols)
+    cols, arms = _uplift_columns(predictions)
     costs = _costs(cost_per_contact, arms)
     if budget_type == "money" and not any(costs[a] > 0 for a in arms):
         raise InvalidUpliftOptionError(

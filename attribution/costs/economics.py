@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from attribution._validation import repeated
 from attribution.costs.table import CostTable, InvalidCostsError
 from attribution.result import AttributionResult
 
@@ -64,8 +65,7 @@ def _check_results(
             raise InvalidCostsError(
                 f"{what}: expected AttributionResult objects, got {type(item).__name__}"
             )
-    names = [r.model for r in out]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = repeated(r.model for r in out)
     if dupes:
         raise InvalidCostsError(
             f"{what}: model {dupes[0]!r} appears twice; give each result a distinct model name"

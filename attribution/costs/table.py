@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from attribution._io import read_frame
-from attribution._validation import require_columns
+from attribution._io import naive_utc, read_frame
+from attribution._validation import first_true, require_columns
 from attribution.errors import AttributionError
 
 
@@ -33,8 +33,8 @@ def _require(frame: pd.DataFrame, columns: Mapping[str, str | None], what: str) 
 
 
 def _parse_periods(column: pd.Series, name: str) -> pd.Series:
-    if column.isna().any():
-        row = int(np.flatnonzero(column.isna().to_numpy())[0])
+    row = first_true(column.isna().to_numpy())
+    if row is not None:
         raise InvalidCostsError(
             f"column {name!r} has a missing period at row {row}: give every cost row the start "
             "date of its period"
@@ -43,16 +43,13 @@ def _parse_periods(column: pd.Series, name: str) -> pd.Series:
         parsed = column
     else:
         parsed = pd.to_datetime(column.astype(str), errors="coerce", format="mixed")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(parsed.isna().to_numpy())
+    if row is not None:
         raise InvalidCostsError(
             f"column {name!r} has an unparseable period at row {row} ({column.iloc[row]!r}): "
             "use the period's first day in ISO 8601, e.g. '2024-05-06'"
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    return naive_utc(parsed)
 
 
 def _as_timestamp(value: Any, what: str) -> pd.Timestamp:
@@ -131,9 +128,8 @@ class CostTable:
         if len(frame) == 0:
             raise InvalidCostsError("the cost table is empty: it has a header but no rows")
         channel = frame[channel_col].astype("string").str.strip()
-        bad = (channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = first_true((channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool))
+        if row is not None:
             raise InvalidCostsError(
                 f"column {channel_col!r} has a missing or empty channel at row {row}: every cost "
                 "row needs a channel name"
@@ -185,9 +181,8 @@ class CostTable:
         channel = frame[channel_col].astype("string").str.strip()
         no_channel = (channel.isna() | (channel == "")).fillna(True).to_numpy(dtype=bool)
         cost = _cost_values(cost_raw.fillna(0.0), cost_col)
-        orphan = no_channel & (cost != 0)
-        if orphan.any():
-            row = int(np.flatnonzero(orphan)[0])
+        row = first_true(no_channel & (cost != 0))
+        if row is not None:
             raise InvalidCostsError(
                 f"column {cost_col!r} has cost {float(cost[row])!r} on row {row}, which has no "
                 "channel: spend must belong to a channel"
@@ -269,16 +264,14 @@ class CostTable:
 def _cost_values(column: pd.Series, name: str) -> np.ndarray:
     numeric = pd.to_numeric(column, errors="coerce")
     values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = first_true(~np.isfinite(values))
+    if row is not None:
         raise InvalidCostsError(
             f"column {name!r} must hold finite numeric costs; row {row} has "
             f"{column.iloc[row]!r}: fix the value (0 if there was no spend)"
         )
-    negative = values < 0
-    if negative.any():
-        row = int(np.flatnonzero(negative)[0])
+    row = first_true(values < 0)
+    if row is not None:
         raise InvalidCostsError(
             f"column {name!r} must be non-negative; row {row} has {float(values[row])!r}: spend "
             "cannot be negative (book refunds in the period they reduce)"

@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from attribution import _io
+from attribution._validation import first_true
 from attribution.engines import _common
 from attribution.engines._common import DEFAULT, EventOptions, InputFiles
 from attribution.engines.sql import SPARK, journey_paths_sql, validation_sql
@@ -212,8 +213,8 @@ def _from_pandas(spark: SparkSession, frame: pd.DataFrame, opts: EventOptions) -
     if len(frame) == 0:
         raise InvalidJourneysError("the event log is empty: it has a header but no rows")
     users = frame[opts.user_col]
-    if users.isna().any():
-        row = int(np.flatnonzero(users.isna().to_numpy())[0])
+    row = first_true(users.isna().to_numpy())
+    if row is not None:
         raise InvalidJourneysError(
             f"column {opts.user_col!r} has a missing user id at row {row}: fill it or drop the row"
         )

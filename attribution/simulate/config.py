@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from attribution._validation import repeated
 from attribution.simulate._checks import (
     SimulationConfigError,
     _check_int,
@@ -321,8 +322,7 @@ class SimulationConfig:
                 raise SimulationConfigError(
                     f"{owner}: channels[{position}] must be a ChannelSpec, got {spec!r}"
                 )
-        names = [spec.name for spec in channels]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = repeated(spec.name for spec in channels)
         if duplicates:
             raise SimulationConfigError(
                 f"{owner}: channels has duplicate names {duplicates}; give each channel a "

@@ -5,19 +5,27 @@ Each option is declared once here, so that the commands spell, default and expla
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from attribution.journeys import Journeys
+
 __all__ = [
+    "JourneyInput",
     "bootstrap_option",
     "check_bootstrap",
+    "count_option",
     "delimiter_option",
     "journey_input_options",
     "output_options",
     "parse_list",
     "seed_option",
+    "stack_options",
     "users_options",
     "value_kwargs",
 ]
@@ -99,9 +107,67 @@ def delimiter_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+@dataclass(frozen=True)
+class JourneyInput:
+    """The journey input options of a command (:func:`journey_input_options`), read together."""
+
+    path_col: str
+    conversions_col: str
+    nulls_col: str
+    value_col: str | None
+    separator: str
+    user_col: str
+    time_col: str
+    channel_col: str
+    conversion_col: str
+    lookback: str | None
+    max_touches: int | None
+
+    def event_columns(self) -> dict[str, str]:
+        """Return the user, time, channel and conversion columns of an event log by option."""
+        columns = ("user_col", "time_col", "channel_col", "conversion_col")
+        return {name: getattr(self, name) for name in columns}
+
+    def event_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`attribution.engines.journeys_from_events`."""
+        return self.event_columns() | self.journey_kwargs()
+
+    def journey_kwargs(self) -> dict[str, Any]:
+        """Lookback, touch cap, separator and value column of the journeys built from events."""
+        return {
+            "lookback": self.lookback,
+            "max_touches": self.max_touches,
+            "separator": self.separator,
+            **value_kwargs(self.value_col),
+        }
+
+    def read_paths(self, file: str) -> Journeys:
+        """Read ``file`` as a path table with these columns (:meth:`Journeys.from_paths`)."""
+        from attribution.journeys import Journeys
+
+        return Journeys.from_paths(
+            file,
+            path_col=self.path_col,
+            conversions_col=self.conversions_col,
+            nulls_col=self.nulls_col,
+            separator=self.separator,
+            **value_kwargs(self.value_col),
+        )
+
+
 def journey_input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the column, separator, lookback, touch-cap and delimiter options of both formats."""
-    return _stack(*_INPUT_OPTIONS, delimiter_option)(fn)
+    """Add the column, separator, lookback, touch-cap and delimiter options of both formats.
+
+    The command receives them as one :class:`JourneyInput`, parameter ``journey_input``.
+    """
+    names = [f.name for f in fields(JourneyInput)]
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        journey_input = JourneyInput(**{name: kwargs.pop(name) for name in names})
+        return fn(*args, journey_input=journey_input, **kwargs)
+
+    return stack_options(*_INPUT_OPTIONS, delimiter_option)(command)
 
 
 def value_kwargs(value_col: str | None) -> dict[str, Any]:
@@ -126,7 +192,9 @@ def parse_list(text: str | None) -> list[str] | None:
     return None if text is None else [part.strip() for part in text.split(",")]
 
 
-def _stack(*options: Decorator) -> Decorator:
+def stack_options(*options: Decorator) -> Decorator:
+    """Combine option decorators into one, applied in the order listed (top to bottom)."""
+
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):
             fn = option(fn)
@@ -137,7 +205,7 @@ def _stack(*options: Decorator) -> Decorator:
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--format table|csv|json`` and ``--output/-o FILE`` (see :mod:`._output`)."""
-    return _stack(
+    return stack_options(
         click.option(
             "--format",
             "fmt",
@@ -168,6 +236,13 @@ def bootstrap_option(*, default: int = 200, minimum: int = 0, help: str | None =
     )
 
 
+def count_option(flag: str, name: str, *, default: int, minimum: int, help: str) -> Decorator:
+    """Return a count option such as ``--users N`` (parameter ``name``, at least ``minimum``)."""
+    return click.option(
+        flag, name, default=default, show_default=True, type=click.IntRange(minimum), help=help
+    )
+
+
 def seed_option(help: str = "Random seed (bootstrap, splits, simulations).") -> Decorator:
     """``--seed N``: the seed of everything random in the command."""
     return click.option("--seed", default=0, show_default=True, type=int, help=help)
@@ -176,7 +251,7 @@ def seed_option(help: str = "Random seed (bootstrap, splits, simulations).") -> 
 def users_options(*, required: bool = False) -> Decorator:
     """``--users FILE`` (parameter ``users_path``) and ``--covariates a,b`` of a user table."""
     scope = "" if required else "Event logs: "
-    return _stack(
+    return stack_options(
         click.option(
             "--users",
             "users_path",

@@ -12,6 +12,7 @@ from attribution._io import check_destination
 from attribution.catalog import MODEL_NAMES, USER_MODELS, build_models
 from attribution.errors import AttributionWarning, InvalidModelOptionError
 from experiments.cli._options import (
+    JourneyInput,
     bootstrap_option,
     check_bootstrap,
     journey_input_options,
@@ -19,7 +20,6 @@ from experiments.cli._options import (
     parse_list,
     seed_option,
     users_options,
-    value_kwargs,
 )
 from experiments.cli._output import Progress, emit, format_results
 
@@ -34,27 +34,14 @@ PROGRESS_ROWS = 100_000
 
 def load_journeys(
     file: str,
+    journey_input: JourneyInput,
     *,
     events: bool,
-    path_col: str,
-    conversions_col: str,
-    nulls_col: str,
-    value_col: str | None,
-    separator: str,
-    user_col: str,
-    time_col: str,
-    channel_col: str,
-    conversion_col: str,
-    lookback: str | None,
-    max_touches: int | None,
     engine: str = "duckdb",
     keep_timing: bool = False,
     engine_options: dict[str, Any] | None = None,
 ) -> Journeys:
     """Read a path table, or an event log with the chosen engine, with the CLI's options."""
-    from attribution.journeys import Journeys
-
-    value_kw = value_kwargs(value_col)
     if events:
         from attribution.engines import journeys_from_events
 
@@ -64,29 +51,15 @@ def load_journeys(
         return journeys_from_events(
             file,
             engine=engine,  # type: ignore[arg-type]
-            user_col=user_col,
-            time_col=time_col,
-            channel_col=channel_col,
-            conversion_col=conversion_col,
-            lookback=lookback,
-            max_touches=max_touches,
-            separator=separator,
-            **value_kw,
+            **journey_input.event_kwargs(),
             **engine_kw,
         )
-    if lookback is not None or max_touches is not None:
+    if journey_input.lookback is not None or journey_input.max_touches is not None:
         raise InvalidModelOptionError(
             "--lookback and --max-touches apply to event logs: add --events, or drop them for a "
             "path table"
         )
-    return Journeys.from_paths(
-        file,
-        path_col=path_col,
-        conversions_col=conversions_col,
-        nulls_col=nulls_col,
-        separator=separator,
-        **value_kw,
-    )
+    return journey_input.read_paths(file)
 
 
 def _parse_position_weights(text: str) -> tuple[float, float, float]:
@@ -210,17 +183,7 @@ def command(
     half_life: str | None,
     n_bootstrap: int,
     seed: int,
-    path_col: str,
-    conversions_col: str,
-    nulls_col: str,
-    value_col: str | None,
-    separator: str,
-    user_col: str,
-    time_col: str,
-    channel_col: str,
-    conversion_col: str,
-    lookback: str | None,
-    max_touches: int | None,
+    journey_input: JourneyInput,
     fmt: str,
     output: str | None,
     progress: bool | None,
@@ -310,18 +273,8 @@ def command(
     prog.stage(f"reading {'event log' if events else 'path table'} {file}")
     journeys = load_journeys(
         file,
+        journey_input,
         events=events,
-        path_col=path_col,
-        conversions_col=conversions_col,
-        nulls_col=nulls_col,
-        value_col=value_col,
-        separator=separator,
-        user_col=user_col,
-        time_col=time_col,
-        channel_col=channel_col,
-        conversion_col=conversion_col,
-        lookback=lookback,
-        max_touches=max_touches,
         engine=engine,
         keep_timing=bool({"time_decay", "data_driven", "all"} & set(models))
         or users_path is not None,
@@ -335,7 +288,7 @@ def command(
         prog.stage(f"reading the user table {users_path}")
         journeys = journeys.with_users(
             users_path,
-            user_col=user_col,
+            user_col=journey_input.user_col,
             covariate_cols=parse_list(covariates),
         )
     prog.stage(repr(journeys))
@@ -391,8 +344,8 @@ def command(
             "events": events,
             "users": users_path,
             "engine": engine if events else None,
-            "lookback": lookback,
-            "max_touches": max_touches,
+            "lookback": journey_input.lookback,
+            "max_touches": journey_input.max_touches,
             "n_bootstrap": n_bootstrap,
             "seed": seed,
             "order_selection": None if selection is None else selection.to_dict(),

@@ -10,13 +10,13 @@ import click
 from attribution.catalog import DEFAULT_REPORT_MODELS, MODEL_NAMES, USER_MODELS, models_for
 from attribution.errors import InvalidModelOptionError
 from experiments.cli._options import (
+    JourneyInput,
     bootstrap_option,
     check_bootstrap,
     journey_input_options,
     parse_list,
     seed_option,
     users_options,
-    value_kwargs,
 )
 
 __all__ = ["command"]
@@ -145,17 +145,7 @@ def command(
     title: str,
     mlflow_run_id: str | None,
     mlflow_url: str | None,
-    path_col: str,
-    conversions_col: str,
-    nulls_col: str,
-    value_col: str | None,
-    separator: str,
-    user_col: str,
-    time_col: str,
-    channel_col: str,
-    conversion_col: str,
-    lookback: str | None,
-    max_touches: int | None,
+    journey_input: JourneyInput,
 ) -> None:
     """Write a report on FILE (a path table, or an event log with --events) to --out.
 
@@ -187,8 +177,8 @@ def command(
             ("--period-start", period_start),
             ("--period-end", period_end),
             ("--cost-col", cost_col),
-            ("--lookback", lookback),
-            ("--max-touches", max_touches),
+            ("--lookback", journey_input.lookback),
+            ("--max-touches", journey_input.max_touches),
         ):
             if given is not None:
                 raise InvalidModelOptionError(
@@ -261,7 +251,6 @@ def command(
         "mlflow_run": mlflow_run,
         "title": title,
     }
-    value_kw = value_kwargs(value_col)
     if events:
         report = report_from_events(
             file,
@@ -274,33 +263,15 @@ def command(
             models=names,
             n_bootstrap=n_bootstrap,
             seed=seed,
-            user_col=user_col,
-            time_col=time_col,
-            channel_col=channel_col,
-            conversion_col=conversion_col,
+            **journey_input.event_columns(),
             users=users_path,
             covariate_cols=parse_list(covariates),
-            journey_options={
-                "lookback": lookback,
-                "max_touches": max_touches,
-                "separator": separator,
-                **value_kw,
-            },
+            journey_options=journey_input.journey_kwargs(),
             **report_options,
         )
     else:
-        from attribution.journeys import Journeys
-
-        journeys = Journeys.from_paths(
-            file,
-            path_col=path_col,
-            conversions_col=conversions_col,
-            nulls_col=nulls_col,
-            separator=separator,
-            **value_kw,
-        )
         report = report_from_journeys(
-            journeys,
+            journey_input.read_paths(file),
             costs=costs,
             lift_tests=tests,
             models=names,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from attribution.errors import InvalidModelOptionError
+from experiments.cli._options import count_option
 
 __all__ = ["command"]
 
@@ -15,14 +16,7 @@ FILES = ("events", "paths.csv", "users.csv", "costs.csv", "truth.csv", "config.j
 
 @click.command("simulate")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=str))
-@click.option(
-    "--users",
-    "n_users",
-    default=100_000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Simulated users.",
-)
+@count_option("--users", "n_users", default=100_000, minimum=1, help="Simulated users.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Random seed.")
 @click.option(
     "--preset",

@@ -27,7 +27,7 @@ import click
 
 from attribution._io import atomic_write_text as _atomic_write_text
 from attribution._io import csv_text
-from experiments.cli._options import delimiter_option
+from experiments.cli._options import Decorator, delimiter_option, stack_options
 from experiments.cli._options import output_options as _output_options
 from experiments.cli._output import emit as _emit
 from experiments.cli._output import render_frame as _render
@@ -155,6 +155,83 @@ def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _cost_option(*, required: bool = False, help: str | None = None) -> Decorator:
+    """``--cost-per-contact COST|ARM=COST`` (repeatable), parsed by :func:`_parse_costs`."""
+    return click.option(
+        "--cost-per-contact",
+        multiple=True,
+        required=required,
+        metavar="COST|ARM=COST",
+        help=help or "Cost of a contact: one number for all arms, or ARM=COST per arm (repeat).",
+    )
+
+
+def _saved_model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--delimiter``, DATA and ``--model-dir`` of the commands that apply a saved model."""
+    return stack_options(
+        delimiter_option,
+        click.argument("data", type=click.Path(exists=True, dir_okay=False)),
+        click.option(
+            "--model-dir",
+            type=click.Path(file_okay=False),
+            required=True,
+            help="Directory of a saved model (pathlift uplift train --model-dir).",
+        ),
+    )(fn)
+
+
+def _held_out_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Columns, ``--all-rows``, seed, interval and output options of the saved-model commands."""
+    return stack_options(
+        click.option("--treatment-col", default=None, help="Default: the model's training column."),
+        click.option("--outcome-col", default=None, help="Default: the model's training column."),
+        click.option(
+            "--all-rows",
+            is_flag=True,
+            help="Use every row even when DATA is the model's training file.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Bootstrap seed.",
+        ),
+        _eval_options,
+        _output_options,
+    )(fn)
+
+
+def _load_model_rows(model_dir: str, data: str, all_rows: bool) -> tuple[UpliftModel, pd.DataFrame]:
+    """Load the saved model and the rows of DATA to apply it to (see :func:`_holdout_rows`)."""
+    from uplift.data import load_frame
+    from uplift.learners import UpliftModel
+
+    model = UpliftModel.load(model_dir)
+    _progress(f"reading {data}")
+    frame = load_frame(data)
+    return model, frame.iloc[_holdout_rows(model, data, frame, all_rows)]
+
+
+def _save_plot(
+    plot: str, ncols: int, figsize: tuple[float, float], draw: Callable[[Any], None]
+) -> None:
+    """Draw ``ncols`` side-by-side axes with ``draw(axes)`` and save them as a PNG to ``plot``."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.style.context("default"):
+        fig, axes = plt.subplots(1, ncols, figsize=figsize)
+        draw(np.atleast_1d(axes))
+        fig.tight_layout()
+        fig.savefig(plot, dpi=100)
+        plt.close(fig)
+    _progress(f"wrote {plot}")
+
+
 @click.group(name="uplift")
 def command() -> None:
     """Uplift models for randomized campaigns: train, evaluate, target."""
@@ -220,11 +297,8 @@ def command() -> None:
     default=None,
     help="--learner auto: select by held-out profit with this value per unit of outcome.",
 )
-@click.option(
-    "--cost-per-contact",
-    multiple=True,
-    metavar="COST|ARM=COST",
-    help="--learner auto with --value-per-conversion: contact cost, one number or ARM=COST.",
+@_cost_option(
+    help="--learner auto with --value-per-conversion: contact cost, one number or ARM=COST."
 )
 @click.option(
     "--not-randomized",
@@ -467,20 +541,8 @@ def train(
 
 
 @command.command("evaluate")
-@delimiter_option
-@click.argument("data", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False),
-    required=True,
-    help="Directory of a saved model (pathlift uplift train --model-dir).",
-)
-@click.option("--treatment-col", default=None, help="Default: the model's training column.")
-@click.option("--outcome-col", default=None, help="Default: the model's training column.")
+@_saved_model_options
 @click.option("--control", default=None, help="Default: the model's control arm.")
-@click.option(
-    "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
-)
 @click.option("--deciles", is_flag=True, help="Output the uplift-by-decile table instead.")
 @click.option(
     "--plot",
@@ -489,11 +551,7 @@ def train(
     help="Save a PNG with the Qini curves and the calibration plot (observed vs predicted "
     "uplift per decile).",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
-)
-@_eval_options
-@_output_options
+@_held_out_options
 def evaluate(
     data: str,
     model_dir: str,
@@ -510,17 +568,12 @@ def evaluate(
     output: str | None,
 ) -> None:
     """Evaluate a saved model on held-out DATA: Qini, AUUC, uplift@k, deciles, intervals."""
-    from uplift.data import load_frame
-    from uplift.learners import UpliftModel
     from uplift.metrics import evaluate_uplift
 
     _check_destinations(plot=(plot, "file"), output=(output, "file"))
     _check_interval(n_bootstrap, ci)
-    model = UpliftModel.load(model_dir)
-    _progress(f"reading {data}")
-    frame = load_frame(data)
-    rows = _holdout_rows(model, data, frame, all_rows)
-    held_out = _data_for_model(model, frame.iloc[rows], treatment_col, outcome_col, control)
+    model, frame = _load_model_rows(model_dir, data, all_rows)
+    held_out = _data_for_model(model, frame, treatment_col, outcome_col, control)
     _progress(f"evaluating on {len(held_out)} rows ({n_bootstrap} bootstrap replicates)")
     evaluation = evaluate_uplift(
         model.predict(held_out.features),
@@ -533,34 +586,19 @@ def evaluate(
         seed=seed,
     )
     if plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         from uplift.plots import plot_calibration, plot_qini
 
-        with plt.style.context("default"):
-            fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+        def draw(axes: Any) -> None:
             plot_qini(evaluation, ax=axes[0])
             plot_calibration(evaluation, ax=axes[1])
-            fig.tight_layout()
-            fig.savefig(plot, dpi=100)
-            plt.close(fig)
-        _progress(f"wrote {plot}")
+
+        _save_plot(plot, 2, (12, 5), draw)
     table = evaluation.deciles_frame() if deciles else evaluation.to_frame()
     _emit(_render(table, fmt, evaluation.to_dict()), output)
 
 
 @command.command("target")
-@delimiter_option
-@click.argument("data", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False),
-    required=True,
-    help="Directory of a saved model.",
-)
+@_saved_model_options
 @click.option(
     "--budget",
     type=float,
@@ -580,28 +618,14 @@ def evaluate(
     required=True,
     help="Value of one unit of outcome (one conversion, or one unit of spend).",
 )
-@click.option(
-    "--cost-per-contact",
-    multiple=True,
-    metavar="COST|ARM=COST",
-    help="Cost of a contact: one number for all arms, or ARM=COST per arm (repeat).",
-)
-@click.option("--treatment-col", default=None, help="Default: the model's training column.")
-@click.option("--outcome-col", default=None, help="Default: the model's training column.")
-@click.option(
-    "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
-)
+@_cost_option()
 @click.option(
     "--plan-output",
     type=click.Path(dir_okay=False),
     default=None,
     help="Write the contacted customers (row, arm, priority, ...) as CSV.",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
-)
-@_eval_options
-@_output_options
+@_held_out_options
 def target(
     data: str,
     model_dir: str,
@@ -620,8 +644,6 @@ def target(
     output: str | None,
 ) -> None:
     """Choose who gets which arm under a budget; estimate the value on held-out DATA."""
-    from uplift.data import load_frame
-    from uplift.learners import UpliftModel
     from uplift.targeting import evaluate_targeting, plan_targeting
 
     _check_destinations(plan_output=(plan_output, "file"), output=(output, "file"))
@@ -632,11 +654,7 @@ def target(
             "--budget-type money needs --cost-per-contact (COST or ARM=COST): without it "
             "contacts are free and the budget limits nothing"
         )
-    model = UpliftModel.load(model_dir)
-    _progress(f"reading {data}")
-    frame = load_frame(data)
-    rows = _holdout_rows(model, data, frame, all_rows)
-    frame = frame.iloc[rows]
+    model, frame = _load_model_rows(model_dir, data, all_rows)
     predictions = model.predict(frame)
     plan = plan_targeting(
         predictions,
@@ -698,21 +716,8 @@ def target(
 
 
 @command.command("curve")
-@delimiter_option
-@click.argument("data", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--model-dir",
-    type=click.Path(file_okay=False),
-    required=True,
-    help="Directory of a saved model.",
-)
-@click.option(
-    "--cost-per-contact",
-    multiple=True,
-    required=True,
-    metavar="COST|ARM=COST",
-    help="Cost of a contact: one number for all arms, or ARM=COST per arm (repeat).",
-)
+@_saved_model_options
+@_cost_option(required=True)
 @click.option(
     "--cost-col",
     multiple=True,
@@ -727,17 +732,8 @@ def target(
 )
 @click.option("--max-spend", type=float, default=None, help="Stop at this spend per customer.")
 @click.option("--grid-size", type=int, default=50, show_default=True, help="Rows of the curve.")
-@click.option("--treatment-col", default=None, help="Default: the model's training column.")
-@click.option("--outcome-col", default=None, help="Default: the model's training column.")
-@click.option(
-    "--all-rows", is_flag=True, help="Use every row even when DATA is the model's training file."
-)
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save a PNG plot.")
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
-)
-@_eval_options
-@_output_options
+@_held_out_options
 def curve(
     data: str,
     model_dir: str,
@@ -762,18 +758,12 @@ def curve(
     uplift); gain estimated with inverse-propensity scores, bootstrap intervals, and with
     --value-per-conversion the budget where the marginal predicted profit reaches zero.
     """
-    from uplift.data import load_frame
-    from uplift.learners import UpliftModel
     from uplift.multiarm import multiarm_qini, plot_multiarm_qini
 
     _check_destinations(plot=(plot, "file"), output=(output, "file"))
     _check_interval(n_bootstrap, ci)
     costs = _parse_costs(cost_per_contact)
-    model = UpliftModel.load(model_dir)
-    _progress(f"reading {data}")
-    frame = load_frame(data)
-    rows = _holdout_rows(model, data, frame, all_rows)
-    frame = frame.iloc[rows]
+    model, frame = _load_model_rows(model_dir, data, all_rows)
     held_out = _data_for_model(model, frame, treatment_col, outcome_col, None)
     customer_cost: Any = None
     if cost_col:
@@ -815,21 +805,13 @@ def curve(
     )
     _progress(repr(result))
     if plot:
-        import matplotlib
-        import numpy as np
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        def draw(axes: Any) -> None:
+            plot_multiarm_qini(result, ax=axes[0])
+            if value_per_conversion:
+                plot_multiarm_qini(result, profit=True, ax=axes[1])
 
-        fig, axes = plt.subplots(1, 2 if value_per_conversion else 1, figsize=(12, 4))
-        axes = np.atleast_1d(axes)
-        plot_multiarm_qini(result, ax=axes[0])
-        if value_per_conversion:
-            plot_multiarm_qini(result, profit=True, ax=axes[1])
-        fig.tight_layout()
-        fig.savefig(plot, dpi=100)
-        plt.close(fig)
-        _progress(f"wrote {plot}")
+        _save_plot(plot, 2 if value_per_conversion else 1, (12, 4), draw)
     _emit(_render(result.to_frame(), fmt, result.to_dict()), output)
 
 

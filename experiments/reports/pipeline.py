@@ -95,34 +95,27 @@ def lift_tests_from_mlflow_run(
         level = float(params.get("eval.ci", 0.95))
     except ValueError as exc:
         raise InvalidLiftTestError(f"run {run_id}: parameter eval.ci is not a number") from exc
-    rows = []
-    for arm, channel in channels.items():
+    effects = {}
+    for arm in channels:
         key = metric_key(metric, arm)
-        missing = [k for k in (key, f"{key}.ci_low", f"{key}.ci_high") if k not in metrics]
+        keys = (key, f"{key}.ci_low", f"{key}.ci_high")
+        missing = [k for k in keys if k not in metrics]
         if missing:
             raise InvalidLiftTestError(
                 f"MLflow run {run_id} has no metric {missing[0]!r} for arm {arm!r}: is it an "
                 "uplift run with an evaluation (pathlift uplift)?"
             )
-        n = population.get(arm) if isinstance(population, Mapping) else population
-        if n is None or not n > 0:
-            raise InvalidLiftTestError(f"population for arm {arm!r} must be positive, got {n!r}")
-        rows.append(
-            {
-                "channel": channel,
-                "incremental_conversions": metrics[key] * n,
-                "ci_low": metrics[f"{key}.ci_low"] * n,
-                "ci_high": metrics[f"{key}.ci_high"] * n,
-                "level": level,
-                "period_start": period_start,
-                "period_end": period_end,
-                "population_share": population_share,
-                "source": f"mlflow run {run_id} arm {arm}",
-            }
-        )
-    if not rows:
-        raise InvalidLiftTestError("no arm mapped to a channel")
-    return LiftTests.from_frame(pd.DataFrame(rows))
+        effects[arm] = (metrics[key], metrics[keys[1]], metrics[keys[2]])
+    return LiftTests.from_arm_effects(
+        effects,
+        channels,
+        population=population,
+        level=level,
+        source=f"mlflow run {run_id}",
+        period_start=period_start,
+        period_end=period_end,
+        population_share=population_share,
+    )
 
 
 def _costs(costs: CostTable | pd.DataFrame | str | os.PathLike[str] | None) -> CostTable | None:

@@ -23,6 +23,7 @@ from attribution._io import csv_text
 from experiments.reports.svg import BarSeries, grouped_bar_chart
 
 if TYPE_CHECKING:
+    from attribution.testplan import TestPlan
     from experiments.reports.model import Report
 
 __all__ = ["csv_tables", "data_value", "fmt", "render_html", "render_markdown"]
@@ -115,6 +116,23 @@ def _ci(level: float | None) -> str:
     return f"{level:.0%}" if level is not None else "CI"
 
 
+def _with_interval(
+    header: str,
+    key: str,
+    kind: str,
+    *,
+    labels: tuple[str, str] = ("low", "high"),
+    stem: str | None = None,
+) -> list[Column]:
+    """Return the column of an estimate and those of its bounds, ``<stem>_low``/``<stem>_high``."""
+    stem = stem or key
+    return [
+        Column(header, key, kind),
+        Column(labels[0], f"{stem}_low", kind),
+        Column(labels[1], f"{stem}_high", kind),
+    ]
+
+
 def channel_table(report: Report) -> Table:
     """Credit per model and channel; spend, CPA and ROAS too when the report has costs."""
     ci = _ci(report.level)
@@ -132,12 +150,8 @@ def channel_table(report: Report) -> Table:
     if report.has_costs:
         columns += [
             Column("Spend", "spend", "money"),
-            Column("CPA", "cpa", "money"),
-            Column("CPA low", "cpa_low", "money"),
-            Column("CPA high", "cpa_high", "money"),
-            Column("ROAS", "roas", "ratio"),
-            Column("ROAS low", "roas_low", "ratio"),
-            Column("ROAS high", "roas_high", "ratio"),
+            *_with_interval("CPA", "cpa", "money", labels=("CPA low", "CPA high")),
+            *_with_interval("ROAS", "roas", "ratio", labels=("ROAS low", "ROAS high")),
         ]
     return Table("channel-table", columns, report.channels)
 
@@ -165,15 +179,9 @@ def reallocation_table(report: Report) -> Table | None:
             Column("From", "from_channel", "text"),
             Column("To", "to_channel", "text"),
             Column("Amount", "amount", "money"),
-            Column(f"From {metric}", "from_metric", "factor"),
-            Column("low", "from_low", "factor"),
-            Column("high", "from_high", "factor"),
-            Column(f"To {metric}", "to_metric", "factor"),
-            Column("low", "to_low", "factor"),
-            Column("high", "to_high", "factor"),
-            Column(f"Expected change ({unit})", "expected_change", kind),
-            Column("low", "expected_low", kind),
-            Column("high", "expected_high", kind),
+            *_with_interval(f"From {metric}", "from_metric", "factor", stem="from"),
+            *_with_interval(f"To {metric}", "to_metric", "factor", stem="to"),
+            *_with_interval(f"Expected change ({unit})", "expected_change", kind, stem="expected"),
             Column("Expected conversions", "expected_conversions", "count"),
             Column("Intervals overlap", "intervals_overlap", "bool"),
         ],
@@ -226,22 +234,16 @@ def calibration_table(report: Report) -> Table | None:
     cal = report.calibration
     if cal is None:
         return None
-    ci = _ci(cal.level)
+    bounds = (f"{_ci(cal.level)} low", f"{_ci(cal.level)} high")
     return Table(
         "calibration-table",
         [
             Column("Channel", "channel", "text"),
             Column("Tested", "tested", "bool"),
             Column("Attributed", "attributed", "count"),
-            Column("Measured (lift)", "measured", "count"),
-            Column(f"{ci} low", "measured_low", "count"),
-            Column(f"{ci} high", "measured_high", "count"),
-            Column("Factor", "factor", "factor"),
-            Column("low", "factor_low", "factor"),
-            Column("high", "factor_high", "factor"),
-            Column("Calibrated", "calibrated", "count"),
-            Column(f"{ci} low", "calibrated_low", "count"),
-            Column(f"{ci} high", "calibrated_high", "count"),
+            *_with_interval("Measured (lift)", "measured", "count", labels=bounds),
+            *_with_interval("Factor", "factor", "factor"),
+            *_with_interval("Calibrated", "calibrated", "count", labels=bounds),
             Column("Calibrated share", "calibrated_share", "share"),
         ],
         cal.table,
@@ -266,6 +268,21 @@ def incrementality_rows(report: Report) -> list[tuple[str, Any, str]]:
     return [(label, inc[key], "count") for key, label in labels if key in inc]
 
 
+def calibration_rows(report: Report) -> list[tuple[str, Any, str]]:
+    """Return the calibration summary: the calibrated model, totals, baseline, pooled factor."""
+    cal = report.calibration
+    if cal is None:
+        return []
+    return [
+        ("Calibrated model", cal.model, "text"),
+        ("Total conversions", cal.total_conversions, "count"),
+        ("Baseline (would have converted anyway)", cal.baseline, "count"),
+        ("Baseline low", cal.baseline_low, "count"),
+        ("Baseline high", cal.baseline_high, "count"),
+        ("Pooled factor", cal.pooled_factor, "factor"),
+    ]
+
+
 def test_plan_table(report: Report) -> Table | None:
     """Untested channels ranked by the value of a lift test."""
     plan = report.test_plan
@@ -275,9 +292,7 @@ def test_plan_table(report: Report) -> Table | None:
     columns = [
         Column("Rank", "rank", "int"),
         Column("Channel", "channel", "text"),
-        Column("Incremental", "incremental", "count"),
-        Column("95% low", "incremental_low", "count"),
-        Column("95% high", "incremental_high", "count"),
+        *_with_interval("Incremental", "incremental", "count", labels=("95% low", "95% high")),
         Column("Reach selection", "selection_slope", "ratio"),
         Column("Interval of total: shrinks by", "width_reduction", "count"),
     ]
@@ -379,35 +394,42 @@ def _html_table(table: Table) -> str:
     body = []
     for _, row in table.frame.iterrows():
         cls = table.row_class(row) if table.row_class else ""
-        cells = []
-        for c in table.columns:
-            value = row[c.key]
-            if c.kind in ("text", "bool"):
-                cells.append(f"<td>{escape(fmt(value, c.kind))}</td>")
-            else:
-                cells.append(
-                    f'<td class="num" data-value="{data_value(value)}">'
-                    f"{escape(fmt(value, c.kind))}</td>"
-                )
+        cells = "".join(_html_cell(row[c.key], c.kind) for c in table.columns)
         attr = f' class="{cls}"' if cls else ""
-        body.append(f"<tr{attr}>{''.join(cells)}</tr>")
+        body.append(f"<tr{attr}>{cells}</tr>")
     return (
         f'<table data-test="{escape(table.name)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
 
 
+def _html_cell(value: Any, kind: str) -> str:
+    """Return a ``<td>``: text as is, a number right-aligned with its exact ``data-value``."""
+    if kind in ("text", "bool"):
+        return f"<td>{escape(fmt(value, kind))}</td>"
+    return f'<td class="num" data-value="{data_value(value)}">{escape(fmt(value, kind))}</td>'
+
+
 def _kv_table(rows: Sequence[tuple[str, Any, str]], name: str) -> str:
-    cells = []
-    for label, value, kind in rows:
-        if kind in ("text", "bool"):
-            cells.append(f"<tr><th>{escape(label)}</th><td>{escape(fmt(value, kind))}</td></tr>")
-        else:
-            cells.append(
-                f'<tr><th>{escape(label)}</th><td class="num" data-value="{data_value(value)}">'
-                f"{escape(fmt(value, kind))}</td></tr>"
-            )
-    return f'<table data-test="{escape(name)}"><tbody>{"".join(cells)}</tbody></table>'
+    cells = "".join(
+        f"<tr><th>{escape(label)}</th>{_html_cell(value, kind)}</tr>" for label, value, kind in rows
+    )
+    return f'<table data-test="{escape(name)}"><tbody>{cells}</tbody></table>'
+
+
+def _html_section(section_id: str, title: str, *parts: str) -> str:
+    """``<section id=...><h2>title</h2>`` followed by ``parts``, then ``</section>``."""
+    return "\n".join((f'<section id="{section_id}"><h2>{title}</h2>', *parts, "</section>"))
+
+
+def _test_plan_text(plan: TestPlan, esc: Callable[[str], str]) -> str:
+    """Return the sentence above the test plan table: holdout share, decision, lambda."""
+    return (
+        f"Untested channels ranked by the value of a lift test holding out "
+        f"{plan.settings['holdout_fraction']:.0%} of their reach for one period; decision: "
+        f"{esc(plan.decision)}. Unmeasured confounding lambda is "
+        f"{plan.lam_mean:.2f} [{plan.lam_low:.2f}, {plan.lam_high:.2f}]"
+    )
 
 
 def _credit_chart(report: Report) -> str:
@@ -487,86 +509,96 @@ def render_html(report: Report) -> str:
     table = reallocation_table(report)
     if table is not None and report.reallocation is not None:
         r = report.reallocation
-        out.append('<section id="reallocation"><h2>Reallocation suggestion</h2>')
         out.append(
-            f"<p>Based on <strong>{escape(r.model)}</strong>: move at most "
-            f"{r.max_shift:.0%} of the smaller of the two budgets from the channel with the "
-            f"lowest to the one with the highest {_metric_label(r.metric)}.</p>"
+            _html_section(
+                "reallocation",
+                "Reallocation suggestion",
+                f"<p>Based on <strong>{escape(r.model)}</strong>: move at most "
+                f"{r.max_shift:.0%} of the smaller of the two budgets from the channel with the "
+                f"lowest to the one with the highest {_metric_label(r.metric)}.</p>",
+                f'<p class="assumption">Assumption: {escape(r.assumption)}.</p>',
+                _html_table(table),
+                *(f'<p class="warn">{escape(w)}</p>' for w in r.warnings),
+            )
         )
-        out.append(f'<p class="assumption">Assumption: {escape(r.assumption)}.</p>')
-        out.append(_html_table(table))
-        out.extend(f'<p class="warn">{escape(w)}</p>' for w in r.warnings)
-        out.append("</section>")
 
     table = comparison_table(report)
     if table is not None and report.comparison is not None:
-        out.append('<section id="comparison"><h2>This period vs the previous</h2>')
-        out.append(f'<p class="hint">Flag rule: {escape(report.comparison.rule)}.</p>')
-        out.append(_html_table(table))
-        out.append("</section>")
+        out.append(
+            _html_section(
+                "comparison",
+                "This period vs the previous",
+                f'<p class="hint">Flag rule: {escape(report.comparison.rule)}.</p>',
+                _html_table(table),
+            )
+        )
 
     table = calibration_table(report)
     if table is not None and report.calibration is not None:
         cal = report.calibration
-        out.append('<section id="calibration"><h2>Calibration with lift tests</h2>')
-        out.append(f"<p>Method: {escape(cal.method)}.</p>")
         out.append(
-            _kv_table(
-                [
-                    ("Calibrated model", cal.model, "text"),
-                    ("Total conversions", cal.total_conversions, "count"),
-                    ("Baseline (would have converted anyway)", cal.baseline, "count"),
-                    ("Baseline low", cal.baseline_low, "count"),
-                    ("Baseline high", cal.baseline_high, "count"),
-                    ("Pooled factor", cal.pooled_factor, "factor"),
-                ],
-                "calibration-summary",
+            _html_section(
+                "calibration",
+                "Calibration with lift tests",
+                f"<p>Method: {escape(cal.method)}.</p>",
+                _kv_table(calibration_rows(report), "calibration-summary"),
+                _html_table(table),
+                *(f'<p class="warn">{escape(w)}</p>' for w in cal.warnings),
             )
         )
-        out.append(_html_table(table))
-        out.extend(f'<p class="warn">{escape(w)}</p>' for w in cal.warnings)
-        out.append("</section>")
 
     if report.incrementality:
-        out.append('<section id="incrementality"><h2>What marketing caused</h2>')
         out.append(
-            '<p class="hint">From the causal model: conversions the channels caused among the '
-            "journeys they touched, adjusted for the users' covariates; the baseline would have "
-            "converted without any channel. Path models share out all conversions of touched "
-            "journeys instead.</p>"
+            _html_section(
+                "incrementality",
+                "What marketing caused",
+                '<p class="hint">From the causal model: conversions the channels caused among the '
+                "journeys they touched, adjusted for the users' covariates; the baseline would "
+                "have converted without any channel. Path models share out all conversions of "
+                "touched journeys instead.</p>",
+                _kv_table(incrementality_rows(report), "incrementality"),
+            )
         )
-        out.append(_kv_table(incrementality_rows(report), "incrementality"))
-        out.append("</section>")
 
     table = test_plan_table(report)
     if table is not None and report.test_plan is not None:
         plan = report.test_plan
-        out.append('<section id="test-plan"><h2>What to test next</h2>')
         out.append(
-            f"<p>Untested channels ranked by the value of a lift test holding out "
-            f"{plan.settings['holdout_fraction']:.0%} of their reach for one period; decision: "
-            f"{escape(plan.decision)}. Unmeasured confounding lambda is "
-            f"{plan.lam_mean:.2f} [{plan.lam_low:.2f}, {plan.lam_high:.2f}] given what is known. "
-            f"Holdout needed: for a 95% interval within "
-            f"±{plan.settings['target_precision']:.0%} of the channel's incremental conversions."
-            "</p>"
+            _html_section(
+                "test-plan",
+                "What to test next",
+                f"<p>{_test_plan_text(plan, escape)} given what is known. Holdout needed: for "
+                f"a 95% interval within ±{plan.settings['target_precision']:.0%} of the "
+                "channel's incremental conversions.</p>",
+                _html_table(table),
+            )
         )
-        out.append(_html_table(table))
-        out.append("</section>")
 
-    out.append('<section id="coverage"><h2>Data coverage</h2>')
-    out.append(_kv_table(coverage_rows(report.coverage), "coverage"))
-    if report.previous_coverage:
-        out.append("<h3>Previous period</h3>")
-        out.append(_kv_table(coverage_rows(report.previous_coverage), "previous-coverage"))
-    out.append("</section>")
-
-    out.append('<section id="provenance"><h2>MLflow run</h2>')
-    if report.mlflow:
-        out.append(_kv_table([(str(k), v, "text") for k, v in report.mlflow.items()], "mlflow"))
-    else:
-        out.append("<p>Not logged to MLflow.</p>")
-    out.append("</section>")
+    previous = (
+        (
+            "<h3>Previous period</h3>",
+            _kv_table(coverage_rows(report.previous_coverage), "previous-coverage"),
+        )
+        if report.previous_coverage
+        else ()
+    )
+    out.append(
+        _html_section(
+            "coverage",
+            "Data coverage",
+            _kv_table(coverage_rows(report.coverage), "coverage"),
+            *previous,
+        )
+    )
+    out.append(
+        _html_section(
+            "provenance",
+            "MLflow run",
+            _kv_table([(str(k), v, "text") for k, v in report.mlflow.items()], "mlflow")
+            if report.mlflow
+            else "<p>Not logged to MLflow.</p>",
+        )
+    )
 
     if report.notes:
         out.append('<section id="notes"><h2>Notes</h2><ul>')
@@ -648,18 +680,7 @@ def render_markdown(report: Report) -> str:
     if table is not None and report.calibration is not None:
         cal = report.calibration
         out += ["", "## Calibration with lift tests", "", f"Method: {_md_escape(cal.method)}.", ""]
-        out.append(
-            _md_kv(
-                [
-                    ("Calibrated model", cal.model, "text"),
-                    ("Total conversions", cal.total_conversions, "count"),
-                    ("Baseline (would have converted anyway)", cal.baseline, "count"),
-                    ("Baseline low", cal.baseline_low, "count"),
-                    ("Baseline high", cal.baseline_high, "count"),
-                    ("Pooled factor", cal.pooled_factor, "factor"),
-                ]
-            )
-        )
+        out.append(_md_kv(calibration_rows(report)))
         out += ["", _md_table(table), ""]
         out += [f"- Warning: {_md_escape(w)}" for w in cal.warnings]
     if report.incrementality:
@@ -667,18 +688,9 @@ def render_markdown(report: Report) -> str:
         out.append(_md_kv(incrementality_rows(report)))
     table = test_plan_table(report)
     if table is not None and report.test_plan is not None:
-        plan = report.test_plan
-        out += [
-            "",
-            "## What to test next",
-            "",
-            f"Untested channels ranked by the value of a lift test holding out "
-            f"{plan.settings['holdout_fraction']:.0%} of their reach for one period; decision: "
-            f"{_md_escape(plan.decision)}. Unmeasured confounding lambda is "
-            f"{plan.lam_mean:.2f} [{plan.lam_low:.2f}, {plan.lam_high:.2f}].",
-            "",
-            _md_table(table),
-        ]
+        text = _test_plan_text(report.test_plan, _md_escape)
+        out += ["", "## What to test next", "", f"{text}."]
+        out += ["", _md_table(table)]
     out += ["", "## Data coverage", "", _md_kv(coverage_rows(report.coverage))]
     if report.previous_coverage:
         out += ["", "Previous period:", "", _md_kv(coverage_rows(report.previous_coverage))]
