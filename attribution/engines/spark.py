@@ -25,10 +25,13 @@ import contextlib
 import itertools
 import logging
 import os
+import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 __all__ = [
+    "QUIET_LOG4J2",
     "journeys_from_events_spark",
     "local_spark_session",
     "quiet_pandas_version_warning",
@@ -83,6 +87,14 @@ def require_pyspark() -> None:
         ) from exc
 
 
+#: Log4j 2 configuration of a quiet driver JVM: errors only, no start-up notices
+QUIET_LOG4J2 = Path(__file__).with_name("spark_log4j2.properties")
+
+#: what the JDK prints on standard error before any log configuration applies, because Spark's
+#: launcher always adds the incubating vector module (the JDK has no switch to silence it)
+_JVM_START_NOTICES = ("WARNING: Using incubator modules:",)
+
+
 def local_spark_session(
     master: str = "local[2]",
     *,
@@ -109,6 +121,13 @@ def local_spark_session(
     engine. ``PYSPARK_PYTHON`` defaults to the running interpreter, so Python workers see the
     same packages (needed by model scoring with ``env_manager="local"``). ``getOrCreate``
     semantics: an active session is reused and re-configured.
+
+    Spark's own log lines are shown only when the ``pyspark`` logger is enabled for INFO (as
+    with ``pathlift --verbose`` or ``logging.basicConfig(level=logging.INFO)``). Otherwise a
+    driver JVM started here logs errors only, from its start (:data:`QUIET_LOG4J2`, unless the
+    caller gives a Log4j configuration of their own in ``spark.driver.extraJavaOptions``,
+    ``SPARK_SUBMIT_OPTS`` or ``$SPARK_CONF_DIR/log4j2.properties``), and the JDK's notice about
+    the incubating vector module is left off its standard error.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -116,23 +135,83 @@ def local_spark_session(
     # Python workers (UDFs, model scoring) run this interpreter and environment unless the
     # caller chose another one; PySpark reads the variable when the context starts.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-    )
-    for key, value in (config or {}).items():
+    settings = {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        **(config or {}),
+    }
+    quiet = not logging.getLogger("pyspark").isEnabledFor(logging.INFO)
+    if quiet and not _caller_configures_log4j(settings):
+        options = settings.get("spark.driver.extraJavaOptions", "")
+        settings["spark.driver.extraJavaOptions"] = (
+            f"{options} -Dlog4j2.configurationFile={QUIET_LOG4J2.as_uri()}".strip()
+        )
+    builder = SparkSession.builder
+    for key, value in settings.items():
         builder = builder.config(key, value)
     with quiet_pandas_version_warning():
+        if quiet:
+            _launch_driver_without_notices(settings)
         spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    if quiet:
+        spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _caller_configures_log4j(settings: Mapping[str, str]) -> bool:
+    """Whether the caller chose the driver's Log4j configuration (which then applies as is)."""
+    options = " ".join(
+        [settings.get("spark.driver.extraJavaOptions", ""), os.environ.get("SPARK_SUBMIT_OPTS", "")]
+    )
+    conf_dir = os.environ.get("SPARK_CONF_DIR")
+    return "log4j2.configurationFile" in options or bool(
+        conf_dir and os.path.isfile(os.path.join(conf_dir, "log4j2.properties"))
+    )
+
+
+def _launch_driver_without_notices(settings: Mapping[str, str]) -> None:
+    """Start the driver JVM with the JDK's start-up notice left off its standard error.
+
+    Does nothing when PySpark already has a JVM (one JVM serves every context of the process) or
+    is told to connect to one (``PYSPARK_GATEWAY_PORT``). Otherwise the JVM is launched as
+    PySpark would launch it, with the same settings, except that its standard error goes through
+    a thread that passes on every line but :data:`_JVM_START_NOTICES`; errors (a missing Java,
+    Log4j's ERROR lines, a crash) still reach standard error.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    # PySpark keeps its JVM gateway in class attributes and launches one the first time a
+    # context is created; registering this one first makes every context use it
+    with SparkContext._lock:
+        if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
+            return
+        conf = SparkConf(loadDefaults=False).setAll(list(settings.items()))
+        gateway = launch_gateway(conf, popen_kwargs={"stderr": subprocess.PIPE})
+        if gateway.proc is not None and gateway.proc.stderr is not None:
+            threading.Thread(
+                target=_pass_on_errors,
+                args=(gateway.proc.stderr,),
+                name="spark-driver-stderr",
+                daemon=True,
+            ).start()
+        SparkContext._ensure_initialized(gateway=gateway)
+
+
+def _pass_on_errors(stream: IO[bytes]) -> None:
+    """Copy the JVM's standard error to ours, line by line, without the start-up notices."""
+    for line in iter(stream.readline, b""):
+        if line.decode(errors="replace").startswith(_JVM_START_NOTICES):
+            continue
+        sys.stderr.write(line.decode(errors="replace"))
+        sys.stderr.flush()
 
 
 def _type_name(dtype: Any) -> str:

@@ -58,8 +58,9 @@ def quiet_libraries() -> None:
     """Keep third-party INFO logs and progress bars quiet (the default without ``--verbose``).
 
     MLflow's INFO lines and artifact progress bars, tqdm bars (causalml, MLflow downloads),
-    and the py4j/Spark and Alembic (MLflow's database migrations) loggers below WARNING. The
-    Spark engines set the JVM's own log level to ERROR when they start a session.
+    and the py4j/Spark and Alembic (MLflow's database migrations) loggers below WARNING. A
+    Spark driver JVM started by a command then logs errors only, from its start
+    (:func:`attribution.engines.spark.local_spark_session` reads the ``pyspark`` logger's level).
     """
     for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)

@@ -58,13 +58,18 @@ def _tv(credit: pd.Series, truth: pd.Series) -> float:
     return float(0.5 * (p - q.reindex(p.index)).abs().sum())
 
 
-@pytest.fixture(scope="module")
-def perfect():
-    sim, journeys = _simulate(1.0)
+def _fitted(quality: float):
+    """A simulation with a proxy of the given quality, its journeys and the fitted model."""
+    sim, journeys = _simulate(quality)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AttributionWarning)
         model = CausalAttribution(**FAST, n_bootstrap=200, seed=1).fit(journeys)
     return sim, journeys, model
+
+
+@pytest.fixture(scope="module")
+def perfect():
+    return _fitted(1.0)
 
 
 def test_known_truth_with_a_perfect_covariate(perfect):
@@ -119,10 +124,7 @@ def test_result_reports_totals_baseline_and_bounds(perfect):
 
 @pytest.fixture(scope="module")
 def weak():
-    sim, journeys = _simulate(0.8)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AttributionWarning)
-        model = CausalAttribution(**FAST, n_bootstrap=200, seed=1).fit(journeys)
+    sim, _, model = _fitted(0.8)
     return sim, model.result_
 
 
