@@ -95,7 +95,7 @@ def _timestamps(column: pd.Series, name: str) -> np.ndarray:
             f"column {name!r} has an unparseable timestamp at row {row} "
             f"({shown(column.iloc[row])!r}): use ISO 8601 such as '2024-05-01 13:45:00'"
         )
-    return naive_utc(parsed).to_numpy().astype(np.int64)
+    return naive_utc(parsed, name, error=InvalidJourneysError).to_numpy().astype(np.int64)
 
 
 def _conversion_flags(column: pd.Series, name: str) -> np.ndarray:

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from attribution._validation import repeated
+from attribution._validation import first_true, repeated
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -316,12 +316,23 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 
 
-def naive_utc(times: pd.Series) -> pd.Series:
-    """Return parsed times as naive UTC ``datetime64[ns]`` (times with an offset converted)."""
+def naive_utc(times: pd.Series, name: str, *, error: type[Exception]) -> pd.Series:
+    """Return parsed times as naive UTC ``datetime64[ns]`` (times with an offset converted).
+
+    A time outside what nanoseconds can hold (1677-09-21 to 2262-04-11) raises ``error``
+    naming the column ``name``, the first such row and its value, instead of wrapping around.
+    """
     import pandas as pd
 
     if isinstance(times.dtype, pd.DatetimeTZDtype):
         times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    outside = ((times < pd.Timestamp.min) | (times > pd.Timestamp.max)).to_numpy()
+    row = first_true(outside)
+    if row is not None:
+        raise error(
+            f"column {name!r} has a time out of range at row {row} ({times.iloc[row]}): times "
+            f"must lie between {pd.Timestamp.min:%Y-%m-%d} and {pd.Timestamp.max:%Y-%m-%d}"
+        )
     return times.astype("datetime64[ns]")
 
 

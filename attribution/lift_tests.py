@@ -65,7 +65,7 @@ def _dates(frame: pd.DataFrame, name: str | None) -> pd.Series:
             f"lift tests: column {name!r} has an unparseable date at row {row} "
             f"({column.iloc[row]!r}): use ISO 8601, e.g. '2024-05-01'"
         )
-    return naive_utc(parsed)
+    return naive_utc(parsed, name, error=InvalidLiftTestError)
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,7 +49,7 @@ def _parse_periods(column: pd.Series, name: str) -> pd.Series:
             f"column {name!r} has an unparseable period at row {row} ({column.iloc[row]!r}): "
             "use the period's first day in ISO 8601, e.g. '2024-05-06'"
         )
-    return naive_utc(parsed)
+    return naive_utc(parsed, name, error=InvalidCostsError)
 
 
 def _as_timestamp(value: Any, what: str) -> pd.Timestamp:

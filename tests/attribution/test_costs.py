@@ -118,6 +118,12 @@ def test_cost_table_sums_duplicates_and_trims_names(costs: CostTable) -> None:
             pd.DataFrame({"channel": ["A", "B"], "period": ["2024-01-01", "soon"], "cost": [1, 2]}),
             "unparseable period at row 1",
         ),
+        (
+            pd.DataFrame(
+                {"channel": ["A", "B"], "period": ["2024-01-01", "3000-01-01"], "cost": [1, 2]}
+            ),
+            r"'period' has a time out of range at row 1 \(3000-01-01 00:00:00\)",
+        ),
         (pd.DataFrame({"channel": [], "period": [], "cost": []}), "empty"),
     ],
 )

@@ -254,6 +254,12 @@ def test_string_and_numeric_timestamps():
             lambda f: f.assign(timestamp=[None, "2024-01-02", "2024-01-03"]),
             r"missing timestamp at row 0",
         ),
+        (
+            # year 1 fits microseconds but not nanoseconds: refused, never wrapped to 1754
+            lambda f: f.assign(timestamp=["2024-01-01", "0001-01-01 00:00:00", "2024-01-03"]),
+            r"'timestamp' has a time out of range at row 1 \(0001-01-01 00:00:00\): times "
+            r"must lie between 1677-09-21 and 2262-04-11",
+        ),
         (lambda f: f.assign(channel=["a", None, None]), r"missing or empty channel at row 1"),
         (lambda f: f.assign(channel=["a", " ", None]), r"missing or empty channel at row 1"),
         (lambda f: f.assign(channel=["a > b", "c", None]), r"channel 'a > b' at row 0.*separator"),
