@@ -32,6 +32,21 @@ __all__ = ["ScoringSummary", "score_parquet_with_spark"]
 
 logger = logging.getLogger(__name__)
 
+#: how MLflow's advice to recreate the training environment with conda begins
+_LOCAL_ENV_ADVICE = 'Calling `spark_udf()` with `env_manager="local"`'
+
+
+class _DropLocalEnvAdvice(logging.Filter):
+    """Drops MLflow's generic advice against ``env_manager="local"`` (unless ``--verbose``).
+
+    The local Spark engine scores in the driver's own Python, the environment pathlift runs in;
+    MLflow's checks of actual requirement mismatches are separate records and still shown.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_LOCAL_ENV_ADVICE)
+
+
 PREDICTION_COL = "__prediction"
 
 
@@ -221,9 +236,16 @@ def _score(
                 f"{frame.columns}): score data with the training features"
             )
         kept = list(keep_columns) if keep_columns is not None else list(frame.columns)
-        udf = mlflow.pyfunc.spark_udf(
-            session, model_uri, result_type=result_type, env_manager="local"
-        )
+        advice = _DropLocalEnvAdvice()
+        pyfunc_logger = logging.getLogger("mlflow.pyfunc")
+        if not pyfunc_logger.isEnabledFor(logging.INFO):
+            pyfunc_logger.addFilter(advice)
+        try:
+            udf = mlflow.pyfunc.spark_udf(
+                session, model_uri, result_type=result_type, env_manager="local"
+            )
+        finally:
+            pyfunc_logger.removeFilter(advice)
         # the uplift signature declares numeric features double: integer columns are widened
         # (exact below 2**53), as the model reads every number as float64
         integral = {"integer", "long", "short", "byte", "float", "decimal"}

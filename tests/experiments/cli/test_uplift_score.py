@@ -23,7 +23,7 @@ from uplift.simulate import simulate_campaign
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
-def test_score_parquet_with_registered_champion(tmp_path, capsys):
+def test_score_parquet_with_registered_champion(tmp_path, capsys, caplog):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     sim = simulate_campaign(3000, seed=2)
     data = campaign_data(sim)
@@ -50,6 +50,8 @@ def test_score_parquet_with_registered_champion(tmp_path, capsys):
     assert code == 0, captured.err
     summary = json.loads(captured.out)
     assert summary["n_rows"] == 500
+    # MLflow's generic advice to score in a conda environment is not shown without --verbose
+    assert not [r for r in caplog.records if 'env_manager="local"' in r.getMessage()]
     scored = pd.read_parquet(out)
     expected = model.predict(to_score)
     assert len(scored) == 500
