@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 if TYPE_CHECKING:
-    from uplift import UpliftData
-    from uplift.simulate import CampaignSimulation
+    pass
 
 matplotlib.use("Agg")
 
@@ -49,19 +48,6 @@ def make_frame(n: int = 3000, seed: int = 0, *, continuous: bool = False) -> pd.
     else:
         frame["y"] = (rng.random(n) < p).astype(int)
     return frame
-
-
-def campaign_data(sim: CampaignSimulation, outcome_col: str = "converted") -> UpliftData:
-    """A simulated campaign as uplift data: its arms against its control, its features."""
-    from uplift import UpliftData
-
-    return UpliftData.from_frame(
-        sim.data,
-        treatment_col="arm",
-        control=sim.control,
-        outcome_col=outcome_col,
-        feature_cols=sim.feature_columns,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.uplift.conftest import campaign_data
 from uplift.multiarm import multiarm_qini
 from uplift.promise import promise_plan
 from uplift.selection import default_candidates
@@ -20,7 +19,7 @@ ECONOMICS = {"value_per_conversion": 1.0, "cost_per_contact": {"email": 0.5, "pu
 @pytest.mark.slow
 def test_revenue_outcome_end_to_end():
     sim = simulate_campaign(12_000, seed=77)
-    data = campaign_data(sim, "revenue")
+    data = sim.uplift_data("revenue")
     assert data.outcome_type == "continuous"
     result = train_and_evaluate(
         data,

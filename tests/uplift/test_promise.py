@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.uplift.conftest import campaign_data
 from uplift import InvalidUpliftOptionError, UpliftModel
 from uplift.calibration import fit_calibration
 from uplift.promise import promise_plan
@@ -19,7 +18,7 @@ COSTS = {"email": 0.5, "push": 0.8}
 @pytest.fixture(scope="module")
 def campaign():
     sim = simulate_campaign(12_000, seed=2024)
-    data = campaign_data(sim)
+    data = sim.uplift_data()
     result = train_and_evaluate(
         data, learner="t", params={"n_estimators": 60}, seed=1, n_bootstrap=0
     )

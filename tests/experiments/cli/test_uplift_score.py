@@ -15,7 +15,6 @@ pytest.importorskip(
 from experiments.tracking import resolve_tracking
 from experiments.uplift_runs import track_uplift_run
 from tests.experiments.conftest import pathlift
-from tests.uplift.conftest import campaign_data
 from uplift.learners import UpliftModel
 from uplift.metrics import evaluate_uplift
 from uplift.simulate import simulate_campaign
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 def test_score_parquet_with_registered_champion(tmp_path, capsys, caplog):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     sim = simulate_campaign(3000, seed=2)
-    data = campaign_data(sim)
+    data = sim.uplift_data()
     model = UpliftModel("t", n_estimators=20, seed=0).fit(data)
     evaluation = evaluate_uplift(
         model.predict(data.features), data.outcome, data.treatment, "control", n_bootstrap=20
