@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-
-if TYPE_CHECKING:
-    pass
 
 matplotlib.use("Agg")
 
