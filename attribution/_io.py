@@ -25,7 +25,8 @@ JSON values
     :func:`json_value` turns one cell into a JSON value: NumPy scalars become Python scalars,
     timestamps ISO 8601 strings, and NaN, infinities, ``NaT`` and ``None`` become ``null`` (so
     every document is strict JSON). :func:`to_jsonable` applies it through mappings and
-    sequences; :func:`json_records` to the rows of a DataFrame.
+    sequences; :func:`json_records` to the rows of a DataFrame, :func:`json_rows` to rows given
+    by columns (without pandas).
 
 Reading tables (:func:`read_table`, :func:`read_frame`)
     A DataFrame or an Arrow table is used as given. A path is read by Arrow with these rules,
@@ -56,6 +57,7 @@ import datetime
 import glob
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +69,7 @@ from attribution._validation import first_true, repeated
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+    from typing_extensions import TypeIs
 
 __all__ = [
     "InputFiles",
@@ -79,6 +82,7 @@ __all__ = [
     "escape_formula",
     "is_parquet",
     "json_records",
+    "json_rows",
     "json_value",
     "naive_utc",
     "read_frame",
@@ -308,6 +312,19 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of ``frame`` as ``{column name: JSON value}`` dictionaries."""
     return [
         {str(k): json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+    ]
+
+
+def json_rows(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of equal-length ``columns`` as ``{name: JSON value}`` dictionaries.
+
+    The rows :func:`json_records` gives for the DataFrame of these columns, without pandas.
+    """
+    names = [str(name) for name in columns]
+    cells = [v.tolist() if hasattr(v, "tolist") else list(v) for v in columns.values()]
+    return [
+        {k: json_value(v) for k, v in zip(names, row, strict=True)}
+        for row in zip(*cells, strict=True)
     ]
 
 
@@ -553,6 +570,15 @@ def csv_delimiter(path: str | os.PathLike[str], *, sample_bytes: int = 1 << 16) 
     return max(pool, key=lambda d: (header[d], -CSV_DELIMITERS.index(d)))
 
 
+def is_frame(data: object) -> TypeIs[pd.DataFrame]:
+    """Whether ``data`` is a pandas DataFrame, without importing pandas to find out.
+
+    A DataFrame cannot exist before pandas is imported, so a file read never imports it.
+    """
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
+
+
 def _arrow_from_pandas(frame: pd.DataFrame) -> pa.Table:
     import pandas as pd
     import pyarrow as pa
@@ -585,12 +611,11 @@ def read_table(
         The path does not exist, a directory has no data files, or a file cannot be read; the
         message names the file (``what`` says what it holds, e.g. ``"cost table"``).
     """
-    import pandas as pd
     import pyarrow as pa
 
     if isinstance(data, pa.Table):
         return data
-    if isinstance(data, pd.DataFrame):
+    if is_frame(data):
         return _arrow_from_pandas(data)
     files = resolve_files(data, what=what, error=error)
     tables = []

@@ -629,7 +629,10 @@ def _load() -> None:
     """
     one = np.zeros(1, dtype=np.int32)
     two = np.array([0, 1], dtype=np.int64)
-    split_encode(pa.array(["a > b"]), " > ")
+    # from buffers: pa.array of Python strings would import pandas
+    text = pa.py_buffer(b"a > b")
+    offsets = pa.py_buffer(np.array([0, 5], dtype=np.int32).tobytes())
+    split_encode(pa.StringArray.from_buffers(1, offsets, text), " > ")
     unique_sequences(one, two)
     chain_structure(one, two, 1, 1, False)
     edge_weights(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.ones(1), 0)

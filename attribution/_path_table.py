@@ -13,17 +13,19 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attribution._io import csv_delimiter, read_table, resolve_files
+from attribution._io import csv_delimiter, is_frame, read_table, resolve_files
 from attribution._memory import release_memory
 from attribution._validation import first_true, require_columns
 from attribution.errors import InputWarning, InvalidJourneysError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PathTable", "read_path_table"]
 
@@ -188,6 +190,28 @@ def _numbers(column: pa.ChunkedArray, name: str, offset: int, *, what: str, fix:
         raise InvalidJourneysError(
             f"column {name!r} must hold {what}; row {bad + offset} has {_cell(array, bad)!r}: {fix}"
         )
+    return _float64(array)
+
+
+def _float64(array: pa.Array) -> np.ndarray:
+    """Numbers as float64 (missing ones NaN); a view of Arrow's memory when they already are.
+
+    A column without missing cells is read from its data buffer: pyarrow's ``to_numpy``
+    imports pandas, which reading a path table otherwise never needs.
+    """
+    kind = (
+        "f"
+        if pa.types.is_floating(array.type)
+        else "i"
+        if pa.types.is_signed_integer(array.type)
+        else "u"
+    )
+    if array.null_count == 0 and array.buffers()[1] is not None:
+        dtype = np.dtype(f"{kind}{array.type.bit_width // 8}")
+        values = np.frombuffer(
+            array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize
+        )
+        return values if dtype == np.float64 else values.astype(np.float64)
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
@@ -378,7 +402,7 @@ def _path_batches(
     column and row.
     """
     wanted = list(dict.fromkeys(required.values()))
-    if isinstance(data, (pd.DataFrame, pa.Table)):
+    if isinstance(data, pa.Table) or is_frame(data):
         table = read_table(data)
         _require(table.column_names, required)
         cols = _columns(wanted, value_name, table.column_names)

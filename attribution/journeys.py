@@ -24,21 +24,26 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attribution._events import CutJourneys, cut_journeys
 from attribution._io import read_frame
 from attribution._lazy import preload
 from attribution._memory import release_memory
 from attribution._path_table import read_path_table
 from attribution._validation import require_columns, shown
-from attribution.covariates import UserCovariates
 from attribution.errors import InvalidCovariatesError, InvalidJourneysError
+
+if TYPE_CHECKING:
+    # pandas, the event-log cutter and the covariates are imported where they are used, so
+    # that a path table read from a file never imports pandas
+    import pandas as pd
+
+    from attribution._events import CutJourneys
+    from attribution.covariates import UserCovariates
 
 __all__ = ["DEFAULT_SEPARATOR", "JourneyTiming", "Journeys", "Provenance", "parse_duration"]
 
@@ -92,7 +97,10 @@ class Provenance:
         """Return a JSON-friendly dictionary."""
         out: dict[str, Any] = dict(self.__dict__)
         for key in ("start", "end"):
-            out[key] = None if out[key] is None else pd.Timestamp(out[key]).isoformat()
+            if out[key] is not None:
+                import pandas as pd
+
+                out[key] = pd.Timestamp(out[key]).isoformat()
         return out
 
 
@@ -286,6 +294,8 @@ class Journeys:
 
     def to_path_table(self, separator: str = DEFAULT_SEPARATOR) -> pd.DataFrame:
         """Return the path table (ChannelAttribution column names)."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "path": self.path_strings(separator),
@@ -367,6 +377,8 @@ class Journeys:
                 "journeys from an event log (Journeys.from_events, or engine 'pandas' or "
                 "'duckdb' with keep_timing=True)"
             )
+        from attribution.covariates import UserCovariates
+
         if not isinstance(users, UserCovariates):
             users = UserCovariates.from_frame(
                 users, user_col=user_col or "user_id", covariate_cols=covariate_cols
@@ -383,6 +395,8 @@ class Journeys:
                 continue
             missing = users.positions(keys) < 0
             if missing.any():
+                import pandas as pd
+
                 unknown = pd.unique(keys[missing])
                 raise InvalidCovariatesError(
                     f"{len(unknown):,} user(s) of the event log ({label}) have no row in the user "
@@ -534,6 +548,8 @@ class Journeys:
             flags other than 0/1, non-numeric or negative values, an empty log or one with no
             conversions.
         """
+        from attribution._events import cut_journeys
+
         frame = read_frame(data, error=InvalidJourneysError)
         value_name = "value" if value_col is _DEFAULT else value_col
         required = {
@@ -589,6 +605,8 @@ class Journeys:
         """
         if value is None:
             value = np.zeros(len(paths))
+        import pandas as pd
+
         frame = pd.DataFrame(
             {
                 "path": [DEFAULT_SEPARATOR.join(p) for p in paths],
@@ -620,6 +638,8 @@ def parse_duration(value: str | pd.Timedelta) -> pd.Timedelta:
     ``m`` means minutes. Raises :class:`InvalidJourneysError` for anything else or a duration
     that is not positive.
     """
+    import pandas as pd
+
     if isinstance(value, pd.Timedelta):
         td = value
     else:

@@ -64,10 +64,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -86,6 +85,9 @@ from attribution.support import (
     check_within_support,
     presence_matrix,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MarkovAttribution",
@@ -229,6 +231,8 @@ class MarkovChain:
 
     def transition_frame(self) -> pd.DataFrame:
         """Long table of transitions: ``from``, ``to``, ``weight``, ``probability``."""
+        import pandas as pd
+
         names = np.array(self.state_names, dtype=object)
         out = np.asarray(self.transitions.sum(axis=1)).ravel() + self.to_conversion + self.to_null
         coo = self.transitions.tocoo()
@@ -579,11 +583,18 @@ class MarkovAttribution(AttributionModel):
         """Fit the chain and compute removal effects and credit (and intervals)."""
         super().fit(journeys, **kwargs)
         self.chain_ = self.fitted_objects_["chain"]
-        self.removal_effects_ = pd.Series(
-            self.result_.extras["removal_effect"], index=list(journeys.channels), name="removal"
-        )
         self.conversion_probability_ = self.result_.diagnostics["conversion_probability"]
         return self
+
+    @property
+    def removal_effects_(self) -> pd.Series:
+        """Removal effect per channel, a Series named ``removal`` indexed by channel."""
+        import pandas as pd
+
+        self._check_fitted()
+        return pd.Series(
+            self.result_.extras["removal_effect"], index=list(self.result_.channels), name="removal"
+        )
 
     def transition_matrix(self) -> pd.DataFrame:
         """Return the fitted transition probabilities (:meth:`MarkovChain.transition_matrix`)."""
@@ -765,6 +776,8 @@ def select_order(
                     ),
                 }
             )
+    import pandas as pd
+
     table = pd.DataFrame(rows)
     best = int(table["order"].to_numpy()[int(np.argmin(table["log_loss"].to_numpy()))])
     return OrderSelection(table=table, best_order=best)

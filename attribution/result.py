@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from attribution._io import json_records, json_value
+from attribution._io import json_rows, json_value
 from attribution.support import ChannelSupport
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from attribution.sensitivity import SensitivityCurve
 
 __all__ = ["AttributionResult", "ConfidenceIntervals", "Credit"]
@@ -129,26 +130,30 @@ class AttributionResult:
         ``support_value`` (the bounds of the credit) and, when intervals were computed,
         ``ci_low``, ``ci_high`` (conversions) and ``value_ci_low``, ``value_ci_high``.
         """
-        frame = pd.DataFrame(
-            {
-                "channel": list(self.channels),
-                "conversions": np.asarray(self.conversions, dtype=float),
-                "value": np.asarray(self.value, dtype=float),
-                "share": self.share,
-            }
-        )
+        import pandas as pd
+
+        return pd.DataFrame(self._columns())
+
+    def _columns(self) -> dict[str, Any]:
+        """Return the columns of :meth:`to_frame`, in order (``to_dict`` needs no pandas)."""
+        columns: dict[str, Any] = {
+            "channel": list(self.channels),
+            "conversions": np.asarray(self.conversions, dtype=float),
+            "value": np.asarray(self.value, dtype=float),
+            "share": self.share,
+        }
         for name, values in self.extras.items():
-            frame[name] = np.asarray(values, dtype=float)
+            columns[name] = np.asarray(values, dtype=float)
         if self.support is not None:
-            frame["support_journeys"] = self.support.journeys
-            frame["support_conversions"] = self.support.conversions
-            frame["support_value"] = self.support.value
+            columns["support_journeys"] = self.support.journeys
+            columns["support_conversions"] = self.support.conversions
+            columns["support_value"] = self.support.value
         if self.ci is not None:
-            frame["ci_low"] = self.ci.conversions_low
-            frame["ci_high"] = self.ci.conversions_high
-            frame["value_ci_low"] = self.ci.value_low
-            frame["value_ci_high"] = self.ci.value_high
-        return frame
+            columns["ci_low"] = self.ci.conversions_low
+            columns["ci_high"] = self.ci.conversions_high
+            columns["value_ci_low"] = self.ci.value_low
+            columns["value_ci_high"] = self.ci.value_high
+        return columns
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dictionary: model, params, totals, notes, intervals and channels."""
@@ -157,7 +162,7 @@ class AttributionResult:
             "params": dict(self.params),
             "total_conversions": float(self.total_conversions),
             "total_value": float(self.total_value),
-            "channels": json_records(self.to_frame()),
+            "channels": json_rows(self._columns()),
         }
         if self.ci is not None:
             out["interval"] = {

@@ -38,14 +38,16 @@ error of about 0.3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from attribution.errors import SupportBoundError
 from attribution.journeys import Journeys
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BOUND_RTOL",
@@ -73,6 +75,8 @@ BOUND_RTOL = 1e-9
 MAX_MASK_CHANNELS = 64
 #: paths whose masks are computed together
 _MASK_CHUNK = 1 << 16
+#: up to this many channels, channel sets are numbered through a table of all ``2**n`` sets
+_TABLE_CHANNELS = 20
 
 
 def path_masks(journeys: Journeys) -> np.ndarray:
@@ -94,6 +98,23 @@ def path_masks(journeys: Journeys) -> np.ndarray:
         touches = journeys.touches[offsets[lo] : offsets[hi]]
         masks[lo:hi] = np.bitwise_or.reduceat(bit[touches], offsets[lo:hi] - offsets[lo])
     return masks
+
+
+def _number_sets(masks: np.ndarray, n_channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each path's index among the distinct channel sets, and those sets in increasing order.
+
+    Neither sorts the paths: up to :data:`_TABLE_CHANNELS` channels a table over every possible
+    set (at most ``2**20`` entries), beyond that a hash table (``pandas.factorize``).
+    """
+    if n_channels <= _TABLE_CHANNELS:
+        seen = np.zeros(1 << n_channels, dtype=np.bool_)
+        seen[masks] = True
+        number = np.cumsum(seen, dtype=np.intp) - 1
+        return number[masks], np.flatnonzero(seen).astype(np.uint64)
+    import pandas as pd
+
+    path_set, sets = pd.factorize(masks, sort=True)
+    return path_set, sets
 
 
 def presence_matrix(journeys: Journeys) -> sp.csr_matrix:
@@ -135,6 +156,8 @@ class ChannelSupport:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per channel: ``channel``, ``journeys``, ``conversions``, ``value``."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "channel": list(self.channels),
@@ -166,8 +189,7 @@ class ChannelPresence:
         n = journeys.n_channels
         if n > MAX_MASK_CHANNELS:  # no bitmasks: every path is its own set
             return cls(journeys.channels, np.arange(journeys.n_paths), presence_matrix(journeys))
-        # the distinct sets, sorted, and each path's set (a hash table, not a sort of the paths)
-        path_set, sets = pd.factorize(path_masks(journeys), sort=True)
+        path_set, sets = _number_sets(path_masks(journeys), n)
         rows, cols = [], []
         for c in range(n):
             members = np.flatnonzero((sets >> np.uint64(c)) & np.uint64(1))

@@ -169,3 +169,19 @@ def test_path_masks_match_a_python_reference_across_chunks(
     for i, mask in enumerate(masks.tolist()):
         codes = journeys.touches[journeys.offsets[i] : journeys.offsets[i + 1]].tolist()
         assert mask == sum(1 << c for c in set(codes))
+
+
+@pytest.mark.parametrize("n_channels", [1, 12, 20, 21, 64])
+def test_channel_sets_are_numbered_as_pandas_factorize_numbers_them(n_channels: int) -> None:
+    """A table of all sets up to 20 channels, a hash table beyond: the same sorted numbering."""
+    from attribution.support import _number_sets
+
+    rng = np.random.default_rng(14)
+    top = np.uint64((1 << n_channels) - 1) if n_channels < 64 else np.iinfo(np.uint64).max
+    pool = rng.integers(1, top, size=50, dtype=np.uint64, endpoint=True)
+    masks = rng.choice(pool, size=5_000)
+    path_set, sets = _number_sets(masks, n_channels)
+    expected_set, expected = pd.factorize(masks, sort=True)
+    assert path_set.dtype == expected_set.dtype and sets.dtype == expected.dtype
+    np.testing.assert_array_equal(path_set, expected_set)
+    np.testing.assert_array_equal(sets, expected)

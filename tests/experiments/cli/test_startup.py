@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 #: top-level packages that ``--help`` must not import (each costs 0.1-1 s or tens of MB)
@@ -115,3 +117,36 @@ def test_a_sub_command_that_fails_to_import_is_an_error_not_a_missing_command():
     )
     assert proc.returncode != 0
     assert "ModuleNotFoundError" in proc.stderr and "experiments.cli.demo" in proc.stderr
+
+
+_MARKOV_ON_A_PATH_TABLE = """
+    import json, sys
+    from click.testing import CliRunner
+    from experiments.cli import cli
+
+    paths, out = sys.argv[1:]
+    args = ["attribute", paths, "-m", "markov", "--order", "1", "--bootstrap", "0",
+            "--no-track", "--format", "json", "-o", out]
+    result = CliRunner().invoke(cli, args)
+    print(json.dumps({"exit": result.exit_code, "output": result.output,
+                      "modules": sorted(sys.modules)}))
+"""
+
+
+def test_markov_on_a_path_table_file_never_imports_pandas(tmp_path):
+    # the whole-process benchmark command (BENCHMARKS.md, "Attribution core"): pandas' import is
+    # 0.2-0.3 s of it, and the path table, the chain, the support caps and the JSON need none
+    paths = tmp_path / "paths.csv"
+    paths.write_text(
+        "path,total_conversions,total_null,total_conversion_value\n"
+        "search > email,3,1,30.5\nemail,0,4,0\nsearch > display > email,1,2,12\ndisplay,0,5,0\n"
+    )
+    out = tmp_path / "out.json"
+    proc = _run(_MARKOV_ON_A_PATH_TABLE.replace("sys.argv[1:]", repr([str(paths), str(out)])))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["exit"] == 0, result["output"]
+    assert "pandas" not in {name.split(".")[0] for name in result["modules"]}
+    channels = json.loads(out.read_text())["models"][0]["channels"]
+    assert [c["channel"] for c in channels] == ["display", "email", "search"]
+    assert sum(c["conversions"] for c in channels) == pytest.approx(4)
